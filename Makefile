@@ -1,0 +1,21 @@
+# The two commands of the README, and a few for developers.
+.PHONY: demo test install dev docs bench
+
+demo: install
+	.venv/bin/dcops site check
+	.venv/bin/dcops doctor
+
+test: install
+	scripts/test.sh
+
+install:
+	scripts/install.sh
+
+dev:
+	scripts/install.sh && .venv/bin/pip install -q -e '.[all,dev]'
+
+docs: install
+	.venv/bin/mkdocs build --strict
+
+bench: install
+	.venv/bin/python bench/help_latency.py

@@ -1,0 +1,1 @@
+"""The dcops command-line interface: the only place that prints or exits."""

@@ -1,0 +1,115 @@
+"""The dcops command: global options, command groups and the one error boundary."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import typer
+
+from dcops.cli import doctor, site, whoami
+from dcops.cli.session import OutputFormat, Session, session
+
+app = typer.Typer(
+    name="dcops",
+    help="Operations toolkit of the government big-data centre (政务大数据中心运维工具).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from dcops.core import __version__
+
+        typer.echo(f"dcops {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    output: OutputFormat = typer.Option(
+        OutputFormat.table, "--output", "-o", help="table for people, json for programs."
+    ),
+    site_path: str | None = typer.Option(
+        None,
+        "--site",
+        envvar="DCOPS_SITE",
+        metavar="PATH",
+        help="dcops.toml or its folder (default: search upwards).",
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of unexpected errors."),
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_show_version,
+        is_eager=True,
+        help="Print the version and exit.",
+    ),
+) -> None:
+    """Operations toolkit of the government big-data centre."""
+    state = session(ctx)
+    state.output, state.site_path, state.debug = output, site_path, debug
+
+
+app.add_typer(site.app, name="site")
+app.command("doctor")(doctor.doctor)
+app.command("whoami")(whoami.whoami)
+
+_GLOBAL_FLAGS = {"--debug"}
+_GLOBAL_VALUES = {"--output", "-o"}
+
+
+def hoist_global_options(argv: Sequence[str]) -> list[str]:
+    """Let --output/-o and --debug be given after the subcommand, where people tend to type them."""
+    front: list[str] = []
+    rest: list[str] = []
+    args = list(argv)
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        if arg in _GLOBAL_FLAGS or arg.startswith("--output="):
+            front.append(arg)
+        elif arg in _GLOBAL_VALUES and i + 1 < len(args):
+            front.extend(args[i : i + 2])
+            i += 1
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run dcops with argv and return the exit code: 0 ok, 1 failed, 2 bad input, 130 interrupted."""
+    from dcops.cli import boundary
+
+    args = hoist_global_options(sys.argv[1:] if argv is None else argv)
+    state = Session(debug="--debug" in args, output=_output_from(args))
+    try:
+        result = app(args=args, prog_name="dcops", standalone_mode=False, obj=state)
+    except BaseException as exc:
+        return boundary.handle(exc, state)
+    if result == boundary.EXIT_INTERRUPTED:  # Typer turns Ctrl-C into a return value here
+        return boundary.handle(KeyboardInterrupt(), state)
+    return result if isinstance(result, int) else 0
+
+
+def _output_from(args: Sequence[str]) -> OutputFormat:
+    for i, arg in enumerate(args):
+        value = arg.removeprefix("--output=") if arg.startswith("--output=") else None
+        if arg in _GLOBAL_VALUES and i + 1 < len(args):
+            value = args[i + 1]
+        if value == "json":
+            return OutputFormat.json
+    return OutputFormat.table
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(run())

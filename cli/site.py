@@ -1,0 +1,54 @@
+"""`dcops site`: validate the site and show it as a tree."""
+
+from __future__ import annotations
+
+import typer
+
+from dcops.cli.session import session
+
+app = typer.Typer(
+    help="Validate and show the site: dcops.toml and inventory/.", no_args_is_help=True
+)
+
+
+@app.command("check")
+def check(ctx: typer.Context) -> None:
+    """Load and validate dcops.toml and inventory/; exit 2 listing every problem."""
+    from dcops.cli import output
+    from dcops.core.summary import site_counts
+
+    site = session(ctx).site
+    counts = site_counts(site)
+    if session(ctx).json:
+        output.print_json(
+            {
+                "site": site.name,
+                "title": site.config.site.title,
+                "ok": True,
+                "counts": counts,
+                "problems": [],
+            }
+        )
+        return
+    output.show(f"Site {site.name} — {site.config.site.title} ({site.config.site.timezone})")
+    output.show(output.table(None, ["item", "count"], counts.items()))
+    output.show("site check: ok — no problems in dcops.toml or inventory/")
+
+
+@app.command("show")
+def show(ctx: typer.Context) -> None:
+    """Show the site as a tree: rooms, rows, racks, devices, departments, pools, people."""
+    from dcops.cli import output
+    from dcops.cli.site_tree import site_tree
+
+    site = session(ctx).site
+    if session(ctx).json:
+        output.print_json(
+            {
+                "config": site.config.model_dump(mode="json"),
+                "rooms": [r.model_dump(mode="json") for r in site.rooms],
+                "devices": [d.model_dump(mode="json") for d in site.devices],
+            }
+        )
+        return
+    output.show(site_tree(site))

@@ -1,0 +1,304 @@
+"""Load a site from dcops.toml and inventory/, reporting every problem at once."""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from dcops.core.documents import Document, read_toml, read_yaml
+from dcops.core.errors import InputError, InvalidInput, Problem
+from dcops.core.paths import SITE_FILE, SitePaths, find_site_file
+from dcops.core.site import (
+    DevicesFile,
+    Room,
+    RoomsFile,
+    Site,
+    SiteConfig,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+ROOMS_FILE = "inventory/rooms.yml"
+DEVICES_FILE = "inventory/devices.yml"
+
+
+def load_site(explicit: str | Path | None = None, start: Path | None = None) -> Site:
+    """Find and load the site; raise InvalidInput listing every problem found."""
+    site_file = find_site_file(explicit, start)
+    if site_file is None:
+        raise InputError(
+            f"no {SITE_FILE} found in {Path.cwd()} or any parent; "
+            "give one with --site PATH or DCOPS_SITE"
+        )
+    if not site_file.is_file():
+        raise InputError(f"site file {site_file} does not exist; give an existing dcops.toml")
+    root = site_file.parent
+    problems: list[Problem] = []
+    config = _parse(read_toml(site_file, SITE_FILE), SiteConfig, problems, root)
+    rooms = _parse_optional(root / ROOMS_FILE, ROOMS_FILE, RoomsFile, problems, root)
+    devices = _parse_optional(root / DEVICES_FILE, DEVICES_FILE, DevicesFile, problems, root)
+    shown = _shown(site_file)
+    if problems or config is None:
+        raise InvalidInput(f"site {shown} is not valid", _ordered(problems))
+    room_list = rooms.model.rooms if rooms else []
+    device_list = devices.model.devices if devices else []
+    docs = _Docs(config.doc, rooms.doc if rooms else None, devices.doc if devices else None)
+    problems.extend(check_config(config.model, docs.config))
+    problems.extend(check_rooms(room_list, docs.rooms))
+    problems.extend(check_devices(device_list, room_list, docs.devices))
+    if problems:
+        raise InvalidInput(f"site {shown} is not valid", _ordered(problems))
+    state = (root / config.model.site.state_dir).resolve()
+    return Site(
+        config=config.model,
+        rooms=room_list,
+        devices=device_list,
+        paths=SitePaths(root=root, state=state),
+    )
+
+
+class _Parsed(typing.Generic[M]):
+    def __init__(self, model: M, doc: Document) -> None:
+        self.model = model
+        self.doc = doc
+
+
+class _Docs(typing.NamedTuple):
+    config: Document
+    rooms: Document | None
+    devices: Document | None
+
+
+def _parse(doc: Document, model: type[M], problems: list[Problem], root: Path) -> _Parsed[M] | None:
+    problems.extend(doc.problems)
+    if doc.problems:
+        return None
+    if not isinstance(doc.data, dict):
+        problems.append(Problem(doc.source, "", "expected a mapping at the top of the file", 1))
+        return None
+    try:
+        return _Parsed(model.model_validate(doc.data), doc)
+    except ValidationError as exc:
+        problems.extend(problems_from_validation(exc, doc, model))
+        return None
+
+
+def _parse_optional(
+    path: Path, source: str, model: type[M], problems: list[Problem], root: Path
+) -> _Parsed[M] | None:
+    if not path.exists():
+        return None
+    return _parse(read_yaml(path, source), model, problems, root)
+
+
+def problems_from_validation(
+    exc: ValidationError, doc: Document, model: type[BaseModel]
+) -> list[Problem]:
+    """Turn pydantic errors into problems that name the file, line, field and what is allowed."""
+    problems = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            allowed = ", ".join(sorted(fields_at(model, loc[:-1])))
+            message = f"unknown field {loc[-1]!r}; allowed: {allowed}"
+        elif kind == "missing":
+            message = "required field is missing"
+        else:
+            message = error["msg"].removeprefix("Value error, ")
+            if kind not in {"value_error"} and not isinstance(error.get("input"), dict | list):
+                message += f" (got {error.get('input')!r})"
+        problems.append(doc.problem(loc, message))
+    return problems
+
+
+def fields_at(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
+    """The field names of the model found by following loc through lists, dicts and models."""
+    current: Any = model
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            info = current.model_fields.get(str(part))
+            if info is None:
+                return []
+            current = info.annotation
+        else:
+            args = typing.get_args(current)
+            current = args[-1] if args else Any
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        models = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _unwrap(models[0]) if len(models) == 1 else annotation
+    return annotation
+
+
+def _duplicates(
+    doc: Document, items: Iterable[tuple[Sequence[str | int], str]], what: str
+) -> list[Problem]:
+    seen: dict[str, Sequence[str | int]] = {}
+    problems = []
+    for loc, key in items:
+        if key in seen:
+            first = doc.line_of(seen[key])
+            problems.append(
+                doc.problem(
+                    loc, f"duplicate {what} {key!r} (first on line {first}); {what}s must be unique"
+                )
+            )
+        else:
+            seen[key] = loc
+    return problems
+
+
+def check_config(config: SiteConfig, doc: Document) -> list[Problem]:
+    """Cross-field checks of dcops.toml: unique names, known references, disjoint pools."""
+    problems: list[Problem] = []
+    problems += _duplicates(
+        doc, ((("pools", i, "name"), p.name) for i, p in enumerate(config.pools)), "pool name"
+    )
+    problems += _duplicates(
+        doc,
+        ((("departments", i, "code"), d.code) for i, d in enumerate(config.departments)),
+        "department code",
+    )
+    problems += _duplicates(
+        doc, ((("people", i, "user"), p.user) for i, p in enumerate(config.people)), "user"
+    )
+    problems += _duplicates(
+        doc,
+        (
+            (("catalogue", "flavors", i, "name"), f.name)
+            for i, f in enumerate(config.catalogue.flavors)
+        ),
+        "flavor",
+    )
+    problems += _duplicates(
+        doc,
+        (
+            (("catalogue", "images", i, "name"), m.name)
+            for i, m in enumerate(config.catalogue.images)
+        ),
+        "image",
+    )
+    tiers = ", ".join(sorted(config.tiers))
+    for i, dept in enumerate(config.departments):
+        if dept.tier not in config.tiers:
+            problems.append(
+                doc.problem(
+                    ("departments", i, "tier"), f"unknown tier {dept.tier!r}; allowed: {tiers}"
+                )
+            )
+    codes = {d.code for d in config.departments}
+    for i, person in enumerate(config.people):
+        for j, role in enumerate(person.roles):
+            code = role.partition(":")[2]
+            if role.startswith("department:") and code not in codes:
+                problems.append(
+                    doc.problem(
+                        ("people", i, "roles", j),
+                        f"role {role!r} names unknown department {code!r}; allowed: {', '.join(sorted(codes))}",
+                    )
+                )
+    problems += _overlapping_pools(config, doc)
+    return problems
+
+
+def _overlapping_pools(config: SiteConfig, doc: Document) -> list[Problem]:
+    problems = []
+    for i, pool in enumerate(config.pools):
+        for j, other in enumerate(config.pools[:i]):
+            a, b = pool.network, other.network
+            if a.version == b.version and a.overlaps(b):
+                problems.append(
+                    doc.problem(
+                        ("pools", i, "cidr"),
+                        f"{pool.cidr} overlaps pool {other.name!r} ({other.cidr}, pools[{j}]); pools must be disjoint",
+                    )
+                )
+    return problems
+
+
+def check_rooms(rooms: list[Room], doc: Document | None) -> list[Problem]:
+    """Room names unique; rack names unique within a room."""
+    if doc is None:
+        return []
+    problems = _duplicates(
+        doc, ((("rooms", i, "name"), r.name) for i, r in enumerate(rooms)), "room"
+    )
+    for i, room in enumerate(rooms):
+        racks = [
+            (("rooms", i, "rows", j, "racks", k, "name"), rack.name)
+            for j, row in enumerate(room.rows)
+            for k, rack in enumerate(row.racks)
+        ]
+        problems += _duplicates(doc, racks, f"rack in room {room.name}")
+        problems += _duplicates(
+            doc,
+            ((("rooms", i, "rows", j, "name"), row.name) for j, row in enumerate(room.rows)),
+            f"row in room {room.name}",
+        )
+    return problems
+
+
+def check_devices(devices: Sequence[Any], rooms: list[Room], doc: Document | None) -> list[Problem]:
+    """Device names unique; each device's room and rack exist; positions fit the rack."""
+    if doc is None:
+        return []
+    problems = _duplicates(
+        doc, ((("devices", i, "name"), d.name) for i, d in enumerate(devices)), "device"
+    )
+    by_name = {room.name: room for room in rooms}
+    for i, device in enumerate(devices):
+        room = by_name.get(device.room)
+        if room is None:
+            allowed = ", ".join(sorted(by_name)) or "(no rooms in inventory/rooms.yml)"
+            problems.append(
+                doc.problem(
+                    ("devices", i, "room"), f"unknown room {device.room!r}; allowed: {allowed}"
+                )
+            )
+            continue
+        if device.rack is None:
+            continue
+        racks = {rack.name: rack for _, rack in room.racks()}
+        rack = racks.get(device.rack)
+        if rack is None:
+            problems.append(
+                doc.problem(
+                    ("devices", i, "rack"),
+                    f"unknown rack {device.rack!r} in room {room.name}; allowed: {', '.join(sorted(racks))}",
+                )
+            )
+        elif device.position is not None and device.position > rack.units:
+            problems.append(
+                doc.problem(
+                    ("devices", i, "position"),
+                    f"U{device.position} is above the top of rack {rack.name} ({rack.units}U); allowed: 1..{rack.units}",
+                )
+            )
+    return problems
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _ordered(problems: list[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: (p.source, p.line or 0, p.field))

@@ -1,0 +1,74 @@
+"""What each capability needs on this machine, how to detect it and how to get it."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["python", "program", "privilege"]
+
+_SBIN = os.pathsep.join(["/usr/local/sbin", "/usr/sbin", "/sbin"])
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One thing a capability needs: a Python module, a program or a privilege."""
+
+    capability: str
+    name: str
+    kind: Kind
+    fix: str
+    probe: str = ""
+    note: str = ""
+
+    def found(self) -> bool:
+        """Whether this machine has it now."""
+        target = self.probe or self.name
+        if self.kind == "python":
+            return importlib.util.find_spec(target) is not None
+        if self.kind == "program":
+            return find_program(target) is not None
+        return PRIVILEGES[target]()
+
+
+def find_program(name: str) -> str | None:
+    """A program on PATH, also looking in the sbin folders that a non-login PATH may lack."""
+    return shutil.which(name) or shutil.which(name, path=_SBIN)
+
+
+def _is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _can_make_netns() -> bool:
+    unshare = find_program("unshare")
+    if unshare is None or not _is_root():
+        return False
+    try:
+        done = subprocess.run([unshare, "--net", "--mount", "true"], capture_output=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+PRIVILEGES: dict[str, Callable[[], bool]] = {"root": _is_root, "netns": _can_make_netns}
+
+_PIP = "pip install '.[all]'  (from the dcops checkout, inside its venv)"
+
+REQUIREMENTS: tuple[Requirement, ...] = (
+    Requirement("site", "typer", "python", _PIP),
+    Requirement("site", "pydantic", "python", _PIP),
+    Requirement("site", "yaml", "python", _PIP, note="PyYAML"),
+)
+
+
+def check_all(
+    requirements: tuple[Requirement, ...] = REQUIREMENTS,
+) -> list[tuple[Requirement, bool]]:
+    """Each requirement with whether it is found."""
+    return [(req, req.found()) for req in requirements]

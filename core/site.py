@@ -1,0 +1,268 @@
+"""The site model: what dcops.toml and inventory/ describe, as validated pydantic types."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt
+
+from dcops.core.paths import SitePaths
+
+NAME_RULE = "lowercase a-z, 0-9 and '-', starting with a letter or digit, at most 63 characters"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+ROLES = ("ops", "approver", "facility", "auditor")
+DEVICE_KINDS = (
+    "ups",
+    "crac",
+    "pdu",
+    "ats",
+    "env-sensor",
+    "leak-sensor",
+    "door-controller",
+    "fire-panel",
+)
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _name(value: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError(f"{value!r} is not a valid name; allowed: {NAME_RULE}")
+    return value
+
+
+def _network(value: str) -> str:
+    try:
+        ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(
+            f"{value!r} is not a network address ({exc}); allowed: a CIDR such as 10.20.0.0/16"
+        ) from None
+    return value
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {value!r}; allowed: an IANA name such as Asia/Shanghai"
+        ) from None
+    return value
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError(f"{value!r} is not an e-mail address; allowed: name@domain")
+    return value
+
+
+def _role(value: str) -> str:
+    if value in ROLES or re.match(r"^department:[a-z0-9][a-z0-9-]*$", value):
+        return value
+    allowed = ", ".join(ROLES)
+    raise ValueError(f"unknown role {value!r}; allowed: {allowed}, department:<code>")
+
+
+Name = Annotated[str, AfterValidator(_name)]
+Cidr = Annotated[str, AfterValidator(_network)]
+Role = Annotated[str, AfterValidator(_role)]
+
+
+class Strict(BaseModel):
+    """Base of site types: unknown fields are errors and values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SiteInfo(Strict):
+    """Who the site is: code, title, time zone and where state is kept."""
+
+    name: Name
+    title: str
+    timezone: Annotated[str, AfterValidator(_timezone)] = "Asia/Shanghai"
+    state_dir: str = ".dcops"
+
+
+class Backends(Strict):
+    """Where state lives beyond the embedded defaults in the state directory."""
+
+    tenancy_store: str | None = Field(
+        default=None, description="SQLAlchemy URL; default SQLite in the state dir"
+    )
+    pulumi_backend: str | None = Field(
+        default=None, description="Pulumi backend URL; default a file backend in the state dir"
+    )
+
+
+class AddressPool(Strict):
+    """A block of addresses that dcops allocates from or must keep clear of."""
+
+    name: Name
+    cidr: Cidr
+    use: Literal["tenant", "management", "fabric", "facility", "public"]
+    environment: Literal["production", "staging", "development"] | None = None
+    description: str = ""
+
+    @property
+    def network(self) -> Network:
+        """The pool as an ipaddress network."""
+        return ipaddress.ip_network(self.cidr)
+
+
+class Tier(Strict):
+    """Caps for departments of one tier, and when a request needs two approvers."""
+
+    title: str
+    vcpus: PositiveInt
+    ram_gb: PositiveInt
+    volume_gb: PositiveInt
+    instances: PositiveInt
+    networks: PositiveInt
+    load_balancers: int = Field(ge=0)
+    vpn_peers: int = Field(ge=0)
+    k8s_cpu: int = Field(ge=0)
+    k8s_memory_gb: int = Field(ge=0)
+    k8s_pods: int = Field(ge=0)
+    max_period_days: PositiveInt
+    two_approvers_above_vcpus: PositiveInt
+
+
+class Department(Strict):
+    """A government department (委办局) that holds cloud tenancies."""
+
+    code: Name
+    name: str
+    tier: str
+
+
+class Person(Strict):
+    """Someone who runs dcops, with the roles that decide what they may do."""
+
+    user: str = Field(min_length=1)
+    name: str
+    email: Annotated[str, AfterValidator(_email)]
+    roles: list[Role] = Field(min_length=1)
+
+
+class Flavor(Strict):
+    """A compute flavor offered to tenancies."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]{0,62}$")
+    vcpus: PositiveInt
+    ram_gb: PositiveInt
+    disk_gb: PositiveInt
+
+
+class Image(Strict):
+    """An operating-system image offered to tenancies."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]{0,62}$")
+    os: str
+    min_disk_gb: PositiveInt
+
+
+class Catalogue(Strict):
+    """What tenancies may be built from: the external network, flavors and images."""
+
+    external_network: str
+    flavors: list[Flavor]
+    images: list[Image]
+
+
+class SiteConfig(Strict):
+    """Everything dcops.toml holds."""
+
+    site: SiteInfo
+    backends: Backends = Backends()
+    pools: list[AddressPool]
+    tiers: dict[str, Tier]
+    departments: list[Department]
+    people: list[Person]
+    catalogue: Catalogue
+
+
+class Rack(Strict):
+    """A rack in a row, with its height and power budget."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9\-]{0,31}$")
+    units: PositiveInt = 42
+    power_kw: float = Field(gt=0)
+
+
+class Row(Strict):
+    """A row of racks (one cold aisle side)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9\-]{0,31}$")
+    racks: list[Rack]
+
+
+class Room(Strict):
+    """A machine room (机房) with its rows."""
+
+    name: Name
+    title: str
+    floor: int = 1
+    rows: list[Row]
+
+    def racks(self) -> list[tuple[Row, Rack]]:
+        """Every rack of the room with its row."""
+        return [(row, rack) for row in self.rows for rack in row.racks]
+
+
+class RoomsFile(Strict):
+    """inventory/rooms.yml."""
+
+    rooms: list[Room]
+
+
+class Device(Strict):
+    """A facility device (UPS, precision AC, PDU, sensor, door or fire panel) and where it is."""
+
+    name: Name
+    kind: Literal[
+        "ups", "crac", "pdu", "ats", "env-sensor", "leak-sensor", "door-controller", "fire-panel"
+    ]
+    room: str
+    rack: str | None = None
+    position: PositiveInt | None = None
+    model: str = ""
+
+
+class DevicesFile(Strict):
+    """inventory/devices.yml."""
+
+    devices: list[Device]
+
+
+class Site(BaseModel):
+    """A loaded, validated site: dcops.toml plus inventory/."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    config: SiteConfig
+    rooms: list[Room]
+    devices: list[Device]
+    paths: SitePaths
+
+    @property
+    def name(self) -> str:
+        """The site's code name."""
+        return self.config.site.name
+
+    def person(self, user: str) -> Person | None:
+        """The person with this login, if the site knows them."""
+        return next((p for p in self.config.people if p.user == user), None)
+
+    def department(self, code: str) -> Department | None:
+        """The department with this code, if any."""
+        return next((d for d in self.config.departments if d.code == code), None)
+
+    def tier_of(self, code: str) -> Tier | None:
+        """The tier whose caps apply to a department."""
+        department = self.department(code)
+        return self.config.tiers.get(department.tier) if department else None

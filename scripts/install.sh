@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install what dcops needs on a fresh Debian machine: Debian packages and a venv with dcops in it.
+# Usage: scripts/install.sh [EXTRAS]   (default extras: all,dev)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+extras="${1:-all,dev}"
+
+mapfile -t wanted < <(grep -vE '^\s*(#|$)' scripts/apt-packages.txt)
+missing=()
+for pkg in "${wanted[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+# A regular (not editable) install, so that tests exercise the installed package.
+.venv/bin/python -m pip install -q --force-reinstall --no-deps .
+.venv/bin/python -m pip install -q ".[${extras}]"
+echo "dcops installed in .venv ($(.venv/bin/dcops --version))"

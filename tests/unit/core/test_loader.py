@@ -1,0 +1,147 @@
+"""The site loader: the example site loads, and every kind of breakage is reported precisely."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dcops.core.errors import InvalidInput, Problem
+from dcops.core.loader import load_site
+
+
+def _problems(site_dir: Path) -> list[Problem]:
+    with pytest.raises(InvalidInput) as caught:
+        load_site(site_dir)
+    return caught.value.problems
+
+
+def _replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def _line_of(path: Path, needle: str, occurrence: int = 1) -> int:
+    seen = 0
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if needle in line:
+            seen += 1
+            if seen == occurrence:
+                return number
+    raise AssertionError(f"{needle!r} not found")
+
+
+def test_example_site_loads_with_its_rooms_devices_and_people(site_dir: Path) -> None:
+    site = load_site(site_dir)
+    assert site.name == "gdc"
+    assert [room.name for room in site.rooms] == ["r301"]
+    assert {d.kind for d in site.devices} >= {"ups", "crac", "pdu", "env-sensor", "fire-panel"}
+    assert site.tier_of("fgw") is not None and site.tier_of("fgw").vcpus >= 8  # type: ignore[union-attr]
+    assert site.paths.state == (site_dir / ".dcops").resolve()
+
+
+def test_site_is_found_by_walking_up_from_a_subfolder(site_dir: Path) -> None:
+    site = load_site(None, start=site_dir / "inventory")
+    assert site.paths.root == site_dir.resolve()
+
+
+def test_bad_toml_syntax_names_the_line(site_dir: Path) -> None:
+    site_file = site_dir / "dcops.toml"
+    _replace(site_file, 'timezone = "Asia/Shanghai"', 'timezone = "Asia/Shanghai')
+    [problem] = _problems(site_dir)
+    assert problem.source == "dcops.toml"
+    assert problem.line == _line_of(site_file, "timezone =")
+    assert "invalid TOML" in problem.message
+
+
+def test_bad_yaml_syntax_names_the_file_and_line(site_dir: Path) -> None:
+    devices = site_dir / "inventory" / "devices.yml"
+    _replace(devices, "{name: ups-2, kind: ups,", "{name: ups-2, kind: [ups,")
+    [problem] = _problems(site_dir)
+    assert problem.source == "inventory/devices.yml"
+    assert problem.line == _line_of(devices, "ups-2")
+    assert "invalid YAML" in problem.message
+
+
+def test_unknown_field_lists_the_allowed_ones(site_dir: Path) -> None:
+    site_file = site_dir / "dcops.toml"
+    _replace(site_file, 'tier = "basic"', 'tier = "basic"\ntierr = "gold"')
+    [problem] = _problems(site_dir)
+    assert problem.field == "departments[4].tierr"
+    assert problem.line == _line_of(site_file, "tierr")
+    assert "unknown field 'tierr'" in problem.message
+    assert "allowed: code, name, tier" in problem.message
+
+
+def test_wrong_type_names_field_line_and_value(site_dir: Path) -> None:
+    site_file = site_dir / "dcops.toml"
+    _replace(site_file, "vcpus = 64\n", 'vcpus = "many"\n')
+    [problem] = _problems(site_dir)
+    assert problem.field == "tiers.standard.vcpus"
+    assert problem.line == _line_of(site_file, 'vcpus = "many"')
+    assert "'many'" in problem.message and "integer" in problem.message
+
+
+def test_duplicate_names_point_at_the_second_one(site_dir: Path) -> None:
+    devices = site_dir / "inventory" / "devices.yml"
+    _replace(devices, "{name: ups-2,", "{name: ups-1,")
+    [problem] = _problems(site_dir)
+    assert problem.field == "devices[1].name"
+    assert problem.line == _line_of(devices, "ups-1", occurrence=2)
+    assert "duplicate device 'ups-1'" in problem.message
+
+
+def test_duplicate_yaml_keys_are_not_silently_merged(site_dir: Path) -> None:
+    rooms = site_dir / "inventory" / "rooms.yml"
+    _replace(rooms, "    floor: 3\n", "    floor: 3\n    floor: 4\n")
+    [problem] = _problems(site_dir)
+    assert problem.source == "inventory/rooms.yml"
+    assert problem.line == _line_of(rooms, "floor: 4")
+    assert "duplicate key 'floor'" in problem.message
+
+
+def test_dangling_references_name_what_exists(site_dir: Path) -> None:
+    site_file = site_dir / "dcops.toml"
+    devices = site_dir / "inventory" / "devices.yml"
+    _replace(site_file, 'tier = "critical"', 'tier = "platinum"')
+    _replace(site_file, 'roles = ["department:wjw"]', 'roles = ["department:xyz"]')
+    _replace(devices, "rack: B01,", "rack: Z99,")
+    problems = _problems(site_dir)
+    messages = {p.field: p.message for p in problems}
+    assert (
+        "unknown tier 'platinum'; allowed: basic, critical, standard"
+        in messages["departments[1].tier"]
+    )
+    assert "unknown department 'xyz'" in messages["people[6].roles[0]"]
+    assert "unknown rack 'Z99' in room r301" in messages["devices[6].rack"]
+    assert {p.line for p in problems if p.field == "devices[6].rack"} == {_line_of(devices, "Z99")}
+
+
+def test_bad_cidr_and_overlapping_pools(site_dir: Path) -> None:
+    site_file = site_dir / "dcops.toml"
+    _replace(site_file, 'cidr = "10.21.0.0/16"', 'cidr = "10.21.0.1/16"')
+    _replace(site_file, 'cidr = "10.30.0.0/20"', 'cidr = "10.20.128.0/20"')
+    problems = _problems(site_dir)
+    by_field = {p.field: p for p in problems}
+    assert "is not a network address" in by_field["pools[1].cidr"].message
+    assert by_field["pools[1].cidr"].line == _line_of(site_file, "10.21.0.1/16")
+    # The bad CIDR stops cross-checks, so fix it and look for the overlap next.
+    _replace(site_file, 'cidr = "10.21.0.1/16"', 'cidr = "10.21.0.0/16"')
+    [overlap] = _problems(site_dir)
+    assert overlap.field == "pools[4].cidr"
+    assert "overlaps pool 'tenant-production'" in overlap.message
+
+
+def test_every_problem_is_reported_at_once(site_dir: Path) -> None:
+    site_file = site_dir / "dcops.toml"
+    _replace(site_file, 'timezone = "Asia/Shanghai"', 'timezone = "Mars/Olympus"')
+    _replace(site_file, 'email = "chenjing@dsj.example.gov.cn"', 'email = "chenjing"')
+    _replace(site_dir / "inventory" / "devices.yml", "kind: crac,", "kind: chiller,")
+    problems = _problems(site_dir)
+    fields = {(p.source, p.field) for p in problems}
+    assert ("dcops.toml", "site.timezone") in fields
+    assert ("dcops.toml", "people[2].email") in fields
+    assert ("inventory/devices.yml", "devices[2].kind") in fields
+    kind = next(p for p in problems if p.field == "devices[2].kind")
+    assert "'ups'" in kind.message and "'fire-panel'" in kind.message
