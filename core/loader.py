@@ -40,19 +40,20 @@ def load_site(explicit: str | Path | None = None, start: Path | None = None) -> 
     root = site_file.parent
     problems: list[Problem] = []
     config = _parse(read_toml(site_file, SITE_FILE), SiteConfig, problems, root)
+    rooms_ok = not (root / ROOMS_FILE).exists()
     rooms = _parse_optional(root / ROOMS_FILE, ROOMS_FILE, RoomsFile, problems, root)
     devices = _parse_optional(root / DEVICES_FILE, DEVICES_FILE, DevicesFile, problems, root)
-    shown = _shown(site_file)
-    if problems or config is None:
-        raise InvalidInput(f"site {shown} is not valid", _ordered(problems))
     room_list = rooms.model.rooms if rooms else []
     device_list = devices.model.devices if devices else []
-    docs = _Docs(config.doc, rooms.doc if rooms else None, devices.doc if devices else None)
-    problems.extend(check_config(config.model, docs.config))
-    problems.extend(check_rooms(room_list, docs.rooms))
-    problems.extend(check_devices(device_list, room_list, docs.devices))
-    if problems:
-        raise InvalidInput(f"site {shown} is not valid", _ordered(problems))
+    # Cross-checks run wherever their inputs parsed, so one bad file hides nothing else.
+    if config:
+        problems.extend(check_config(config.model, config.doc))
+    if rooms:
+        problems.extend(check_rooms(room_list, rooms.doc))
+    if devices and (rooms or rooms_ok):
+        problems.extend(check_devices(device_list, room_list, devices.doc))
+    if problems or config is None:
+        raise InvalidInput(f"site {_shown(site_file)} is not valid", _ordered(problems))
     state = (root / config.model.site.state_dir).resolve()
     return Site(
         config=config.model,
@@ -66,12 +67,6 @@ class _Parsed(typing.Generic[M]):
     def __init__(self, model: M, doc: Document) -> None:
         self.model = model
         self.doc = doc
-
-
-class _Docs(typing.NamedTuple):
-    config: Document
-    rooms: Document | None
-    devices: Document | None
 
 
 def _parse(doc: Document, model: type[M], problems: list[Problem], root: Path) -> _Parsed[M] | None:

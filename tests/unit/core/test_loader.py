@@ -145,3 +145,10 @@ def test_every_problem_is_reported_at_once(site_dir: Path) -> None:
     assert ("inventory/devices.yml", "devices[2].kind") in fields
     kind = next(p for p in problems if p.field == "devices[2].kind")
     assert "'ups'" in kind.message and "'fire-panel'" in kind.message
+
+
+def test_a_broken_file_does_not_hide_cross_check_problems_elsewhere(site_dir: Path) -> None:
+    _replace(site_dir / "dcops.toml", "vcpus = 64\n", 'vcpus = "many"\n')
+    _replace(site_dir / "inventory" / "devices.yml", "rack: B01,", "rack: Z99,")
+    fields = {p.field for p in _problems(site_dir)}
+    assert fields == {"tiers.standard.vcpus", "devices[6].rack"}
