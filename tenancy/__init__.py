@@ -1,0 +1,1 @@
+"""Tenancy: department requests, validation, address allocation, approvals, lifecycle and store."""
