@@ -64,6 +64,13 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement("site", "typer", "python", _PIP),
     Requirement("site", "pydantic", "python", _PIP),
     Requirement("site", "yaml", "python", _PIP, note="PyYAML"),
+    Requirement(
+        "audit",
+        "cryptography",
+        "python",
+        "pip install 'dcops[audit]'  (or: apt-get install -y python3-cryptography)",
+        note="Ed25519 signatures on audit checkpoints",
+    ),
 )
 
 

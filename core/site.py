@@ -99,6 +99,21 @@ class Backends(Strict):
     )
 
 
+class AuditSettings(Strict):
+    """Where the audit journal and its signing key live, and how long events are kept."""
+
+    journal: str = Field(
+        default="audit/journal.jsonl", description="journal file, relative to the state dir"
+    )
+    key: str = Field(
+        default="audit/signing.key",
+        description="Ed25519 checkpoint signing key (kept 0600), relative to the state dir",
+    )
+    retention_days: int = Field(
+        default=180, ge=180, description="events younger than this cannot be pruned (>= 180)"
+    )
+
+
 class AddressPool(Strict):
     """A block of addresses that dcops allocates from or must keep clear of."""
 
@@ -179,6 +194,7 @@ class SiteConfig(Strict):
 
     site: SiteInfo
     backends: Backends = Backends()
+    audit: AuditSettings = AuditSettings()
     pools: list[AddressPool]
     tiers: dict[str, Tier]
     departments: list[Department]

@@ -1,0 +1,1 @@
+"""Tamper-evident audit journal: events, Merkle proofs, signed checkpoints, reports."""

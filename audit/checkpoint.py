@@ -1,0 +1,238 @@
+"""Signed checkpoints (tree heads): the Ed25519 key, signing, reading and checking them."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from hashlib import sha256
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dcops.audit.event import canonical
+from dcops.audit.journal import Journal, fsync_folder
+from dcops.core.errors import InputError, MissingDependency
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
+
+INSTALL = "pip install 'dcops[audit]'  (or: apt-get install -y python3-cryptography)"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A signed tree head: the log had `size` events with this `root` at `time`."""
+
+    origin: str
+    size: int
+    root: bytes
+    time: str
+    key_id: str
+    signature: bytes
+
+    def body(self) -> bytes:
+        """The exact bytes that are signed."""
+        return signed_body(self.origin, self.size, self.root, self.time, self.key_id)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data, as kept in checkpoints.jsonl and shown to auditors."""
+        return {
+            "origin": self.origin,
+            "size": self.size,
+            "root": self.root.hex(),
+            "time": self.time,
+            "key": self.key_id,
+            "signature": base64.b64encode(self.signature).decode("ascii"),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str) -> Checkpoint:
+        """A checkpoint from plain data; InputError naming the bad field."""
+        if not isinstance(data, dict):
+            raise InputError(f"{where}: a checkpoint is a JSON object")
+        try:
+            root = bytes.fromhex(str(data["root"]))
+            signature = base64.b64decode(str(data["signature"]), validate=True)
+            size = data["size"]
+            if not isinstance(size, int) or size < 0 or len(root) != 32:
+                raise ValueError("size must be a whole number >= 0 and root 64 hex digits")
+            return cls(
+                str(data["origin"]), size, root, str(data["time"]), str(data["key"]), signature
+            )
+        except KeyError as exc:
+            raise InputError(
+                f"{where}: checkpoint lacks {exc}; fields: origin, size, root, time, key, signature"
+            ) from None
+        except ValueError as exc:
+            raise InputError(f"{where}: not a valid checkpoint ({exc})") from None
+
+
+def signed_body(origin: str, size: int, root: bytes, time: str, key_id: str) -> bytes:
+    """Canonical JSON of the signed fields."""
+    return canonical(
+        {"origin": origin, "size": size, "root": root.hex(), "time": time, "key": key_id}
+    )
+
+
+def key_id(public_raw: bytes) -> str:
+    """A short name for a public key: the first 16 hex digits of SHA-256 of its raw bytes."""
+    return sha256(public_raw).hexdigest()[:16]
+
+
+def require_signing() -> None:
+    """MissingDependency now, before a change, if checkpoints could not be signed later."""
+    import importlib.util
+
+    if importlib.util.find_spec("cryptography") is None:
+        raise MissingDependency(
+            f"signing audit checkpoints needs the Python package cryptography; install it: {INSTALL}"
+        )
+
+
+def load_or_create_key(path: Path) -> Ed25519PrivateKey:
+    """The signing key at path, created (mode 0600) with its .pub beside it if missing."""
+    require_signing()
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    if path.exists():
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            raise InputError(
+                f"audit signing key {path} is readable by others (mode {mode:o}); "
+                f"fix it: chmod 600 {path}"
+            )
+        loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(loaded, ed25519.Ed25519PrivateKey):
+            raise InputError(f"{path} is not an Ed25519 private key")
+        return loaded
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    key = ed25519.Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)
+        handle.flush()
+        os.fsync(handle.fileno())
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    path.with_suffix(".pub").write_bytes(public)
+    fsync_folder(path.parent)
+    return key
+
+
+def public_raw(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
+    """The 32 raw bytes of a public key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    public = key.public_key() if isinstance(key, ed25519.Ed25519PrivateKey) else key
+    raw: bytes = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return raw
+
+
+def load_public_key(path: Path) -> Ed25519PublicKey:
+    """A PEM public key (the .pub auditors keep) or the private key it belongs to."""
+    require_signing()
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    if not path.is_file():
+        raise InputError(f"public key file {path} does not exist")
+    data = path.read_bytes()
+    try:
+        if b"PRIVATE KEY" in data:
+            key: Any = serialization.load_pem_private_key(data, password=None).public_key()
+        else:
+            key = serialization.load_pem_public_key(data)
+    except ValueError as exc:
+        raise InputError(f"{path} is not a PEM key ({exc})") from None
+    if not isinstance(key, ed25519.Ed25519PublicKey):
+        raise InputError(f"{path} is not an Ed25519 key")
+    return key
+
+
+def sign(
+    key: Ed25519PrivateKey, origin: str, size: int, root: bytes, now: datetime | None = None
+) -> Checkpoint:
+    """A checkpoint for the tree of size leaves with this root, signed now."""
+    time = (
+        (now or datetime.now(UTC))
+        .astimezone(UTC)
+        .isoformat(timespec="seconds")
+        .replace("+00:00", "Z")
+    )
+    ident = key_id(public_raw(key))
+    signature = key.sign(signed_body(origin, size, root, time, ident))
+    return Checkpoint(origin, size, root, time, ident, signature)
+
+
+def signature_ok(checkpoint: Checkpoint, public: Ed25519PublicKey) -> bool:
+    """Whether the checkpoint was signed by this key."""
+    from cryptography.exceptions import InvalidSignature
+
+    try:
+        public.verify(checkpoint.signature, checkpoint.body())
+    except InvalidSignature:
+        return False
+    return True
+
+
+def write_checkpoint(journal: Journal) -> Checkpoint:
+    """Sign the journal's current tree head and append it durably to checkpoints.jsonl."""
+    with journal.locked():
+        key = load_or_create_key(journal.key)
+        state = journal.tail()
+        checkpoint = sign(key, journal.origin, state.size, state.compact.root())
+        append_line(journal.checkpoints, canonical(checkpoint.as_dict()))
+    return checkpoint
+
+
+def append_line(path: Path, line: bytes) -> None:
+    """Append one line and fsync it."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    try:
+        os.write(fd, line + b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_checkpoints(path: Path) -> Iterator[Checkpoint]:
+    """The checkpoints of a file: JSON lines, or one JSON object as `audit checkpoint` prints."""
+    if not path.is_file():
+        raise InputError(f"checkpoint file {path} does not exist")
+    text = path.read_text(encoding="utf-8")
+    stripped = text.strip()
+    if stripped.startswith("{") and "\n{" not in stripped:
+        yield Checkpoint.from_dict(_json(stripped, str(path)), str(path))
+        return
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            where = f"{path}:{number}"
+            yield Checkpoint.from_dict(_json(line, where), where)
+
+
+def _json(text: str, where: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"{where}: not JSON ({exc})") from None
+
+
+def latest(journal: Journal) -> Checkpoint | None:
+    """The most recent checkpoint in the state dir, if any."""
+    if not journal.checkpoints.exists():
+        return None
+    tail = deque(read_checkpoints(journal.checkpoints), maxlen=1)
+    return tail[0] if tail else None

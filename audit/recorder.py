@@ -1,0 +1,142 @@
+"""One line per mutating command: `with audited(...) as op:` records intent, result and a checkpoint.
+
+Importing this module is cheap (standard library only); the signing library is loaded when
+the checkpoint is written.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from typing import TYPE_CHECKING, Any
+
+from dcops.audit.event import draft, new_correlation
+from dcops.audit.journal import Journal
+from dcops.audit.redaction import redact
+from dcops.core.errors import DcopsError
+
+if TYPE_CHECKING:
+    from dcops.core.identity import Actor
+    from dcops.core.site import Site
+
+
+class Operation:
+    """The change in progress: attach its diff, links and details before the block ends."""
+
+    def __init__(self, correlation: str, intent_id: int, secrets: list[str]) -> None:
+        self.correlation = correlation
+        self.intent_id = intent_id
+        self.diff: str | None = None
+        self.links: dict[str, str] = {}
+        self.details: dict[str, Any] = {}
+        self.secrets = secrets
+
+    def attach(
+        self,
+        diff: str | None = None,
+        links: Mapping[str, str] | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Add what the result event should carry: a diff text, links into the state dir, details."""
+        if diff is not None:
+            self.diff = redact(diff, self.secrets)
+        if links:
+            self.links.update({str(k): str(v) for k, v in links.items()})
+        if details:
+            self.details.update(redact(dict(details), self.secrets))
+
+    def add_secrets(self, *values: str) -> None:
+        """Secret values learnt during the change (a generated password) to keep out of the record."""
+        self.secrets.extend(v for v in values if v)
+
+
+def actor_fields(actor: Actor) -> dict[str, Any]:
+    """The actor as recorded: login, name, host and roles."""
+    return {
+        "user": actor.user,
+        "name": actor.name,
+        "host": actor.host,
+        "roles": sorted(actor.roles),
+    }
+
+
+@contextmanager
+def audited(
+    site: Site,
+    actor: Actor,
+    action: str,
+    target: str,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    secrets: Iterable[str] = (),
+    journal: Journal | None = None,
+    checkpoint: bool = True,
+) -> Iterator[Operation]:
+    """Record the intent, run the block, record success or failure (re-raising), then sign a checkpoint."""
+    from dcops.audit.checkpoint import require_signing, write_checkpoint
+
+    if checkpoint:
+        require_signing()
+    journal = journal or Journal.of(site)
+    hidden = [s for s in secrets if s]
+    correlation = new_correlation()
+    common: dict[str, Any] = {
+        "action": action,
+        "target": target,
+        "actor": actor_fields(actor),
+        "parameters": redact(dict(parameters or {}), hidden),
+        "correlation": correlation,
+        "timezone": site.config.site.timezone,
+    }
+    intent = journal.append(draft(phase="intent", status="pending", **common))
+    operation = Operation(correlation, intent["id"], hidden)
+    started = time.monotonic()
+    try:
+        yield operation
+    except BaseException as exc:
+        status, error = _outcome(exc)
+        _result(journal, operation, common, started, status, error)
+        if checkpoint:
+            # The change's own error matters more; the next checkpoint will cover this one.
+            with suppress(DcopsError, OSError):
+                write_checkpoint(journal)
+        raise
+    _result(journal, operation, common, started, "success", None)
+    if checkpoint:
+        write_checkpoint(journal)
+
+
+def _outcome(exc: BaseException) -> tuple[Any, str | None]:
+    """A clean exit (SystemExit or a CLI exit with code 0) is success; anything else failure."""
+    code = getattr(exc, "exit_code", getattr(exc, "code", "unset"))
+    if isinstance(exc, SystemExit | RuntimeError) and code in (0, None):
+        return "success", None
+    if isinstance(exc, KeyboardInterrupt):
+        return "failure", "interrupted (Ctrl-C)"
+    text = str(exc).strip()
+    return "failure", f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _result(
+    journal: Journal,
+    operation: Operation,
+    common: dict[str, Any],
+    started: float,
+    status: Any,
+    error: str | None,
+) -> None:
+    details = dict(operation.details)
+    details["duration_ms"] = round((time.monotonic() - started) * 1000)
+    hidden = operation.secrets
+    journal.append(
+        draft(
+            phase="result",
+            status=status,
+            error=redact(error, hidden) if error else None,
+            diff=operation.diff,
+            links=operation.links,
+            details=details,
+            **{**common, "parameters": redact(common["parameters"], hidden)},
+        )
+    )
