@@ -175,4 +175,4 @@ def test_concurrent_writers_in_separate_processes_lose_nothing(
     checkpoints = list(read_checkpoints(journal.checkpoints))
     assert len(checkpoints) == writers * each
     assert max(c.size for c in checkpoints) == len(events)
-    assert [c.root for c in checkpoints if c.size == len(events)] == [root]
+    assert {c.root for c in checkpoints if c.size == len(events)} == {root}
