@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import typer
 
-from dcops.cli import doctor, site, whoami
+from dcops.cli import alerts, doctor, monitors, site, whoami
 from dcops.cli.session import OutputFormat, Session, session
 
 app = typer.Typer(
@@ -56,6 +56,8 @@ def root(
 
 
 app.add_typer(site.app, name="site")
+app.add_typer(monitors.app, name="monitors")
+app.command("alerts")(alerts.alerts)
 app.command("doctor")(doctor.doctor)
 app.command("whoami")(whoami.whoami)
 

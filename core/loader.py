@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from dcops.core.documents import Document, read_toml, read_yaml
 from dcops.core.errors import InputError, InvalidInput, Problem
+from dcops.core.monitoring import check_monitors
 from dcops.core.paths import SITE_FILE, SitePaths, find_site_file
 from dcops.core.site import (
     DevicesFile,
@@ -52,6 +53,8 @@ def load_site(explicit: str | Path | None = None, start: Path | None = None) -> 
         problems.extend(check_rooms(room_list, rooms.doc))
     if devices and (rooms or rooms_ok):
         problems.extend(check_devices(device_list, room_list, devices.doc))
+    if config and (rooms or rooms_ok):
+        problems.extend(check_monitors(config.model.monitors, [r.name for r in room_list], config.doc))
     if problems or config is None:
         raise InvalidInput(f"site {_shown(site_file)} is not valid", _ordered(problems))
     state = (root / config.model.site.state_dir).resolve()

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt
 
+from dcops.core.monitoring import MonitorsConfig
 from dcops.core.paths import SitePaths
 
 NAME_RULE = "lowercase a-z, 0-9 and '-', starting with a letter or digit, at most 63 characters"
@@ -200,6 +201,7 @@ class SiteConfig(Strict):
     departments: list[Department]
     people: list[Person]
     catalogue: Catalogue
+    monitors: MonitorsConfig = MonitorsConfig()
 
 
 class Rack(Strict):

@@ -1,0 +1,124 @@
+"""`dcops monitors`: render, check, start and stop Prometheus and Alertmanager for the site."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from dcops.cli.session import session
+
+app = typer.Typer(
+    help="Prometheus rules and Alertmanager for the machine room: render, check, up, down, status.",
+    no_args_is_help=True,
+)
+
+_ROLES = ("ops", "facility")
+
+
+@app.command("check")
+def check(ctx: typer.Context) -> None:
+    """Check rule syntax, run the promtool unit tests, and check the rendered configs; exit 2 on a problem."""
+    from dcops.cli import output
+    from dcops.dcim.monitor_render import check_monitors
+
+    steps = check_monitors(session(ctx).site)
+    if session(ctx).json:
+        output.print_json({"ok": True, "steps": [s.__dict__ for s in steps]})
+        return
+    output.show(output.table(None, ["check", "target", "result"], [(s.name, s.target, s.detail) for s in steps]))
+    output.show("monitors check: ok")
+
+
+@app.command("render")
+def render(ctx: typer.Context) -> None:
+    """Write rules, prometheus.yml and alertmanager.yml into the state dir (checked first)."""
+    from dcops.cli import output
+    from dcops.dcim.monitor_render import render_monitors
+
+    state = session(ctx)
+    state.require(*_ROLES, action="dcops monitors render")
+    layout, _ = render_monitors(state.site)
+    files = [layout.prometheus_config, layout.alertmanager_config, layout.rules]
+    shown = [state.site.paths.relative(f) for f in files]
+    if state.json:
+        output.print_json({"ok": True, "files": shown})
+        return
+    for name in shown:
+        output.show(f"wrote {name}")
+    output.show("monitors render: ok")
+
+
+@app.command("up")
+def up(ctx: typer.Context) -> None:
+    """Render and check the configs, then start (or reload) Prometheus, Alertmanager and the shift log."""
+    from dcops.dcim.monitor_processes import start
+    from dcops.dcim.monitor_render import render_monitors
+
+    state = session(ctx)
+    state.require(*_ROLES, action="dcops monitors up")
+    layout, _ = render_monitors(state.site)
+    _print_status(ctx, start(layout, state.site.config.monitors), layout.alert_log)
+
+
+@app.command("down")
+def down(ctx: typer.Context) -> None:
+    """Stop what `dcops monitors up` started."""
+    from dcops.cli import output
+    from dcops.dcim.monitor_layout import layout_of
+    from dcops.dcim.monitor_processes import stop
+
+    state = session(ctx)
+    state.require(*_ROLES, action="dcops monitors down")
+    stopped = stop(layout_of(state.site))
+    if state.json:
+        output.print_json({"stopped": stopped})
+        return
+    output.show(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+
+
+@app.command("status")
+def status(ctx: typer.Context) -> None:
+    """Show whether Prometheus, Alertmanager and the shift log run, and their URLs."""
+    from dcops.dcim.monitor_layout import layout_of
+    from dcops.dcim.monitor_processes import status as service_status
+
+    site = session(ctx).site
+    layout = layout_of(site)
+    _print_status(ctx, service_status(layout, site.config.monitors), layout.alert_log)
+
+
+def _print_status(ctx: typer.Context, services: list[object], alert_log: Path) -> None:
+    from dcops.cli import output
+    from dcops.dcim.monitor_processes import ServiceStatus
+
+    rows = [s for s in services if isinstance(s, ServiceStatus)]
+    log = session(ctx).site.paths.relative(alert_log)
+    if session(ctx).json:
+        output.print_json({"services": [s.__dict__ for s in rows], "alert_log": log})
+        return
+    table = [
+        (s.name, "running" if s.running else "stopped", "yes" if s.ready else "no", s.pid or "", s.url)
+        for s in rows
+    ]
+    output.show(output.table(None, ["service", "state", "ready", "pid", "url"], table))
+    output.show(f"shift log: {log}")
+
+
+@app.command("sink", hidden=True)
+def sink(
+    listen: str = typer.Option(..., "--listen", help="HOST:PORT to listen on."),
+    file: Path = typer.Option(..., "--file", help="JSON-lines file to append to."),
+) -> None:
+    """Run the shift-log webhook receiver in the foreground (started by `monitors up`)."""
+    from dcops.core.errors import InputError
+    from dcops.dcim.alert_sink import alert_sink_server
+
+    host, _, port = listen.rpartition(":")
+    if not port.isdigit():
+        raise InputError(f"--listen {listen!r} is not HOST:PORT")
+    server = alert_sink_server(host.strip("[]"), int(port), file)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()

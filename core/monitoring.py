@@ -1,0 +1,194 @@
+"""The [monitors] section of dcops.toml: where Prometheus and Alertmanager listen, whom to tell."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from dcops.core.documents import Document
+from dcops.core.errors import Problem
+
+DURATION_RULE = "a Prometheus duration such as 15s, 1m, 2h30m"
+_DURATION = re.compile(r"^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$")
+_UNITS_MS = {"y": 31_536_000_000, "w": 604_800_000, "d": 86_400_000, "h": 3_600_000}
+_UNITS_MS |= {"m": 60_000, "s": 1_000, "ms": 1}
+SEVERITIES = ("critical", "warning")
+
+
+def _duration(value: str) -> str:
+    if not value or not _DURATION.match(value):
+        raise ValueError(f"{value!r} is not a duration; allowed: {DURATION_RULE}")
+    return value
+
+
+def duration_seconds(value: str) -> float:
+    """A Prometheus duration in seconds."""
+    total = 0
+    for number, unit in re.findall(r"(\d+)(ms|[ywdhms])", value):
+        total += int(number) * _UNITS_MS[unit]
+    return total / 1000
+
+
+def _host_port(value: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{value!r} is not HOST:PORT; allowed: e.g. 127.0.0.1:9810")
+    return value
+
+
+def _listen_host(value: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IP address; allowed: e.g. 127.0.0.1") from None
+    return value
+
+
+Duration = Annotated[str, AfterValidator(_duration)]
+HostPort = Annotated[str, AfterValidator(_host_port)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Thresholds(_Strict):
+    """Limits the alert rules read from the rendered thresholds file (site-tunable)."""
+
+    ups_min_runtime_seconds: float = Field(600, gt=0)
+    ups_battery_temperature_max_celsius: float = 30
+    ups_output_load_max_ratio: float = Field(0.8, gt=0, le=1.5)
+    pdu_phase_load_max_ratio: float = Field(0.8, gt=0, le=1.5)
+    crac_return_air_max_celsius: float = 35
+    door_held_open_max_seconds: float = Field(300, gt=0)
+    fire_zone_isolated_max_seconds: float = Field(28_800, gt=0)
+
+
+class Receiver(_Strict):
+    """Where notifications go: the shift log (JSON lines in the state dir), a webhook or e-mail."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    kind: Literal["log", "webhook", "email"]
+    url: str | None = None
+    to: str | None = None
+    sender: str | None = Field(None, alias="from")
+    smarthost: HostPort | None = None
+    require_tls: bool = True
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _fields_of_kind(self) -> Receiver:
+        needed = {"log": (), "webhook": ("url",), "email": ("to", "sender", "smarthost")}
+        missing = [f for f in needed[self.kind] if getattr(self, f) is None]
+        if missing:
+            names = ", ".join("from" if f == "sender" else f for f in missing)
+            raise ValueError(f"a {self.kind} receiver needs {names}")
+        if self.url is not None and not re.match(r"^https?://[^\s/]+", self.url):
+            raise ValueError(f"url {self.url!r} is not an http(s) URL")
+        return self
+
+
+class Route(_Strict):
+    """Which alerts a receiver gets: by severity and room (empty list: all)."""
+
+    receiver: str
+    severities: list[Literal["critical", "warning"]] = []
+    rooms: list[str] = []
+
+
+class MonitorsConfig(_Strict):
+    """Prometheus, Alertmanager and the shift-log sink on this host, and the notification routes."""
+
+    listen_host: Annotated[str, AfterValidator(_listen_host)] = "127.0.0.1"
+    prometheus_port: Port = 9090
+    alertmanager_port: Port = 9093
+    sink_port: Port = 9811
+    exporters: list[HostPort] = ["127.0.0.1:9810"]
+    scrape_interval: Duration = "15s"
+    evaluation_interval: Duration = "15s"
+    group_wait: Duration = "30s"
+    critical_group_wait: Duration = "5s"
+    group_interval: Duration = "5m"
+    repeat_interval: Duration = "4h"
+    max_for: Duration | None = Field(
+        None, description="cap every alert's `for` (rehearsals and tests only)"
+    )
+    runbook_base_url: str = ""
+    default_receiver: str = "shift-log"
+    thresholds: Thresholds = Thresholds()
+    receivers: list[Receiver] = [Receiver(name="shift-log", kind="log")]
+    routes: list[Route] = []
+
+    def address(self, port: int) -> str:
+        """HOST:PORT on the listen host (IPv6 in brackets)."""
+        host = self.listen_host
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+    @property
+    def prometheus_url(self) -> str:
+        """Base URL of Prometheus."""
+        return f"http://{self.address(self.prometheus_port)}"
+
+    @property
+    def alertmanager_url(self) -> str:
+        """Base URL of Alertmanager."""
+        return f"http://{self.address(self.alertmanager_port)}"
+
+    @property
+    def sink_url(self) -> str:
+        """URL that Alertmanager posts to for the shift log."""
+        return f"http://{self.address(self.sink_port)}/alerts"
+
+
+def check_monitors(monitors: MonitorsConfig, rooms: list[str], doc: Document) -> list[Problem]:
+    """Cross-checks of [monitors]: unique receivers, routes naming known receivers and rooms."""
+    problems: list[Problem] = []
+    names = [r.name for r in monitors.receivers]
+    known = ", ".join(names) or "(none defined)"
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            problems.append(
+                doc.problem(("monitors", "receivers", i, "name"), f"duplicate receiver {name!r}")
+            )
+    if monitors.default_receiver not in names:
+        problems.append(
+            doc.problem(
+                ("monitors", "default_receiver"),
+                f"unknown receiver {monitors.default_receiver!r}; allowed: {known}",
+            )
+        )
+    for i, route in enumerate(monitors.routes):
+        if route.receiver not in names:
+            problems.append(
+                doc.problem(
+                    ("monitors", "routes", i, "receiver"),
+                    f"unknown receiver {route.receiver!r}; allowed: {known}",
+                )
+            )
+        for j, room in enumerate(route.rooms):
+            if room not in rooms:
+                problems.append(
+                    doc.problem(
+                        ("monitors", "routes", i, "rooms", j),
+                        f"unknown room {room!r}; allowed: {', '.join(rooms) or '(no rooms)'}",
+                    )
+                )
+    ports = {
+        "prometheus_port": monitors.prometheus_port,
+        "alertmanager_port": monitors.alertmanager_port,
+        "sink_port": monitors.sink_port,
+    }
+    for field, port in ports.items():
+        clash = [other for other, p in ports.items() if p == port and other < field]
+        if clash:
+            problems.append(
+                doc.problem(
+                    ("monitors", field), f"port {port} is also {clash[0]}; ports must differ"
+                )
+            )
+    return problems

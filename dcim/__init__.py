@@ -1,0 +1,1 @@
+"""DCIM: facility devices, their metrics, and the monitors that watch them."""

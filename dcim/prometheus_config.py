@@ -1,0 +1,50 @@
+"""Render prometheus.yml: scrape jobs for the DCIM exporter and the monitors, rules, Alertmanager."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dcops.core.monitoring import duration_seconds
+from dcops.core.site import Site
+
+DCIM_JOB = "dcops-dcim"
+
+
+def prometheus_config(site: Site, rules_dir: str) -> dict[str, Any]:
+    """The Prometheus configuration for this site, as data."""
+    monitors = site.config.monitors
+    return {
+        "global": {
+            "scrape_interval": monitors.scrape_interval,
+            "scrape_timeout": _timeout(monitors.scrape_interval),
+            "evaluation_interval": monitors.evaluation_interval,
+        },
+        "rule_files": [f"{rules_dir}/*.yml"],
+        "alerting": {
+            "alertmanagers": [
+                {"static_configs": [{"targets": [monitors.address(monitors.alertmanager_port)]}]}
+            ]
+        },
+        "scrape_configs": [
+            {
+                # The exporter's site/room/rack/device labels are the truth; keep them.
+                "job_name": DCIM_JOB,
+                "honor_labels": True,
+                "static_configs": [
+                    {"targets": list(monitors.exporters), "labels": {"site": site.name}}
+                ],
+            },
+            {
+                "job_name": "prometheus",
+                "static_configs": [{"targets": [monitors.address(monitors.prometheus_port)]}],
+            },
+            {
+                "job_name": "alertmanager",
+                "static_configs": [{"targets": [monitors.address(monitors.alertmanager_port)]}],
+            },
+        ],
+    }
+
+
+def _timeout(interval: str) -> str:
+    return interval if duration_seconds(interval) <= 10 else "10s"
