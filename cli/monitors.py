@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from dcops.cli.session import session
+
+if TYPE_CHECKING:
+    from dcops.dcim.monitor_processes import ServiceStatus
 
 app = typer.Typer(
     help="Prometheus rules and Alertmanager for the machine room: render, check, up, down, status.",
@@ -26,7 +31,11 @@ def check(ctx: typer.Context) -> None:
     if session(ctx).json:
         output.print_json({"ok": True, "steps": [s.__dict__ for s in steps]})
         return
-    output.show(output.table(None, ["check", "target", "result"], [(s.name, s.target, s.detail) for s in steps]))
+    output.show(
+        output.table(
+            None, ["check", "target", "result"], [(s.name, s.target, s.detail) for s in steps]
+        )
+    )
     output.show("monitors check: ok")
 
 
@@ -88,17 +97,21 @@ def status(ctx: typer.Context) -> None:
     _print_status(ctx, service_status(layout, site.config.monitors), layout.alert_log)
 
 
-def _print_status(ctx: typer.Context, services: list[object], alert_log: Path) -> None:
+def _print_status(ctx: typer.Context, rows: Sequence[ServiceStatus], alert_log: Path) -> None:
     from dcops.cli import output
-    from dcops.dcim.monitor_processes import ServiceStatus
 
-    rows = [s for s in services if isinstance(s, ServiceStatus)]
     log = session(ctx).site.paths.relative(alert_log)
     if session(ctx).json:
         output.print_json({"services": [s.__dict__ for s in rows], "alert_log": log})
         return
     table = [
-        (s.name, "running" if s.running else "stopped", "yes" if s.ready else "no", s.pid or "", s.url)
+        (
+            s.name,
+            "running" if s.running else "stopped",
+            "yes" if s.ready else "no",
+            s.pid or "",
+            s.url,
+        )
         for s in rows
     ]
     output.show(output.table(None, ["service", "state", "ready", "pid", "url"], table))

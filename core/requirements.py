@@ -71,6 +71,15 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "pip install 'dcops[audit]'  (or: apt-get install -y python3-cryptography)",
         note="Ed25519 signatures on audit checkpoints",
     ),
+    Requirement("monitors", "prometheus", "program", "apt-get install -y prometheus"),
+    Requirement("monitors", "promtool", "program", "apt-get install -y prometheus"),
+    Requirement(
+        "monitors",
+        "prometheus-alertmanager",
+        "program",
+        "apt-get install -y prometheus-alertmanager",
+    ),
+    Requirement("monitors", "amtool", "program", "apt-get install -y prometheus-alertmanager"),
 )
 
 

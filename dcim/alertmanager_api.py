@@ -53,7 +53,9 @@ def parse_alert(raw: dict[str, Any]) -> ActiveAlert:
     )
 
 
-def active_alerts(base_url: str, include_suppressed: bool = False, timeout: float = 5) -> list[ActiveAlert]:
+def active_alerts(
+    base_url: str, include_suppressed: bool = False, timeout: float = 5
+) -> list[ActiveAlert]:
     """Active alerts, sorted by room; silenced and inhibited ones only if asked."""
     suppressed = "true" if include_suppressed else "false"
     url = f"{base_url}/api/v2/alerts?active=true&silenced={suppressed}&inhibited={suppressed}"

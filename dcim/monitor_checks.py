@@ -46,13 +46,15 @@ def _run(args: list[str], cwd: Path | None = None) -> tuple[int, str]:
             args, cwd=cwd, capture_output=True, text=True, timeout=_CHECK_TIMEOUT, check=False
         )
     except subprocess.TimeoutExpired:
-        raise OperationFailed(f"{Path(args[0]).name} did not finish in {_CHECK_TIMEOUT} s") from None
+        raise OperationFailed(
+            f"{Path(args[0]).name} did not finish in {_CHECK_TIMEOUT} s"
+        ) from None
     return done.returncode, done.stdout + done.stderr
 
 
 def failure_problems(output: str, source: str, shown: dict[str, str]) -> list[Problem]:
     """The problems a failed promtool or amtool run reported, with file and line where given."""
-    problems = []
+    problems: list[Problem] = []
     lines = [line.rstrip() for line in output.splitlines()]
     for i, line in enumerate(lines):
         if "FAILED" not in line:
@@ -126,4 +128,6 @@ def check_alertmanager_config(config: Path, shown: str) -> CheckStep:
         problems = failure_problems(output, shown, {config.name: shown})
         raise InvalidInput(f"rendered Alertmanager config {shown} is not valid", problems)
     receivers = re.search(r"- (\d+) receivers", output)
-    return CheckStep("alertmanager config", shown, f"{receivers[1] if receivers else '?'} receivers")
+    return CheckStep(
+        "alertmanager config", shown, f"{receivers[1] if receivers else '?'} receivers"
+    )

@@ -114,7 +114,9 @@ def status(layout: MonitorLayout, monitors: MonitorsConfig) -> list[ServiceStatu
     for service in SERVICES:
         pid = running_pid(service, layout)
         url = base_url(service, monitors)
-        result.append(ServiceStatus(service, pid, pid is not None, pid is not None and _ready(url), url))
+        result.append(
+            ServiceStatus(service, pid, pid is not None, pid is not None and _ready(url), url)
+        )
     return result
 
 
@@ -136,8 +138,12 @@ def _launch(service: str, layout: MonitorLayout, monitors: MonitorsConfig) -> No
     log_path = layout.log_file(service)
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, cwd=layout.state,
+            args,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=layout.state,
         )
     layout.pid_file(service).write_text(f"{process.pid}\n")
     url = base_url(service, monitors)

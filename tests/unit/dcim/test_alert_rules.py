@@ -76,8 +76,12 @@ def _alert_rules() -> list[dict[str, Any]]:
     ]
 
 
-@pytest.mark.parametrize("rule", _alert_rules(), ids=lambda r: f"{r['alert']}-{r['labels']['severity']}")
-def test_every_alert_has_severity_category_bilingual_summary_and_runbook(rule: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "rule", _alert_rules(), ids=lambda r: f"{r['alert']}-{r['labels']['severity']}"
+)
+def test_every_alert_has_severity_category_bilingual_summary_and_runbook(
+    rule: dict[str, Any],
+) -> None:
     assert rule["labels"]["severity"] in ("critical", "warning")
     assert rule["labels"]["category"]
     summary = rule["annotations"]["summary"]
@@ -93,7 +97,12 @@ def test_every_alert_has_a_bilingual_runbook_page_with_the_four_sections() -> No
         page = REPO / "docs" / "runbooks" / f"{name}.md"
         assert page.is_file(), f"no runbook for {name}"
         text = page.read_text(encoding="utf-8")
-        for heading in ("含义 What it means", "先查看 Check first", "处置 What to do", "联系 Whom to call"):
+        for heading in (
+            "含义 What it means",
+            "先查看 Check first",
+            "处置 What to do",
+            "联系 Whom to call",
+        ):
             assert f"## {heading}" in text, f"{page.name} lacks section {heading!r}"
 
 
@@ -115,7 +124,9 @@ def test_alert_expressions_only_use_contract_metrics() -> None:
 
 def test_render_writes_site_thresholds_into_the_threshold_rules() -> None:
     data = load_rule_file(REPO / "monitors" / "rules" / "thresholds.yml", "thresholds.yml")
-    config = MonitorsConfig(thresholds=Thresholds(ups_min_runtime_seconds=900, door_held_open_max_seconds=120))
+    config = MonitorsConfig(
+        thresholds=Thresholds(ups_min_runtime_seconds=900, door_held_open_max_seconds=120)
+    )
     rendered = render_rules(data, config)
     exprs = {r["labels"]["threshold"]: r["expr"] for r in rendered["groups"][0]["rules"]}
     assert exprs["ups_min_runtime_seconds"] == "vector(900.0)"
@@ -131,7 +142,10 @@ def test_render_caps_for_durations_and_prefixes_runbook_urls() -> None:
     leak = next(r for r in rules if r["alert"] == "LeakDetected")
     assert warning["for"] == "10s"
     assert "for" not in leak
-    assert warning["annotations"]["runbook_url"] == "https://docs.example/dcops/runbooks/InletTemperatureHigh.md"
+    assert (
+        warning["annotations"]["runbook_url"]
+        == "https://docs.example/dcops/runbooks/InletTemperatureHigh.md"
+    )
 
 
 def test_a_rule_file_that_is_not_yaml_is_reported_with_its_line(tmp_path: Path) -> None:

@@ -12,7 +12,13 @@ from dcops.core.monitoring import MonitorsConfig, Receiver, Route
 from dcops.dcim.alertmanager_config import alertmanager_config
 
 MAIL = Receiver.model_validate(
-    {"name": "facility-mail", "kind": "email", "to": "a@b.cn", "from": "c@b.cn", "smarthost": "mail.b.cn:25"}
+    {
+        "name": "facility-mail",
+        "kind": "email",
+        "to": "a@b.cn",
+        "from": "c@b.cn",
+        "smarthost": "mail.b.cn:25",
+    }
 )
 
 
@@ -21,7 +27,9 @@ def test_default_sends_everything_to_the_shift_log_grouped_per_device() -> None:
     assert config["route"]["receiver"] == "shift-log"
     assert config["route"]["group_by"] == ["site", "room", "device"]
     [log] = config["receivers"]
-    assert log["webhook_configs"] == [{"url": "http://127.0.0.1:9999/alerts", "send_resolved": True}]
+    assert log["webhook_configs"] == [
+        {"url": "http://127.0.0.1:9999/alerts", "send_resolved": True}
+    ]
     [everything] = config["route"]["routes"]
     assert everything["matchers"] == [] and everything["continue"] is True
 
@@ -66,23 +74,31 @@ def test_a_route_to_an_unknown_receiver_is_reported_with_its_line(site_dir: Path
     with pytest.raises(InvalidInput) as caught:
         load_site(site_dir)
     messages = [str(p) for p in caught.value.problems]
-    assert any("monitors.routes[0].receiver: unknown receiver 'nobody'; allowed: shift-log" in m for m in messages)
+    assert any(
+        "monitors.routes[0].receiver: unknown receiver 'nobody'; allowed: shift-log" in m
+        for m in messages
+    )
     assert any("unknown room 'r999'; allowed: r301" in m for m in messages)
     assert all(m.startswith("dcops.toml:") for m in messages)
 
 
 def test_an_email_receiver_without_smarthost_is_refused(site_dir: Path) -> None:
-    _append(site_dir, '\n[[monitors.receivers]]\nname = "mail"\nkind = "email"\nto = "a@b.cn"\nfrom = "c@b.cn"\n')
+    _append(
+        site_dir,
+        '\n[[monitors.receivers]]\nname = "mail"\nkind = "email"\nto = "a@b.cn"\nfrom = "c@b.cn"\n',
+    )
     with pytest.raises(InvalidInput) as caught:
         load_site(site_dir)
-    assert "a email receiver needs smarthost" in str(caught.value.problems[0]) or "needs smarthost" in str(
+    assert "a email receiver needs smarthost" in str(
         caught.value.problems[0]
-    )
+    ) or "needs smarthost" in str(caught.value.problems[0])
 
 
 def test_clashing_ports_are_refused(site_dir: Path) -> None:
     text = (site_dir / "dcops.toml").read_text(encoding="utf-8")
-    (site_dir / "dcops.toml").write_text(text.replace("sink_port = 9811", "sink_port = 9090"), encoding="utf-8")
+    (site_dir / "dcops.toml").write_text(
+        text.replace("sink_port = 9811", "sink_port = 9090"), encoding="utf-8"
+    )
     with pytest.raises(InvalidInput) as caught:
         load_site(site_dir)
     assert "port 9090 is also prometheus_port" in str(caught.value.problems[0])

@@ -16,7 +16,9 @@ amtool: error: failed to validate 1 file(s)
 
 
 def test_a_broken_rule_expression_names_file_line_and_rule() -> None:
-    [problem] = failure_problems(PROMTOOL_BROKEN_RULE, "monitors/rules", {"power.yml": "monitors/rules/power.yml"})
+    [problem] = failure_problems(
+        PROMTOOL_BROKEN_RULE, "monitors/rules", {"power.yml": "monitors/rules/power.yml"}
+    )
     assert problem.source == "monitors/rules/power.yml"
     assert problem.line == 12
     assert "UpsRuntimeLow" in problem.message and "could not parse expression" in problem.message
