@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         Ed25519PublicKey,
     )
 
+ZERO_HEX = "0" * 64
 INSTALL = "pip install 'dcops[audit]'  (or: apt-get install -y python3-cryptography)"
 
 
@@ -36,10 +37,19 @@ class Checkpoint:
     time: str
     key_id: str
     signature: bytes
+    prev: str = ZERO_HEX
 
     def body(self) -> bytes:
         """The exact bytes that are signed."""
-        return signed_body(self.origin, self.size, self.root, self.time, self.key_id)
+        return signed_body(self.origin, self.size, self.root, self.time, self.key_id, self.prev)
+
+    def line(self) -> bytes:
+        """The checkpoint as one canonical JSON line (without the newline)."""
+        return canonical(self.as_dict())
+
+    def chain_hash(self) -> str:
+        """The hash the next checkpoint records as its `prev`."""
+        return sha256(self.line()).hexdigest()
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data, as kept in checkpoints.jsonl and shown to auditors."""
@@ -49,6 +59,7 @@ class Checkpoint:
             "root": self.root.hex(),
             "time": self.time,
             "key": self.key_id,
+            "prev": self.prev,
             "signature": base64.b64encode(self.signature).decode("ascii"),
         }
 
@@ -61,10 +72,17 @@ class Checkpoint:
             root = bytes.fromhex(str(data["root"]))
             signature = base64.b64decode(str(data["signature"]), validate=True)
             size = data["size"]
-            if not isinstance(size, int) or size < 0 or len(root) != 32:
-                raise ValueError("size must be a whole number >= 0 and root 64 hex digits")
+            prev = str(data.get("prev", ZERO_HEX))
+            if not isinstance(size, int) or size < 0 or len(root) != 32 or len(prev) != 64:
+                raise ValueError("size must be a whole number >= 0, root and prev 64 hex digits")
             return cls(
-                str(data["origin"]), size, root, str(data["time"]), str(data["key"]), signature
+                str(data["origin"]),
+                size,
+                root,
+                str(data["time"]),
+                str(data["key"]),
+                signature,
+                prev,
             )
         except KeyError as exc:
             raise InputError(
@@ -74,10 +92,17 @@ class Checkpoint:
             raise InputError(f"{where}: not a valid checkpoint ({exc})") from None
 
 
-def signed_body(origin: str, size: int, root: bytes, time: str, key_id: str) -> bytes:
-    """Canonical JSON of the signed fields."""
+def signed_body(origin: str, size: int, root: bytes, time: str, key_id: str, prev: str) -> bytes:
+    """Canonical JSON of the signed fields (all but the signature)."""
     return canonical(
-        {"origin": origin, "size": size, "root": root.hex(), "time": time, "key": key_id}
+        {
+            "origin": origin,
+            "size": size,
+            "root": root.hex(),
+            "time": time,
+            "key": key_id,
+            "prev": prev,
+        }
     )
 
 
@@ -163,18 +188,19 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
 
 
 def sign(
-    key: Ed25519PrivateKey, origin: str, size: int, root: bytes, now: datetime | None = None
+    key: Ed25519PrivateKey,
+    origin: str,
+    size: int,
+    root: bytes,
+    prev: str = ZERO_HEX,
+    now: datetime | None = None,
 ) -> Checkpoint:
-    """A checkpoint for the tree of size leaves with this root, signed now."""
-    time = (
-        (now or datetime.now(UTC))
-        .astimezone(UTC)
-        .isoformat(timespec="seconds")
-        .replace("+00:00", "Z")
-    )
+    """A checkpoint for the tree of size leaves with this root, chained to prev, signed now."""
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    time = moment.isoformat(timespec="seconds").replace("+00:00", "Z")
     ident = key_id(public_raw(key))
-    signature = key.sign(signed_body(origin, size, root, time, ident))
-    return Checkpoint(origin, size, root, time, ident, signature)
+    signature = key.sign(signed_body(origin, size, root, time, ident, prev))
+    return Checkpoint(origin, size, root, time, ident, signature, prev)
 
 
 def signature_ok(checkpoint: Checkpoint, public: Ed25519PublicKey) -> bool:
@@ -193,9 +219,28 @@ def write_checkpoint(journal: Journal) -> Checkpoint:
     with journal.locked():
         key = load_or_create_key(journal.key)
         state = journal.tail()
-        checkpoint = sign(key, journal.origin, state.size, state.compact.root())
-        append_line(journal.checkpoints, canonical(checkpoint.as_dict()))
+        before = last_line(journal.checkpoints)
+        prev = sha256(before).hexdigest() if before else ZERO_HEX
+        checkpoint = sign(key, journal.origin, state.size, state.compact.root(), prev)
+        append_line(journal.checkpoints, checkpoint.line())
     return checkpoint
+
+
+def last_line(path: Path) -> bytes:
+    """The last complete line of a file, without its newline (b"" if none)."""
+    if not path.exists():
+        return b""
+    with path.open("rb") as handle:
+        end = handle.seek(0, os.SEEK_END)
+        step, data = 4096, b""
+        while True:
+            start = max(0, end - step)
+            handle.seek(start)
+            data = handle.read(end - start)
+            lines = data.rstrip(b"\n").split(b"\n")
+            if len(lines) > 1 or start == 0:
+                return lines[-1]
+            step *= 2
 
 
 def append_line(path: Path, line: bytes) -> None:

@@ -1,0 +1,197 @@
+"""Every way of tampering with the journal or its checkpoints is caught and the first bad event named."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dcops.audit.checkpoint import (
+    load_or_create_key,
+    read_checkpoints,
+    sign,
+    write_checkpoint,
+)
+from dcops.audit.journal import Journal
+from dcops.audit.recorder import audited
+from dcops.audit.verification import Verification, trusted_key, verify
+from dcops.core.identity import Actor
+from dcops.core.site import Site
+
+OPERATIONS = 4  # 8 events, checkpoints at sizes 2, 4, 6 and 8
+
+
+@pytest.fixture
+def filled(site: Site, actor: Actor, journal: Journal) -> Journal:
+    for n in range(OPERATIONS):
+        with audited(site, actor, action="tenancy.approve", target=f"tenancy/t{n}",
+                     parameters={"n": n}) as op:
+            op.attach(diff=f"+ approved t{n}")
+    return journal
+
+
+def check(journal: Journal, *external: Path) -> Verification:
+    return verify(journal, external, trusted_key(journal, None))
+
+
+def lines(journal: Journal) -> list[bytes]:
+    return journal.path.read_bytes().splitlines(keepends=True)
+
+
+def rewrite(journal: Journal, new: list[bytes]) -> None:
+    journal.path.write_bytes(b"".join(new))
+
+
+def edit(line: bytes, **changes: object) -> bytes:
+    event = json.loads(line)
+    event.update(changes)
+    return json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+
+
+def test_an_untouched_journal_verifies(filled: Journal) -> None:
+    result = check(filled)
+    assert result.ok, result.findings
+    assert result.size == 8 and result.latest is not None and result.latest.size == 8
+    assert [c.checkpoint.size for c in result.checkpoints] == [2, 4, 6, 8]
+    assert result.unsigned == 0
+
+
+def test_a_modified_event_is_named(filled: Journal) -> None:
+    events = lines(filled)
+    events[3] = edit(events[3], action="tenancy.reject")
+    rewrite(filled, events)
+    result = check(filled)
+    assert not result.ok
+    assert result.first_bad is not None and result.first_bad.event == 3
+    assert "event 3 was altered" in str(result.first_bad)
+
+
+def test_a_modified_last_event_is_caught_by_the_checkpoint(filled: Journal) -> None:
+    events = lines(filled)
+    events[7] = edit(events[7], diff="+ nothing to see")
+    rewrite(filled, events)
+    first = check(filled).first_bad
+    assert first is not None and first.event == 7
+    assert "does not match the checkpoint of size 8" in first.message
+
+
+def test_a_deleted_event_is_named(filled: Journal) -> None:
+    events = lines(filled)
+    del events[3]
+    rewrite(filled, events)
+    first = check(filled).first_bad
+    assert first is not None and first.event == 3 and "deleted" in first.message
+
+
+def test_an_inserted_event_is_named(filled: Journal) -> None:
+    events = lines(filled)
+    events.insert(3, events[2])
+    rewrite(filled, events)
+    first = check(filled).first_bad
+    assert first is not None and first.event == 3 and "inserted" in first.message
+
+
+def test_reordered_events_are_named(filled: Journal) -> None:
+    events = lines(filled)
+    events[4], events[5] = events[5], events[4]
+    rewrite(filled, events)
+    first = check(filled).first_bad
+    assert first is not None and first.event == 4
+
+
+def test_a_truncated_journal_is_caught(filled: Journal) -> None:
+    rewrite(filled, lines(filled)[:5])
+    result = check(filled)
+    assert result.first_bad is not None and result.first_bad.event == 5
+    assert "truncated" in result.first_bad.message
+
+
+def test_a_journal_cut_mid_line_is_caught(filled: Journal) -> None:
+    data = filled.path.read_bytes()
+    filled.path.write_bytes(data[:-40])
+    first = check(filled).first_bad
+    assert first is not None and first.event == 7 and "cut short" in first.message
+
+
+def checkpoint_lines(journal: Journal) -> list[bytes]:
+    return journal.checkpoints.read_bytes().splitlines(keepends=True)
+
+
+def test_a_forged_checkpoint_is_caught(filled: Journal) -> None:
+    cps = checkpoint_lines(filled)
+    forged = json.loads(cps[1])
+    forged["root"] = "ab" * 32
+    cps[1] = json.dumps(forged).encode() + b"\n"
+    filled.checkpoints.write_bytes(b"".join(cps))
+    result = check(filled)
+    assert not result.ok
+    assert any("checkpoints.jsonl:2" in str(f) and "forged" in str(f) for f in result.findings)
+
+
+def test_a_checkpoint_signed_by_another_key_is_caught(filled: Journal, tmp_path: Path) -> None:
+    other = load_or_create_key(tmp_path / "other.key")
+    state = filled.scan()
+    last = checkpoint_lines(filled)[-1].rstrip(b"\n")
+    import hashlib
+
+    impostor = sign(other, filled.origin, state.size, state.compact.root(),
+                    hashlib.sha256(last).hexdigest())
+    with filled.checkpoints.open("ab") as handle:
+        handle.write(impostor.line() + b"\n")
+    result = check(filled)
+    assert any("signed by another key" in str(f) for f in result.findings)
+
+
+def test_a_checkpoint_larger_than_the_log_is_caught(filled: Journal) -> None:
+    key = load_or_create_key(filled.key)
+    import hashlib
+
+    last = checkpoint_lines(filled)[-1].rstrip(b"\n")
+    beyond = sign(key, filled.origin, 20, bytes(32), hashlib.sha256(last).hexdigest())
+    with filled.checkpoints.open("ab") as handle:
+        handle.write(beyond.line() + b"\n")
+    result = check(filled)
+    assert any("signed 20 events but the journal holds 8" in str(f) for f in result.findings)
+    assert result.first_bad is not None and result.first_bad.event == 8
+
+
+def test_a_removed_checkpoint_breaks_the_chain(filled: Journal) -> None:
+    cps = checkpoint_lines(filled)
+    del cps[1]
+    filled.checkpoints.write_bytes(b"".join(cps))
+    result = check(filled)
+    assert any("does not chain" in str(f) for f in result.findings)
+
+
+def test_a_checkpoint_of_a_diverged_copy_is_caught(
+    filled: Journal, site: Site, actor: Actor, tmp_path: Path
+) -> None:
+    kept = tmp_path / "kept.json"
+    kept.write_bytes(checkpoint_lines(filled)[-1])
+    fork_dir = tmp_path / "fork"
+    shutil.copytree(filled.folder, fork_dir)
+    fork = Journal(fork_dir / filled.path.name, fork_dir / filled.key.name, filled.origin)
+    events = lines(fork)
+    events[7] = edit(events[7], diff="+ another story")
+    rewrite(fork, events)
+    fork.forget_cache()
+    split_view = write_checkpoint(fork)  # same key, different history
+    other = tmp_path / "split.json"
+    other.write_bytes(split_view.line())
+    with audited(site, actor, action="tenancy.approve", target="tenancy/t9"):
+        pass
+    assert check(filled, kept).ok
+    result = check(filled, other)
+    assert not result.ok
+    assert any(str(other) in str(f) and "root differs" in str(f) for f in result.findings)
+
+
+def test_external_checkpoints_are_read_from_what_audit_checkpoint_prints(
+    filled: Journal, tmp_path: Path
+) -> None:
+    (latest,) = list(read_checkpoints(filled.checkpoints))[-1:]
+    kept = tmp_path / "kept.json"
+    kept.write_text(json.dumps(latest.as_dict(), indent=2))
+    assert check(filled, kept).ok
