@@ -25,7 +25,7 @@ from dcops.audit.checkpoint import (
 )
 from dcops.audit.journal import Journal
 from dcops.audit.merkle import EMPTY_ROOT, node_hash
-from dcops.core.errors import InputError
+from dcops.core.errors import InputError, OperationFailed
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -121,6 +121,18 @@ class Verification:
             "checkpoints_checked": len(self.checkpoints),
             "checkpoints_failed": [c.as_dict() for c in self.checkpoints if not c.ok],
         }
+
+
+class Tampered(OperationFailed):
+    """The journal or its checkpoints do not verify (exit 1); details list every finding."""
+
+    def __init__(self, result: Verification) -> None:
+        self.findings = list(result.findings)
+        super().__init__(f"audit journal does not verify; first bad: {result.first_bad}")
+
+    def details(self) -> list[str]:
+        """Every finding, one a line."""
+        return [str(f) for f in self.findings]
 
 
 def trusted_key(journal: Journal, given: Path | None) -> Ed25519PublicKey | None:
@@ -346,7 +358,7 @@ def _diagnose(data: bytes, previous: bytes, position: int, line: int) -> Finding
                 "its link to the pruned part does not match the base file", position, line
             )
         return Finding(
-            f"it no longer links to event {position - 1}: event {position - 1} was altered",
+            f"altered: event {position} recorded a different hash for it",
             position - 1,
             line - 1,
         )

@@ -26,8 +26,9 @@ OPERATIONS = 4  # 8 events, checkpoints at sizes 2, 4, 6 and 8
 @pytest.fixture
 def filled(site: Site, actor: Actor, journal: Journal) -> Journal:
     for n in range(OPERATIONS):
-        with audited(site, actor, action="tenancy.approve", target=f"tenancy/t{n}",
-                     parameters={"n": n}) as op:
+        with audited(
+            site, actor, action="tenancy.approve", target=f"tenancy/t{n}", parameters={"n": n}
+        ) as op:
             op.attach(diff=f"+ approved t{n}")
     return journal
 
@@ -47,7 +48,10 @@ def rewrite(journal: Journal, new: list[bytes]) -> None:
 def edit(line: bytes, **changes: object) -> bytes:
     event = json.loads(line)
     event.update(changes)
-    return json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+    return (
+        json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        + b"\n"
+    )
 
 
 def test_an_untouched_journal_verifies(filled: Journal) -> None:
@@ -65,7 +69,7 @@ def test_a_modified_event_is_named(filled: Journal) -> None:
     result = check(filled)
     assert not result.ok
     assert result.first_bad is not None and result.first_bad.event == 3
-    assert "event 3 was altered" in str(result.first_bad)
+    assert "event 3 (journal line 4): altered" in str(result.first_bad)
 
 
 def test_a_modified_last_event_is_caught_by_the_checkpoint(filled: Journal) -> None:
@@ -136,8 +140,9 @@ def test_a_checkpoint_signed_by_another_key_is_caught(filled: Journal, tmp_path:
     last = checkpoint_lines(filled)[-1].rstrip(b"\n")
     import hashlib
 
-    impostor = sign(other, filled.origin, state.size, state.compact.root(),
-                    hashlib.sha256(last).hexdigest())
+    impostor = sign(
+        other, filled.origin, state.size, state.compact.root(), hashlib.sha256(last).hexdigest()
+    )
     with filled.checkpoints.open("ab") as handle:
         handle.write(impostor.line() + b"\n")
     result = check(filled)

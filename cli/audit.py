@@ -1,0 +1,348 @@
+"""`dcops audit`: read, verify, prove and report the tamper-evident record of changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from dcops.cli.session import Session, session
+
+if TYPE_CHECKING:
+    from dcops.audit.checkpoint import Checkpoint
+    from dcops.audit.history import Filter
+    from dcops.audit.journal import Journal
+
+app = typer.Typer(
+    help="The audit record (审计): log, show, verify, prove, report, checkpoint, prune.",
+    no_args_is_help=True,
+)
+
+READERS = ("auditor", "ops")
+
+
+def _journal(state: Session) -> Journal:
+    from dcops.audit.journal import Journal
+
+    return Journal.of(state.site)
+
+
+def _filter(
+    state: Session,
+    since: str | None,
+    until: str | None,
+    actor: str | None = None,
+    action: str | None = None,
+    obj: str | None = None,
+) -> Filter:
+    from dcops.audit.history import Filter, parse_moment
+
+    zone = state.site.config.site.timezone
+    return Filter(
+        since=parse_moment(since, zone, "--since") if since else None,
+        until=parse_moment(until, zone, "--until", end_of_day=True) if until else None,
+        actor=actor,
+        action=action,
+        object=obj,
+    )
+
+
+def _short(moment: str) -> str:
+    return moment[:19].replace("T", " ")
+
+
+@app.command("log")
+def log(
+    ctx: typer.Context,
+    since: str | None = typer.Option(
+        None, help="From this date (YYYY-MM-DD, site time) or ISO time."
+    ),
+    until: str | None = typer.Option(
+        None, help="Up to and including this date, or before this ISO time."
+    ),
+    actor: str | None = typer.Option(None, help="Only this user."),
+    action: str | None = typer.Option(
+        None, help="Only this action or family (tenancy = tenancy.*)."
+    ),
+    obj: str | None = typer.Option(
+        None, "--object", help="Only this object (tenancy/fgw) or type."
+    ),
+) -> None:
+    """List operations: who did what to which object, when, and with what result."""
+    from dcops.audit.history import operations
+    from dcops.cli import output
+
+    state = session(ctx)
+    state.require(*READERS, action="dcops audit log")
+    chosen = _filter(state, since, until, actor, action, obj)
+    ops = [op for op in operations(_journal(state).events()) if chosen.matches(op)]
+    if state.json:
+        output.print_json([op.as_dict() for op in ops])
+        return
+    rows = [
+        [op.id, _short(op.time_local), op.user, op.action, op.object, op.status, op.error or ""]
+        for op in ops
+    ]
+    output.show(
+        output.table(None, ["id", "time", "user", "action", "object", "result", "error"], rows)
+    )
+    typer.echo(f"{len(ops)} operations")
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context, ident: int = typer.Argument(..., metavar="ID", help="Event id.")
+) -> None:
+    """Show one event with its diff and its inclusion proof against the latest checkpoint."""
+    import json
+
+    from dcops.audit.checkpoint import latest
+    from dcops.cli import output
+
+    state = session(ctx)
+    state.require(*READERS, action="dcops audit show")
+    journal = _journal(state)
+    event = journal.event(ident)
+    checkpoint = latest(journal)
+    proof = _proof_or_none(journal, ident, checkpoint)
+    if state.json:
+        output.print_json({"event": event, "proof": proof})
+        return
+    diff = event.pop("diff", None)
+    typer.echo(json.dumps(event, ensure_ascii=False, indent=2, sort_keys=True))
+    if diff:
+        typer.echo("diff:")
+        typer.echo(diff)
+    if proof is None:
+        typer.echo("proof: not yet covered by a checkpoint (run `dcops audit checkpoint`)")
+        return
+    typer.echo(
+        f"proof: leaf {proof['index']} of {proof['tree_size']}, "
+        f"{len(proof['proof'])} hashes, root {proof['checkpoint']['root']} "
+        f"(checkpoint {proof['checkpoint']['time']}): holds"
+    )
+
+
+def _proof_or_none(
+    journal: Journal, ident: int, checkpoint: Checkpoint | None
+) -> dict[str, Any] | None:
+    from dcops.audit.proofs import prove
+
+    if checkpoint is None or ident >= checkpoint.size:
+        return None
+    return prove(journal, ident, checkpoint).as_dict()
+
+
+@app.command("verify")
+def verify(
+    ctx: typer.Context,
+    checkpoint: list[Path] = typer.Option(
+        [],
+        "--checkpoint",
+        help="A checkpoint kept elsewhere (file from `dcops audit checkpoint`); repeatable.",
+    ),
+    key: Path | None = typer.Option(
+        None, "--key", help="The public key to trust (default: the site's signing.pub)."
+    ),
+    all_signatures: bool = typer.Option(
+        False,
+        "--all-signatures",
+        help="Check every checkpoint's signature, not only the chain's head.",
+    ),
+) -> None:
+    """Recompute the tree and check every checkpoint; exit 1 naming the first bad event."""
+    from dcops.audit.verification import Tampered, trusted_key
+    from dcops.audit.verification import verify as run
+    from dcops.cli import output
+
+    state = session(ctx)
+    state.require(*READERS, action="dcops audit verify")
+    journal = _journal(state)
+    result = run(journal, checkpoint, trusted_key(journal, key), all_signatures)
+    if state.json:
+        output.print_json(result.as_dict())
+    if not result.ok:
+        raise Tampered(result)
+    if state.json:
+        return
+    latest = result.latest
+    typer.echo(
+        f"audit verify: ok — {result.size - result.pruned} events"
+        + (f" ({result.pruned} pruned)" if result.pruned else "")
+        + f", {len(result.checkpoints)} checkpoints"
+    )
+    if latest is not None:
+        typer.echo(
+            f"latest checkpoint: size {latest.size}, root {latest.root.hex()}, {latest.time}"
+        )
+    if result.unsigned:
+        typer.echo(f"{result.unsigned} newest events are not yet covered by a checkpoint")
+
+
+@app.command("prove")
+def prove(
+    ctx: typer.Context,
+    ident: int = typer.Argument(..., metavar="ID", help="Event id."),
+    checkpoint: Path | None = typer.Option(
+        None, "--checkpoint", help="Prove against this kept checkpoint instead of the latest."
+    ),
+) -> None:
+    """An inclusion proof of one event against a signed checkpoint (check it by hand: docs)."""
+    from dcops.audit.checkpoint import latest, read_checkpoints
+    from dcops.audit.proofs import prove as make
+    from dcops.cli import output
+    from dcops.core.errors import InputError
+
+    state = session(ctx)
+    state.require(*READERS, action="dcops audit prove")
+    journal = _journal(state)
+    against = list(read_checkpoints(checkpoint))[-1] if checkpoint else latest(journal)
+    if against is None:
+        raise InputError("no checkpoint yet; run `dcops audit checkpoint` first")
+    bundle = make(journal, ident, against).as_dict()
+    if state.json:
+        output.print_json(bundle)
+        return
+    typer.echo(
+        f"event {ident} is leaf {bundle['index']} of the tree of {bundle['tree_size']} events"
+    )
+    typer.echo(f"leaf hash: {bundle['leaf_hash']}")
+    for number, node in enumerate(bundle["proof"], start=1):
+        typer.echo(f"proof {number}: {node}")
+    typer.echo(
+        f"root: {bundle['checkpoint']['root']} (checkpoint signed {bundle['checkpoint']['time']})"
+    )
+    typer.echo("the proof holds; `--output json` gives the bundle to check by hand")
+
+
+@app.command("report")
+def report(
+    ctx: typer.Context,
+    since: str | None = typer.Option(None, help="From this date (YYYY-MM-DD, site time)."),
+    until: str | None = typer.Option(None, help="Up to and including this date."),
+    form: str = typer.Option("markdown", "--format", help="markdown, html or csv."),
+    out: Path | None = typer.Option(None, "--out", help="Write to this file instead of stdout."),
+) -> None:
+    """The auditors' report: every change, failures, counts, integrity and the 等保 mapping."""
+    from datetime import UTC, datetime
+
+    from dcops.audit.history import operations
+    from dcops.audit.report import FORMATS, Report, render
+    from dcops.audit.verification import trusted_key
+    from dcops.audit.verification import verify as run
+    from dcops.core.errors import InputError
+
+    state = session(ctx)
+    auditor = state.require("auditor", action="dcops audit report")
+    if form not in FORMATS:
+        raise InputError(f"--format {form!r} is not known; allowed: {', '.join(FORMATS)}")
+    site = state.site
+    journal = _journal(state)
+    chosen = _filter(state, since, until)
+    ops = [op for op in operations(journal.events()) if chosen.matches(op)]
+    document = Report(
+        site=site.name,
+        title=site.config.site.title,
+        period=f"{since or 'start'} — {until or 'now'} ({site.config.site.timezone})",
+        generated=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        auditor=f"{auditor.user} ({auditor.name})",
+        operations=ops,
+        verification=run(journal, (), trusted_key(journal, None)),
+    )
+    text = render(document, form)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.write_text(text, encoding="utf-8")
+    typer.echo(f"report written to {out} ({len(ops)} operations, {form})")
+
+
+@app.command("checkpoint")
+def checkpoint(ctx: typer.Context) -> None:
+    """Sign the current tree head if it has grown, and print the latest checkpoint to keep elsewhere."""
+    from dcops.audit.checkpoint import latest, write_checkpoint
+    from dcops.cli import output
+
+    state = session(ctx)
+    state.require(*READERS, action="dcops audit checkpoint")
+    journal = _journal(state)
+    current = latest(journal)
+    with journal.locked():
+        size = journal.tail().size
+    if current is None or current.size != size:
+        current = write_checkpoint(journal)
+    output.print_json(current.as_dict())
+
+
+@app.command("record")
+def record(
+    ctx: typer.Context,
+    action: str = typer.Option(..., help="What was done, e.g. manual.power-cycle."),
+    obj: str = typer.Option(..., "--object", help="On what, e.g. host/leaf1 or device/ups-a."),
+    message: str = typer.Option(..., help="What happened and why (中文 or English)."),
+) -> None:
+    """Record a change made outside dcops (a manual fix, a vendor visit) in the audit journal."""
+    from dcops.audit.recorder import audited
+    from dcops.cli import output
+    from dcops.core.errors import InputError
+
+    state = session(ctx)
+    actor = state.require("ops", "facility", action="dcops audit record")
+    if not action.strip() or "/" in action:
+        raise InputError(
+            f"--action {action!r} is not an action name; use words and dots, e.g. manual.power-cycle"
+        )
+    with audited(
+        state.site, actor, action=action, target=obj, parameters={"message": message}
+    ) as op:
+        pass
+    if state.json:
+        output.print_json(
+            {"intent": op.intent_id, "result": op.intent_id + 1, "correlation": op.correlation}
+        )
+        return
+    typer.echo(f"recorded {action} on {obj} (event {op.intent_id})")
+
+
+@app.command("prune")
+def prune(
+    ctx: typer.Context,
+    before: str | None = typer.Option(
+        None,
+        help="Prune events before this date (default: everything older than the retention period).",
+    ),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask."),
+) -> None:
+    """Move events older than the retention period (>= 180 days) into a signed archive segment."""
+    from datetime import UTC, datetime
+
+    from dcops.audit.history import parse_moment
+    from dcops.audit.recorder import audited
+    from dcops.audit.retention import cutoff
+    from dcops.audit.retention import prune as run
+    from dcops.cli import output
+
+    state = session(ctx)
+    actor = state.require("auditor", action="dcops audit prune")
+    site = state.site
+    days = site.config.audit.retention_days
+    moment = parse_moment(before, site.config.site.timezone, "--before") if before else None
+    limit = cutoff(days, moment, datetime.now(UTC))
+    journal = _journal(state)
+    shown = limit.isoformat(timespec="seconds")
+    if not yes and not typer.confirm(f"Archive audit events older than {shown}?", default=False):
+        raise typer.Abort()
+    with audited(
+        site, actor, action="audit.prune", target="audit-journal", parameters={"before": shown}
+    ) as op:
+        done = run(journal, limit)
+        op.attach(details=done.as_dict() if done else {"events": 0})
+    if state.json:
+        output.print_json(done.as_dict() if done else {"events": 0})
+    elif done is None:
+        typer.echo(f"nothing to prune: no event is older than {shown} (retention {days} days)")
+    else:
+        typer.echo(
+            f"archived events {done.first}-{done.last} into {done.segment} with its checkpoint"
+        )

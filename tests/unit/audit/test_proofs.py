@@ -1,0 +1,96 @@
+"""Inclusion proofs of single events, checkable by hand against a signed checkpoint."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+
+import pytest
+
+from dcops.audit.checkpoint import latest, load_public_key, signature_ok
+from dcops.audit.journal import Journal
+from dcops.audit.proofs import prove
+from dcops.audit.recorder import audited
+from dcops.core.errors import InputError, OperationFailed
+from dcops.core.identity import Actor
+from dcops.core.site import Site
+
+
+def record(site: Site, actor: Actor, count: int) -> None:
+    for n in range(count):
+        with audited(site, actor, action="configure.run", target=f"host/leaf{n}"):
+            pass
+
+
+def by_hand(bundle: dict[str, object]) -> bool:
+    """The procedure of docs/audit-proofs.md, step by step."""
+    node = hashlib.sha256(b"\x00" + str(bundle["event"]).encode("utf-8")).digest()
+    index, last = int(str(bundle["index"])), int(str(bundle["tree_size"])) - 1
+    for sibling_hex in bundle["proof"]:  # type: ignore[attr-defined]
+        sibling = bytes.fromhex(sibling_hex)
+        if index % 2 == 1 or index == last:
+            node = hashlib.sha256(b"\x01" + sibling + node).digest()
+            while index % 2 == 0 and index != 0:
+                index, last = index // 2, last // 2
+        else:
+            node = hashlib.sha256(b"\x01" + node + sibling).digest()
+        index, last = index // 2, last // 2
+    return last == 0 and node.hex() == bundle["checkpoint"]["root"]  # type: ignore[index]
+
+
+def test_every_event_is_proven_against_the_latest_checkpoint(
+    site: Site, actor: Actor, journal: Journal
+) -> None:
+    record(site, actor, 6)
+    checkpoint = latest(journal)
+    assert checkpoint is not None and checkpoint.size == 12
+    for ident in range(12):
+        proof = prove(journal, ident, checkpoint)
+        bundle = json.loads(json.dumps(proof.as_dict()))
+        assert json.loads(bundle["event"])["id"] == ident
+        assert by_hand(bundle)
+        tampered = dict(bundle, event=bundle["event"].replace("configure.run", "configure.none"))
+        assert not by_hand(tampered)
+    assert signature_ok(checkpoint, load_public_key(journal.public_key))
+    body = {k: v for k, v in proof.as_dict()["checkpoint"].items() if k != "signature"}
+    assert base64.b64decode(proof.as_dict()["checkpoint"]["signature"])
+    assert json.dumps(body, sort_keys=True, separators=(",", ":")).encode() == checkpoint.body()
+
+
+def test_the_stored_levels_follow_the_journal_as_it_grows(
+    site: Site, actor: Actor, journal: Journal
+) -> None:
+    record(site, actor, 3)
+    first = latest(journal)
+    assert first is not None
+    assert prove(journal, 5, first).holds()
+    record(site, actor, 5)
+    second = latest(journal)
+    assert second is not None and second.size == 16
+    assert by_hand(prove(journal, 15, second).as_dict())
+    assert by_hand(prove(journal, 2, first).as_dict())
+
+
+def test_a_damaged_level_cache_is_rebuilt_not_believed(
+    site: Site, actor: Actor, journal: Journal
+) -> None:
+    record(site, actor, 4)
+    checkpoint = latest(journal)
+    assert checkpoint is not None
+    prove(journal, 0, checkpoint)
+    level = journal.folder / "journal.jsonl.levels" / "level-01.bin"
+    level.write_bytes(b"\xff" * level.stat().st_size)
+    assert by_hand(prove(journal, 0, checkpoint).as_dict())
+
+
+def test_an_altered_event_has_no_proof(site: Site, actor: Actor, journal: Journal) -> None:
+    record(site, actor, 2)
+    checkpoint = latest(journal)
+    assert checkpoint is not None
+    text = journal.path.read_text(encoding="utf-8").replace("leaf0", "leaf9", 1)
+    journal.path.write_text(text, encoding="utf-8")
+    with pytest.raises(OperationFailed, match="was altered"):
+        prove(journal, 0, checkpoint)
+    with pytest.raises(InputError, match="newer than the checkpoint"):
+        prove(journal, 4, checkpoint)
