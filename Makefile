@@ -19,3 +19,4 @@ docs: install
 
 bench: install
 	.venv/bin/python bench/help_latency.py
+	.venv/bin/python bench/audit_bench.py

@@ -69,6 +69,7 @@ class Journal:
         self.folder = path.parent
         self.key = key or self.folder / "signing.key"
         self.origin = origin
+        self._held = -1  # the lock file's descriptor while the lock is held
 
     @classmethod
     def of(cls, site: Site) -> Journal:
@@ -98,11 +99,8 @@ class Journal:
         return self.key.with_suffix(".pub")
 
     @property
-    def _cache(self) -> Path:
-        return self.folder / (self.path.name + ".tree.json")
-
-    @property
     def _lock_file(self) -> Path:
+        """The lock file; it also holds the tree state cache (JSON), so appends touch no other file."""
         return self.folder / (self.path.name + ".lock")
 
     def _ensure_folder(self) -> None:
@@ -116,8 +114,10 @@ class Journal:
         fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
+            self._held = fd
             yield
         finally:
+            self._held = -1
             os.close(fd)  # closing releases the lock
 
     def append(self, draft: Mapping[str, Any]) -> dict[str, Any]:
@@ -218,7 +218,8 @@ class Journal:
 
     def _load_cache(self) -> TreeState | None:
         try:
-            data = json.loads(self._cache.read_text(encoding="utf-8"))
+            size_on_disk = os.fstat(self._held).st_size
+            data = json.loads(os.pread(self._held, size_on_disk, 0))
             size = int(data["size"])
             hashes = hashes_from_hex(data["range"], str)
             base = self.base()
@@ -230,13 +231,15 @@ class Journal:
             return None
 
     def _save_cache(self, state: TreeState) -> None:
-        temporary = self._cache.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(state.as_dict()), encoding="utf-8")
-        os.replace(temporary, self._cache)
+        # Overwritten in place, never fsynced: a torn cache fails to parse and is rebuilt.
+        data = json.dumps(state.as_dict()).encode()
+        os.pwrite(self._held, data, 0)
+        os.ftruncate(self._held, len(data))
 
     def forget_cache(self) -> None:
         """Drop the tree cache, so the next append rescans the journal."""
-        self._cache.unlink(missing_ok=True)
+        if self._lock_file.exists():
+            os.truncate(self._lock_file, 0)
 
     def raw_lines(self) -> Iterator[bytes]:
         """The journal's lines as bytes, newline included, without parsing them."""

@@ -63,7 +63,12 @@ def cutoff(retention_days: int, before: datetime | None, now: datetime | None = 
 
 def prune(journal: Journal, older_than: datetime) -> Pruned | None:
     """Archive the leading events older than the cutoff; None if there are none."""
+    from dcops.audit.verification import Tampered, trusted_key, verify
+
     with journal.locked():
+        check = verify(journal, (), trusted_key(journal, None))
+        if not check.ok:  # archiving would bury the evidence: refuse
+            raise Tampered(check)
         base = journal.base()
         lines = journal.path.read_bytes().splitlines(keepends=True) if journal.path.exists() else []
         count, compact, last = 0, base.compact.copy(), base.last_leaf

@@ -119,9 +119,13 @@ def show(
         return
     typer.echo(
         f"proof: leaf {proof['index']} of {proof['tree_size']}, "
-        f"{len(proof['proof'])} hashes, root {proof['checkpoint']['root']} "
+        f"{_hashes(len(proof['proof']))}, root {proof['checkpoint']['root']} "
         f"(checkpoint {proof['checkpoint']['time']}): holds"
     )
+
+
+def _hashes(count: int) -> str:
+    return f"{count} hash" if count == 1 else f"{count} hashes"
 
 
 def _proof_or_none(
@@ -317,6 +321,7 @@ def prune(
     """Move events older than the retention period (>= 180 days) into a signed archive segment."""
     from datetime import UTC, datetime
 
+    from dcops.audit.checkpoint import latest, write_checkpoint
     from dcops.audit.history import parse_moment
     from dcops.audit.recorder import audited
     from dcops.audit.retention import cutoff
@@ -333,6 +338,8 @@ def prune(
     shown = limit.isoformat(timespec="seconds")
     if not yes and not typer.confirm(f"Archive audit events older than {shown}?", default=False):
         raise typer.Abort()
+    if latest(journal) is None:  # a journal never signed: sign it, or nothing could verify it
+        write_checkpoint(journal)
     with audited(
         site, actor, action="audit.prune", target="audit-journal", parameters={"before": shown}
     ) as op:
