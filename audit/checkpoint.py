@@ -7,11 +7,10 @@ import json
 import os
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from hashlib import sha256
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dcops.audit.event import canonical
 from dcops.audit.journal import Journal, fsync_folder
@@ -27,8 +26,7 @@ ZERO_HEX = "0" * 64
 INSTALL = "pip install 'dcops[audit]'  (or: apt-get install -y python3-cryptography)"
 
 
-@dataclass(frozen=True)
-class Checkpoint:
+class Checkpoint(NamedTuple):
     """A signed tree head: the log had `size` events with this `root` at `time`."""
 
     origin: str

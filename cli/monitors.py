@@ -42,14 +42,17 @@ def check(ctx: typer.Context) -> None:
 @app.command("render")
 def render(ctx: typer.Context) -> None:
     """Write rules, prometheus.yml and alertmanager.yml into the state dir (checked first)."""
+    from dcops.audit.recorder import audited
     from dcops.cli import output
     from dcops.dcim.monitor_render import render_monitors
 
     state = session(ctx)
-    state.require(*_ROLES, action="dcops monitors render")
-    layout, _ = render_monitors(state.site)
-    files = [layout.prometheus_config, layout.alertmanager_config, layout.rules]
-    shown = [state.site.paths.relative(f) for f in files]
+    actor = state.require(*_ROLES, action="dcops monitors render")
+    with audited(state.site, actor, action="monitors.render", target="alert-rules") as op:
+        layout, _ = render_monitors(state.site)
+        files = [layout.prometheus_config, layout.alertmanager_config, layout.rules]
+        shown = [state.site.paths.relative(f) for f in files]
+        op.attach(links=dict(zip(("prometheus", "alertmanager", "rules"), shown, strict=True)))
     if state.json:
         output.print_json({"ok": True, "files": shown})
         return
@@ -61,25 +64,32 @@ def render(ctx: typer.Context) -> None:
 @app.command("up")
 def up(ctx: typer.Context) -> None:
     """Render and check the configs, then start (or reload) Prometheus, Alertmanager and the shift log."""
+    from dcops.audit.recorder import audited
     from dcops.dcim.monitor_processes import start
     from dcops.dcim.monitor_render import render_monitors
 
     state = session(ctx)
-    state.require(*_ROLES, action="dcops monitors up")
-    layout, _ = render_monitors(state.site)
-    _print_status(ctx, start(layout, state.site.config.monitors), layout.alert_log)
+    actor = state.require(*_ROLES, action="dcops monitors up")
+    with audited(state.site, actor, action="monitors.up", target="alert-rules") as op:
+        layout, _ = render_monitors(state.site)
+        started = start(layout, state.site.config.monitors)
+        op.attach(details={"services": [row.__dict__ for row in started]})
+    _print_status(ctx, started, layout.alert_log)
 
 
 @app.command("down")
 def down(ctx: typer.Context) -> None:
     """Stop what `dcops monitors up` started."""
+    from dcops.audit.recorder import audited
     from dcops.cli import output
     from dcops.dcim.monitor_layout import layout_of
     from dcops.dcim.monitor_processes import stop
 
     state = session(ctx)
-    state.require(*_ROLES, action="dcops monitors down")
-    stopped = stop(layout_of(state.site))
+    actor = state.require(*_ROLES, action="dcops monitors down")
+    with audited(state.site, actor, action="monitors.down", target="monitors") as op:
+        stopped = stop(layout_of(state.site))
+        op.attach(details={"stopped": stopped})
     if state.json:
         output.print_json({"stopped": stopped})
         return
