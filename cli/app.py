@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import typer
 
-from dcops.cli import alerts, audit, doctor, monitors, site, whoami
+from dcops.cli import alerts, audit, dcim, doctor, monitors, site, whoami
 from dcops.cli.session import OutputFormat, Session, session
 
 app = typer.Typer(
@@ -59,6 +59,7 @@ app.add_typer(site.app, name="site")
 app.add_typer(monitors.app, name="monitors")
 app.command("alerts")(alerts.alerts)
 app.add_typer(audit.app, name="audit")
+app.add_typer(dcim.app, name="dcim")
 app.command("doctor")(doctor.doctor)
 app.command("whoami")(whoami.whoami)
 

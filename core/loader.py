@@ -53,8 +53,12 @@ def load_site(explicit: str | Path | None = None, start: Path | None = None) -> 
         problems.extend(check_rooms(room_list, rooms.doc))
     if devices and (rooms or rooms_ok):
         problems.extend(check_devices(device_list, room_list, devices.doc))
+    if devices:
+        problems.extend(_check_dcim(device_list, devices.model.gateways, devices.doc))
     if config and (rooms or rooms_ok):
-        problems.extend(check_monitors(config.model.monitors, [r.name for r in room_list], config.doc))
+        problems.extend(
+            check_monitors(config.model.monitors, [r.name for r in room_list], config.doc)
+        )
     if problems or config is None:
         raise InvalidInput(f"site {_shown(site_file)} is not valid", _ordered(problems))
     state = (root / config.model.site.state_dir).resolve()
@@ -62,6 +66,7 @@ def load_site(explicit: str | Path | None = None, start: Path | None = None) -> 
         config=config.model,
         rooms=room_list,
         devices=device_list,
+        gateways=gateway_list,
         paths=SitePaths(root=root, state=state),
     )
 
@@ -289,6 +294,19 @@ def check_devices(devices: Sequence[Any], rooms: list[Room], doc: Document | Non
                 )
             )
     return problems
+
+
+def _check_dcim(
+    devices: Sequence[Any], gateways: Sequence[Any], doc: Document | None
+) -> list[Problem]:
+    """How devices are reached (protocol, address, profile, credentials), if DCIM is installed."""
+    if doc is None:
+        return []
+    try:
+        from dcops.dcim.inventory import check_connections
+    except ImportError:  # the dcim subpackage is not part of this installation
+        return []
+    return check_connections(devices, gateways, doc)
 
 
 def _shown(path: Path) -> str:

@@ -80,6 +80,19 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "apt-get install -y prometheus-alertmanager",
     ),
     Requirement("monitors", "amtool", "program", "apt-get install -y prometheus-alertmanager"),
+    Requirement("dcim", "prometheus_client", "python", _PIP, note="the exporter"),
+    Requirement("dcim", "pymodbus", "python", _PIP, note="simulated Modbus devices"),
+    Requirement("dcim", "cryptography", "python", _PIP, note="SNMPv3 AES privacy"),
+    Requirement(
+        "dcim", "snmpd", "program", "apt-get install -y snmpd", note="simulated SNMP devices"
+    ),
+    Requirement(
+        "dcim",
+        "prometheus-snmp-exporter",
+        "program",
+        "apt-get install -y prometheus-snmp-exporter",
+        note="only for the benchmark (bench/dcim_bench.py)",
+    ),
 )
 
 

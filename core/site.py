@@ -7,7 +7,7 @@ import re
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
 from dcops.core.monitoring import MonitorsConfig
 from dcops.core.paths import SitePaths
@@ -238,6 +238,59 @@ class RoomsFile(Strict):
     rooms: list[Room]
 
 
+class SecretRef(Strict):
+    """Where a secret is: an environment variable or a file in the state dir; never the secret."""
+
+    env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    file: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_literal(cls, value: object) -> object:
+        if isinstance(value, str | int):
+            raise ValueError(
+                "secrets are never written in inventory; "
+                "allowed: {env: VARIABLE} or {file: path in the state dir}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SecretRef:
+        if (self.env is None) == (self.file is None):
+            raise ValueError(
+                "give exactly one of env (a variable name) or file (a path in the state dir)"
+            )
+        if self.file is not None and (self.file.startswith("/") or ".." in self.file.split("/")):
+            raise ValueError(f"file {self.file!r} must be a relative path inside the state dir")
+        return self
+
+    def describe(self) -> str:
+        """Where the secret comes from, for messages (never the secret itself)."""
+        return f"environment variable {self.env}" if self.env else f"state file {self.file}"
+
+
+class Thresholds(Strict):
+    """Per-device limits that override the defaults (GB 50174 class A/B room figures)."""
+
+    temperature_high_celsius: float | None = None
+    temperature_low_celsius: float | None = None
+    humidity_high_ratio: float | None = Field(default=None, ge=0, le=1)
+    humidity_low_ratio: float | None = Field(default=None, ge=0, le=1)
+    battery_charge_low_ratio: float | None = Field(default=None, ge=0, le=1)
+    battery_runtime_low_seconds: float | None = Field(default=None, ge=0)
+    load_high_ratio: float | None = Field(default=None, ge=0, le=2)
+    rated_current_amperes: float | None = Field(default=None, gt=0)
+
+
+class Gateway(Strict):
+    """A Modbus TCP gateway in front of an RS-485 bus; its units share one link."""
+
+    name: Name
+    address: str = Field(min_length=1)
+    port: int = Field(default=502, ge=1, le=65535)
+    connections: int = Field(default=1, ge=1, le=16)
+
+
 class Device(Strict):
     """A facility device (UPS, precision AC, PDU, sensor, door or fire panel) and where it is."""
 
@@ -249,11 +302,27 @@ class Device(Strict):
     rack: str | None = None
     position: PositiveInt | None = None
     model: str = ""
+    protocol: Literal["snmp", "snmpv3", "modbus"] | None = None
+    address: str | None = Field(default=None, min_length=1)
+    port: int | None = Field(default=None, ge=1, le=65535)
+    unit: int | None = Field(default=None, ge=0, le=247)
+    gateway: str | None = None
+    profile: str | None = None
+    community: SecretRef | None = None
+    user: str | None = Field(default=None, min_length=1)
+    auth: Literal["sha"] = "sha"
+    priv: Literal["aes"] = "aes"
+    auth_secret: SecretRef | None = None
+    priv_secret: SecretRef | None = None
+    timeout: float | None = Field(default=None, gt=0, le=60)
+    retries: int | None = Field(default=None, ge=0, le=5)
+    thresholds: Thresholds = Thresholds()
 
 
 class DevicesFile(Strict):
     """inventory/devices.yml."""
 
+    gateways: list[Gateway] = []
     devices: list[Device]
 
 
@@ -266,6 +335,7 @@ class Site(BaseModel):
     rooms: list[Room]
     devices: list[Device]
     paths: SitePaths
+    gateways: list[Gateway] = []
 
     @property
     def name(self) -> str:

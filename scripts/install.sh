@@ -22,4 +22,7 @@ fi
 # A regular (not editable) install, so that tests exercise the installed package.
 .venv/bin/python -m pip install -q --force-reinstall --no-deps .
 .venv/bin/python -m pip install -q ".[${extras}]"
+# Recordings of real SNMP devices for the DCIM tests. The package pins an older pysmi than the
+# simulator it ships for, and its recordings are plain files: install it alone, without deps.
+case ",${extras}," in *,dev,*) .venv/bin/python -m pip install -q --no-deps "snmpsim-data>=1.0,<2" ;; esac
 echo "dcops installed in .venv ($(.venv/bin/dcops --version))"

@@ -1,0 +1,275 @@
+"""Turn raw SNMP values and Modbus registers into readings in base units, and back (simulators)."""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from dcops.dcim import ber
+from dcops.dcim.catalogue import METRICS
+from dcops.dcim.profiles import ModbusRegister, Profile, RegisterType, SnmpObject
+
+Labels = tuple[tuple[str, str], ...]
+_FORMATS = {"int16": "h", "uint16": "H", "int32": "i", "uint32": "I", "float32": "f"}
+READ_FUNCTION = {"holding": 3, "input": 4}
+MAX_GAP = 8  # unread registers worth reading to save a round trip
+MAX_BLOCK = 120
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One decoded value: metric, its own labels (phase, door...), value in base units."""
+
+    metric: str
+    labels: Labels
+    value: float
+
+    @property
+    def unit(self) -> str:
+        """The metric's base unit."""
+        return METRICS[self.metric].unit
+
+    def as_dict(self) -> dict[str, object]:
+        """The reading as plain data for JSON output."""
+        return {
+            "metric": self.metric,
+            "labels": dict(self.labels),
+            "value": self.value,
+            "unit": self.unit,
+        }
+
+
+@dataclass
+class Decoded:
+    """The readings of one poll and what could not be decoded."""
+
+    readings: list[Reading] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def _labels(base: dict[str, str], **extra: str) -> Labels:
+    return tuple(sorted({**base, **extra}.items()))
+
+
+def words_to_value(words: list[int], kind: RegisterType, word_order: str, byte_order: str) -> float:
+    """The number that one or two registers hold, given type, word order and byte order."""
+    ordered = words if word_order == "big" else list(reversed(words))
+    raw = b"".join(
+        w.to_bytes(2, "big") if byte_order == "big" else w.to_bytes(2, "little") for w in ordered
+    )
+    return float(struct.unpack(">" + _FORMATS[kind], raw)[0])
+
+
+def value_to_words(value: float, kind: RegisterType, word_order: str, byte_order: str) -> list[int]:
+    """The registers that hold value; the inverse of words_to_value."""
+    number: float | int = value if kind == "float32" else int(value)
+    raw = struct.pack(">" + _FORMATS[kind], number)
+    words = [raw[i : i + 2] for i in range(0, len(raw), 2)]
+    out = [int.from_bytes(w, "big" if byte_order == "big" else "little") for w in words]
+    return out if word_order == "big" else list(reversed(out))
+
+
+def raw_for(reg: ModbusRegister, value: float) -> int | float:
+    """The raw register number that decodes to value (used by the simulators)."""
+    raw = value / reg.scale
+    return raw if reg.type == "float32" else round(raw)
+
+
+# --- SNMP -----------------------------------------------------------------------------------
+
+
+def _number(obj: SnmpObject, value: ber.Value) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | bytes):
+        raise ValueError(f"expected a number, got {_shown(value)}")
+    if isinstance(value, bytes):
+        try:
+            number = float(value.decode("ascii").strip())
+        except (UnicodeDecodeError, ValueError):
+            raise ValueError(f"expected a number, got string {value[:20]!r}") from None
+    else:
+        number = float(value)
+    if obj.map is not None:
+        if int(number) not in obj.map:
+            raise ValueError(f"value {int(number)} not in {sorted(obj.map)}")
+        return obj.map[int(number)]
+    result = number * obj.scale
+    if not math.isfinite(result):
+        raise ValueError("value is not finite")
+    return result
+
+
+def _shown(value: ber.Value) -> str:
+    if isinstance(value, ber.Exception_):
+        return str(value)
+    return f"{type(value).__name__} {value!r}"
+
+
+def decode_scalars(profile: Profile, varbinds: Iterable[tuple[str, ber.Value]]) -> Decoded:
+    """Readings of a profile's scalars from a GET answer."""
+    out = Decoded()
+    by_oid = dict(varbinds)
+    for obj in profile.scalars:
+        if obj.spread_over:
+            continue
+        value = by_oid.get(obj.oid)
+        try:
+            if value is None and obj.oid not in by_oid:
+                raise ValueError("missing from the answer")
+            out.readings.append(Reading(obj.metric, _labels(obj.labels), _number(obj, value)))
+        except ValueError as exc:
+            out.problems.append(f"{obj.metric} ({obj.oid}): {exc}")
+    return out
+
+
+def decode_tables(
+    profile: Profile, scalars: dict[str, ber.Value], rows: Iterable[tuple[str, ber.Value]]
+) -> Decoded:
+    """Readings of a profile's tables from walked varbinds, plus scalars spread over them."""
+    out = Decoded()
+    found = list(rows)
+    indexes: dict[str, list[str]] = {}
+    for table in profile.tables:
+        seen: list[str] = []
+        for column in table.columns:
+            prefix = column.oid + "."
+            cells = [
+                (name[len(prefix) :], value) for name, value in found if name.startswith(prefix)
+            ]
+            if column.names is not None:
+                out.readings.extend(_named(column, cells))
+                continue
+            for index, value in cells:
+                if index not in seen:
+                    seen.append(index)
+                try:
+                    labels = _labels(column.labels, **{table.index_label: index})
+                    out.readings.append(Reading(column.metric, labels, _number(column, value)))
+                except ValueError as exc:
+                    out.problems.append(f"{column.metric} ({column.oid}.{index}): {exc}")
+        indexes[table.name] = seen
+    for obj in profile.scalars:
+        if not obj.spread_over or obj.oid not in scalars:
+            continue
+        table = next(t for t in profile.tables if t.name == obj.spread_over)
+        try:
+            spread = _number(obj, scalars[obj.oid])
+        except ValueError as exc:
+            out.problems.append(f"{obj.metric} ({obj.oid}): {exc}")
+            continue
+        for index in indexes.get(table.name, []):
+            out.readings.append(
+                Reading(obj.metric, _labels(obj.labels, **{table.index_label: index}), spread)
+            )
+    return out
+
+
+def _named(column: SnmpObject, cells: list[tuple[str, ber.Value]]) -> list[Reading]:
+    assert column.names is not None and column.name_label is not None
+    present = set()
+    for _, value in cells:
+        name = column.names.get(value, "unknown") if isinstance(value, str) else "unknown"
+        present.add(name)
+    names = sorted(set(column.names.values()) | present)
+    return [
+        Reading(
+            column.metric,
+            _labels(column.labels, **{column.name_label: name}),
+            float(name in present),
+        )
+        for name in names
+    ]
+
+
+# --- Modbus ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Block:
+    """One read request: a run of registers of one table."""
+
+    table: str
+    start: int
+    count: int
+
+    @property
+    def function(self) -> int:
+        """The Modbus function code that reads this table."""
+        return READ_FUNCTION[self.table]
+
+
+def expanded(profile: Profile) -> list[tuple[ModbusRegister, int, dict[str, str]]]:
+    """Every register entry with its address and labels, repeats unrolled."""
+    out = []
+    for reg in profile.registers:
+        if reg.repeat is None:
+            out.append((reg, reg.address, dict(reg.labels)))
+            continue
+        for k in range(reg.repeat.count):
+            labels = {**reg.labels, reg.repeat.label: str(reg.repeat.first + k)}
+            out.append((reg, reg.address + k * reg.repeat.stride, labels))
+    return out
+
+
+def plan_blocks(profile: Profile) -> list[Block]:
+    """The fewest read requests that cover every register of the profile."""
+    blocks: list[Block] = []
+    for table in ("holding", "input"):
+        spans = sorted(
+            (address, address + reg.width)
+            for reg, address, _ in expanded(profile)
+            if reg.table == table
+        )
+        start = end = -1
+        for lo, hi in spans:
+            if start >= 0 and lo - end <= MAX_GAP and hi - start <= MAX_BLOCK:
+                end = max(end, hi)
+                continue
+            if start >= 0:
+                blocks.append(Block(table, start, end - start))
+            start, end = lo, hi
+        if start >= 0:
+            blocks.append(Block(table, start, end - start))
+    return blocks
+
+
+def decode_registers(profile: Profile, blocks: dict[Block, list[int]]) -> Decoded:
+    """Readings of a Modbus profile from the registers read block by block."""
+    out = Decoded()
+    for reg, address, labels in expanded(profile):
+        words = _words(blocks, reg.table, address, reg.width)
+        if words is None:
+            out.problems.append(f"{reg.metric}: {reg.table} register {address} was not read")
+            continue
+        number = words_to_value(words, reg.type, reg.word_order, reg.byte_order)
+        if reg.bits is not None:
+            assert reg.bit_label is not None
+            for bit, name in sorted(reg.bits.items()):
+                on = float((int(number) >> bit) & 1)
+                out.readings.append(
+                    Reading(reg.metric, _labels(labels, **{reg.bit_label: name}), on)
+                )
+            continue
+        value = number * reg.scale
+        if not math.isfinite(value):
+            out.problems.append(
+                f"{reg.metric}: register {address} holds a value that is not finite"
+            )
+            continue
+        out.readings.append(Reading(reg.metric, _labels(labels), value))
+    return out
+
+
+def _words(
+    blocks: dict[Block, list[int]], table: str, address: int, width: int
+) -> list[int] | None:
+    for block, values in blocks.items():
+        if (
+            block.table == table
+            and block.start <= address
+            and address + width <= block.start + len(values)
+        ):
+            offset = address - block.start
+            return values[offset : offset + width]
+    return None

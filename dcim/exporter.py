@@ -1,0 +1,111 @@
+"""The exporter's HTTP side: /metrics for the whole inventory, /probe for one device."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from urllib.parse import parse_qs, urlsplit
+
+from dcops.core.errors import DcopsError
+from dcops.dcim.collector import DcimCollector
+from dcops.dcim.poller import Poller
+from dcops.dcim.probe_url import target_from_url
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+_INDEX = b"""<html><head><title>dcops DCIM exporter</title></head><body>
+<h1>dcops DCIM exporter</h1><p><a href="/metrics">/metrics</a> - the whole inventory</p>
+<p>/probe?target=snmp://COMMUNITY@HOST:PORT&amp;profile=ups-mib - one device</p></body></html>
+"""
+
+
+def render(poller: Poller, site: str, version: str) -> bytes:
+    """The text exposition of a poller's current state."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(DcimCollector(poller, site, version))
+    return bytes(generate_latest(registry))
+
+
+class Exporter:
+    """Serves one poller over HTTP on an asyncio server."""
+
+    def __init__(self, poller: Poller, site: str, version: str, probe_timeout: float = 5.0) -> None:
+        self.poller, self.site, self.version = poller, site, version
+        self.probe_timeout = probe_timeout
+        self.server: asyncio.Server | None = None
+
+    async def start(self, host: str, port: int) -> int:
+        """Listen; return the port actually bound (useful with port 0)."""
+        self.server = await asyncio.start_server(self._handle, host, port)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request = await asyncio.wait_for(reader.readline(), 10)
+            while (await asyncio.wait_for(reader.readline(), 10)) not in (b"\r\n", b"\n", b""):
+                pass
+            status, ctype, body = await self._answer(request.decode("latin-1"))
+        except (TimeoutError, ConnectionError, UnicodeDecodeError):
+            writer.close()
+            return
+        head = f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        with contextlib.suppress(ConnectionError):
+            writer.write(head.encode() + body)
+            await writer.drain()
+        writer.close()
+
+    async def _answer(self, request_line: str) -> tuple[str, str, bytes]:
+        parts = request_line.split()
+        if len(parts) < 2 or parts[0] not in ("GET", "HEAD"):
+            return "405 Method Not Allowed", "text/plain", b"only GET\n"
+        url = urlsplit(parts[1])
+        if url.path == "/metrics":
+            return "200 OK", CONTENT_TYPE, render(self.poller, self.site, self.version)
+        if url.path == "/probe":
+            return await self._probe(parse_qs(url.query))
+        if url.path == "/":
+            return "200 OK", "text/html", _INDEX
+        return "404 Not Found", "text/plain", b"not found; try /metrics or /probe\n"
+
+    async def _probe(self, query: dict[str, list[str]]) -> tuple[str, str, bytes]:
+        target_url = query.get("target", [""])[-1]
+        profile = query.get("profile", [""])[-1]
+        try:
+            target = target_from_url(target_url, profile, self.probe_timeout, 1)
+        except DcopsError as exc:
+            return "400 Bad Request", "text/plain", f"{exc}\n".encode()
+        poller = Poller([target], interval=self.poller.interval, clock=self.poller.clock)
+        try:
+            await poller.poll_all()
+        finally:
+            await poller.close()
+        return "200 OK", CONTENT_TYPE, render(poller, self.site, self.version)
+
+    async def close(self) -> None:
+        """Stop listening."""
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+
+
+async def serve(
+    poller: Poller,
+    site: str,
+    version: str,
+    host: str,
+    port: int,
+    stop: asyncio.Event,
+    on_ready: Callable[[int], None] | None = None,
+) -> None:
+    """Poll every interval and serve /metrics until stop is set."""
+    exporter = Exporter(poller, site, version)
+    bound = await exporter.start(host, port)
+    if on_ready is not None:
+        on_ready(bound)
+    try:
+        await poller.run(stop)
+    finally:
+        await exporter.close()
+        await poller.close()

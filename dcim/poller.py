@@ -1,0 +1,193 @@
+"""The poller: every device each interval, each within its own time budget, readings cached."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import resource
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from dcops.dcim.decoding import (
+    Block,
+    Decoded,
+    Labels,
+    Reading,
+    decode_registers,
+    decode_scalars,
+    decode_tables,
+    plan_blocks,
+)
+from dcops.dcim.faults import DeviceFault, Reason
+from dcops.dcim.inventory import Target
+from dcops.dcim.modbus import ModbusTcpClient
+from dcops.dcim.snmp import CommunityClient, SnmpClient, UserClient, V3Credentials
+
+Key = tuple[str, Labels]
+
+
+@dataclass
+class DeviceState:
+    """What the poller knows of one device: health and the cached readings with their times."""
+
+    target: Target
+    up: bool = False
+    polled: bool = False
+    last_success: float | None = None
+    duration: float = 0.0
+    errors: Counter[str] = field(default_factory=Counter)
+    last_error: str = ""
+    last_reason: str = ""
+    problems: list[str] = field(default_factory=list)
+    readings: dict[Key, tuple[float, float]] = field(default_factory=dict)
+
+    def current(self, now: float, max_age: float) -> list[Reading]:
+        """Readings refreshed within max_age seconds."""
+        return [
+            Reading(m, labels, v)
+            for (m, labels), (v, t) in self.readings.items()
+            if now - t <= max_age
+        ]
+
+    def stale(self, now: float, max_age: float) -> int:
+        """How many cached readings are older than max_age."""
+        return sum(1 for _, t in self.readings.values() if now - t > max_age)
+
+
+class Poller:
+    """Polls targets concurrently within a concurrency budget; keeps a state per device."""
+
+    def __init__(
+        self,
+        targets: Sequence[Target],
+        interval: float = 10.0,
+        concurrency: int = 500,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.interval = interval
+        self.clock = clock
+        self.states = {t.name: DeviceState(t) for t in targets}
+        self._budget = asyncio.Semaphore(concurrency)
+        self._snmp: dict[str, SnmpClient] = {}
+        self._modbus: dict[str, ModbusTcpClient] = {}
+        _raise_file_limit(len(targets) + 64)
+
+    @property
+    def max_age(self) -> float:
+        """Readings older than two intervals are stale."""
+        return 2 * self.interval
+
+    def _snmp_client(self, target: Target) -> SnmpClient:
+        client = self._snmp.get(target.name)
+        if client is None:
+            if target.protocol == "snmpv3":
+                credentials = V3Credentials(target.user, target.auth_password, target.priv_password)
+                client = UserClient(
+                    target.host, target.port, credentials, target.timeout, target.retries
+                )
+            else:
+                client = CommunityClient(
+                    target.host, target.port, target.community, target.timeout, target.retries
+                )
+            self._snmp[target.name] = client
+        return client
+
+    def _modbus_client(self, target: Target) -> ModbusTcpClient:
+        key = target.endpoint or f"{target.host}:{target.port}"
+        client = self._modbus.get(key)
+        if client is None:
+            client = ModbusTcpClient(
+                target.host, target.port, target.timeout, target.retries, target.connections
+            )
+            self._modbus[key] = client
+        return client
+
+    async def _read(self, target: Target) -> Decoded:
+        profile = target.profile
+        if target.protocol == "modbus":
+            client = self._modbus_client(target)
+            blocks: dict[Block, list[int]] = {}
+            for block in plan_blocks(profile):
+                blocks[block] = await client.read(
+                    target.unit, block.function, block.start, block.count
+                )
+            return decode_registers(profile, blocks)
+        snmp = self._snmp_client(target)
+        oids = [s.oid for s in profile.scalars]
+        columns = [c.oid for t in profile.tables for c in t.columns]
+        scalars = await snmp.get(oids) if oids else []
+        rows = await snmp.walk(columns) if columns else []
+        decoded = decode_scalars(profile, scalars)
+        tables = decode_tables(profile, dict(scalars), rows)
+        decoded.readings += tables.readings
+        decoded.problems += tables.problems
+        return decoded
+
+    async def poll_device(self, name: str) -> DeviceState:
+        """Poll one device within its time budget and update its state."""
+        state = self.states[name]
+        target = state.target
+        async with self._budget:
+            started = time.monotonic()
+            try:
+                decoded = await asyncio.wait_for(self._read(target), target.timeout)
+                self._record(state, decoded)
+            except TimeoutError:
+                self._fail(state, "timeout", f"no complete answer within {target.timeout:g} s")
+            except DeviceFault as fault:
+                self._fail(state, fault.reason, str(fault))
+            except Exception as exc:  # a device must never stop the others
+                self._fail(state, "other", f"{type(exc).__name__}: {exc}")
+            state.duration = time.monotonic() - started
+            state.polled = True
+        return state
+
+    def _record(self, state: DeviceState, decoded: Decoded) -> None:
+        now = self.clock()
+        state.problems = decoded.problems
+        if not decoded.readings:
+            self._fail(
+                state, "decode", "; ".join(decoded.problems) or "the answer held no readings"
+            )
+            return
+        for reading in decoded.readings:
+            state.readings[(reading.metric, reading.labels)] = (reading.value, now)
+        if decoded.problems:
+            state.errors["decode"] += 1
+        state.up, state.last_success = True, now
+        state.last_error = state.last_reason = ""
+
+    def _fail(self, state: DeviceState, reason: Reason, message: str) -> None:
+        state.up = False
+        state.errors[reason] += 1
+        state.last_reason, state.last_error = reason, message
+
+    async def poll_all(self) -> list[DeviceState]:
+        """Poll every device once, concurrently."""
+        return list(await asyncio.gather(*(self.poll_device(n) for n in self.states)))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll every interval until stop is set."""
+        while not stop.is_set():
+            started = time.monotonic()
+            await self.poll_all()
+            delay = max(0.0, self.interval - (time.monotonic() - started))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+
+    async def close(self) -> None:
+        """Close every socket and connection."""
+        for snmp in self._snmp.values():
+            snmp.close()
+        for modbus in self._modbus.values():
+            await modbus.close()
+
+
+def _raise_file_limit(wanted: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < wanted:
+        new = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))

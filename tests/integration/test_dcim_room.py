@@ -1,0 +1,290 @@
+"""The simulated room end to end: simulate → serve → /metrics, scenarios that start and end,
+poll, watch and probe, all through the installed console script on loopback."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DCOPS, RunDcops, dcops_env
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def simulated(dcops: RunDcops, site_dir: Path) -> Iterator[RunDcops]:
+    """The example site with its devices simulated in the background."""
+    started = dcops("dcim", "simulate", "--detach", "--tick", "0.2", timeout=90)
+    assert started.returncode == 0, started.stderr
+    assert "simulating 15 devices (1 Modbus gateway), scenario normal" in started.stdout
+    try:
+        yield dcops
+    finally:
+        stopped = dcops("dcim", "simulate", "stop", timeout=60)
+        assert stopped.returncode == 0, stopped.stderr
+
+
+def _metrics(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+        return str(answer.read().decode())
+
+
+def _value(text: str, metric: str, **labels: str) -> float | None:
+    for line in text.splitlines():
+        if not line.startswith(metric + "{"):
+            continue
+        if all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def _until(port: int, check: object, what: str, limit: float = 20.0) -> str:
+    deadline = time.monotonic() + limit
+    text = ""
+    while time.monotonic() < deadline:
+        text = _metrics(port)
+        if check(text):  # type: ignore[operator]
+            return text
+        time.sleep(0.2)
+    raise AssertionError(f"{what} not seen within {limit} s; last scrape:\n{text[:3000]}")
+
+
+@pytest.fixture
+def exporter(simulated: RunDcops, site_dir: Path) -> Iterator[int]:
+    """`dcops dcim serve` on a free port, polling every 0.5 s."""
+    process = subprocess.Popen(
+        [
+            str(DCOPS),
+            "dcim",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--interval",
+            "0.5",
+            "--timeout",
+            "1",
+        ],
+        cwd=site_dir,
+        env=dcops_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    match = re.search(r"http://127\.0\.0\.1:(\d+)/metrics", line)
+    assert match, (
+        f"serve printed {line!r}; stderr {process.stderr.read() if process.stderr else ''}"
+    )
+    try:
+        yield int(match.group(1))
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_every_inventory_device_is_up_with_contract_labels(exporter: int) -> None:
+    text = _until(
+        exporter,
+        lambda t: t.count("dcops_dcim_device_up{") == 15 and " 0.0" not in _ups(t),
+        "15 devices up",
+    )
+    for device in ("ups-1", "ups-2", "crac-1", "pdu-a01", "env-a01", "leak-1", "door-1", "fire-1"):
+        assert _value(text, "dcops_dcim_device_up", device=device) == 1.0, device
+    assert (
+        'dcops_dcim_env_temperature_celsius{device="env-a01",kind="env-sensor",rack="A01",room="r301",site="gdc"}'
+        in text
+    )
+    assert (
+        _value(text, "dcops_dcim_ups_output_source_code", device="ups-2") == 3.0
+    )  # SNMPv3 authPriv
+    assert _value(text, "dcops_dcim_ups_battery_runtime_seconds", device="ups-1") == 1800.0
+    assert _value(text, "dcops_dcim_pdu_outlet_on", device="pdu-a01", outlet="8") == 0.0
+    assert _value(text, "dcops_dcim_crac_running", device="crac-1", component="compressor") == 1.0
+    assert _value(text, "dcops_dcim_fire_zone_state_code", device="fire-1", zone="4") == 0.0
+    assert (
+        _value(text, "dcops_dcim_device_poll_errors_total", device="ups-1", reason="timeout") == 0.0
+    )
+    assert (
+        'dcops_dcim_exporter_build_info{device="",kind="",rack="",room="",site="",version="0.1.0"} 1.0'
+        in text
+    )
+
+
+def _ups(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if line.startswith("dcops_dcim_device_up{"))
+
+
+def test_scenarios_switch_while_running_and_end(simulated: RunDcops, exporter: int) -> None:
+    _until(
+        exporter,
+        lambda t: _value(t, "dcops_dcim_ups_output_source_code", device="ups-1") == 3.0,
+        "ups-1 on mains",
+    )
+    assert simulated("dcim", "simulate", "set-scenario", "ups-on-battery").returncode == 0
+    text = _until(
+        exporter,
+        lambda t: _value(t, "dcops_dcim_ups_alarm", device="ups-1", alarm="on_battery") == 1.0,
+        "on_battery alarm",
+    )
+    assert _value(text, "dcops_dcim_ups_output_source_code", device="ups-1") == 5.0
+    assert _value(text, "dcops_dcim_ups_output_source_code", device="ups-2") == 3.0
+    assert simulated("dcim", "simulate", "set-scenario", "fire-alarm").returncode == 0
+    text = _until(
+        exporter,
+        lambda t: _value(t, "dcops_dcim_fire_zone_state_code", zone="1") == 2.0,
+        "fire zone 1 alarm",
+    )
+    assert _value(text, "dcops_dcim_ups_alarm", device="ups-1", alarm="on_battery") == 0.0
+    assert simulated("dcim", "simulate", "set-scenario", "door-forced").returncode == 0
+    _until(
+        exporter,
+        lambda t: _value(t, "dcops_dcim_door_state_code", door="1") == 2.0,
+        "door 1 forced",
+    )
+    assert simulated("dcim", "simulate", "set-scenario", "normal").returncode == 0
+    _until(
+        exporter,
+        lambda t: _value(t, "dcops_dcim_door_state_code", door="1") == 0.0,
+        "door 1 closed again",
+    )
+
+
+def test_overheat_crac_fault_and_leak_show_up(simulated: RunDcops, exporter: int) -> None:
+    assert simulated("dcim", "simulate", "set-scenario", "overheat").returncode == 0
+    _until(
+        exporter,
+        lambda t: (_value(t, "dcops_dcim_env_temperature_celsius", device="env-a01") or 0) > 27.5,
+        "inlet above 27 °C",
+    )
+    assert simulated("dcim", "simulate", "set-scenario", "crac-fault").returncode == 0
+    _until(
+        exporter,
+        lambda t: (
+            _value(t, "dcops_dcim_crac_alarm", device="crac-1", alarm="compressor_fault") == 1.0
+        ),
+        "compressor fault",
+    )
+    assert simulated("dcim", "simulate", "set-scenario", "leak").returncode == 0
+    text = _until(
+        exporter,
+        lambda t: _value(t, "dcops_dcim_leak_detected", device="leak-1", zone="1") == 1.0,
+        "leak zone 1",
+    )
+    assert _value(text, "dcops_dcim_crac_alarm", device="crac-1", alarm="compressor_fault") == 0.0
+
+
+def test_unknown_scenario_is_refused(simulated: RunDcops) -> None:
+    done = simulated("dcim", "simulate", "set-scenario", "earthquake")
+    assert done.returncode == 2
+    assert "unknown scenario 'earthquake'; allowed: normal, ups-on-battery" in done.stderr
+
+
+def test_poll_once_lists_problems_first_and_every_device(simulated: RunDcops) -> None:
+    simulated("dcim", "simulate", "set-scenario", "fire-alarm")
+    time.sleep(0.6)
+    done = simulated("dcim", "poll", "--once", "--output", "json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["problems"][0]["severity"] == "critical"
+    assert data["problems"][0]["device"] == "fire-1"
+    assert {d["device"] for d in data["devices"]} >= {
+        "ups-1",
+        "ups-2",
+        "crac-2",
+        "env-c03",
+        "door-1",
+    }
+    assert all(d["up"] for d in data["devices"])
+    table = simulated("dcim", "poll", "--once")
+    assert table.stdout.index("FIRE ALARM") < table.stdout.index("机房 room r301")
+
+
+def test_watch_draws_the_room_headless(simulated: RunDcops) -> None:
+    done = simulated("dcim", "watch", "--interval", "0.3", "--iterations", "2", timeout=60)
+    assert done.returncode == 0, done.stderr
+    for shown in ("rack inlet", "env-a08", "ups-2", "zone 4 normal", "problems"):
+        assert shown in done.stdout
+
+
+def test_probe_reads_snmp_v2c_v3_and_modbus_devices(simulated: RunDcops, site_dir: Path) -> None:
+    record = json.loads((site_dir / ".dcops" / "dcim" / "simulation.json").read_text())
+    secrets = site_dir / ".dcops"
+    ups1, ups2 = record["devices"]["ups-1"], record["devices"]["ups-2"]
+    community = (secrets / ups1["community"]["file"]).read_text().strip()
+    done = simulated(
+        "dcim",
+        "probe",
+        f"snmp://{community}@127.0.0.1:{ups1['port']}",
+        "--profile",
+        "ups-mib",
+        "--output",
+        "json",
+    )
+    assert done.returncode == 0, done.stderr
+    readings = json.loads(done.stdout)
+    charge = next(r for r in readings if r["metric"] == "dcops_dcim_ups_battery_charge_ratio")
+    assert charge == {
+        "metric": "dcops_dcim_ups_battery_charge_ratio",
+        "labels": {},
+        "value": 1.0,
+        "unit": "ratio",
+    }
+    env = {
+        "DCOPS_SNMP_AUTH_PASSWORD": (secrets / ups2["auth_secret"]["file"]).read_text().strip(),
+        "DCOPS_SNMP_PRIV_PASSWORD": (secrets / ups2["priv_secret"]["file"]).read_text().strip(),
+    }
+    url = f"snmpv3://{ups2['user']}@127.0.0.1:{ups2['port']}?auth=sha&priv=aes"
+    done = simulated("dcim", "probe", url, "--profile", "ups-mib", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "dcops_dcim_ups_input_voltage_volts" in done.stdout
+    wrong = simulated(
+        "dcim",
+        "probe",
+        url,
+        "--profile",
+        "ups-mib",
+        env={**env, "DCOPS_SNMP_AUTH_PASSWORD": "not-the-password"},
+    )
+    assert wrong.returncode == 1
+    assert "(auth)" in wrong.stderr and "wrong digest" in wrong.stderr
+    gateway = record["gateways"]["gw-r301"]
+    done = simulated(
+        "dcim",
+        "probe",
+        f"modbus://127.0.0.1:{gateway['port']}/5",
+        "--profile",
+        "fire-panel",
+        "--output",
+        "json",
+    )
+    assert done.returncode == 0, done.stderr
+    zones = [r for r in json.loads(done.stdout) if r["metric"] == "dcops_dcim_fire_zone_state_code"]
+    assert sorted(r["labels"]["zone"] for r in zones) == ["1", "2", "3", "4"]
+
+
+def test_probe_of_a_silent_device_fails_within_its_timeout(dcops: RunDcops) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))  # bound and never read: requests go unanswered
+        port = silent.getsockname()[1]
+        done = dcops(
+            "dcim",
+            "probe",
+            f"snmp://public@127.0.0.1:{port}",
+            "--profile",
+            "ups-mib",
+            "--timeout",
+            "0.5",
+            timeout=30,
+        )
+    assert done.returncode == 1
+    assert "did not answer (timeout)" in done.stderr
