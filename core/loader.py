@@ -66,7 +66,7 @@ def load_site(explicit: str | Path | None = None, start: Path | None = None) -> 
         config=config.model,
         rooms=room_list,
         devices=device_list,
-        gateways=gateway_list,
+        gateways=devices.model.gateways if devices else [],
         paths=SitePaths(root=root, state=state),
     )
 
