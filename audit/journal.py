@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from dcops.audit.event import canonical, timestamps
 from dcops.audit.merkle import CompactRange, hashes_from_hex, hashes_hex, leaf_hash
-from dcops.core.errors import InputError, OperationFailed
+from dcops.core.errors import OperationFailed
 
 if TYPE_CHECKING:
     from dcops.core.site import Site
@@ -150,17 +150,7 @@ class Journal:
 
     def base(self) -> Base:
         """The pruned prefix (empty when nothing was pruned)."""
-        if not self.base_file.exists():
-            return EMPTY_BASE
-        where = str(self.base_file)
-        try:
-            data = json.loads(self.base_file.read_text(encoding="utf-8"))
-            size = int(data["size"])
-            hashes = hashes_from_hex(data["range"], lambda i: f"{where}: range[{i}]")
-            last = hashes_from_hex([data["last"]], lambda _: f"{where}: last")[0]
-            return Base(size, CompactRange(size, hashes), last)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise OperationFailed(f"audit base file {where} is damaged: {exc}") from None
+        return read_base(self.base_file) if self.base_file.exists() else EMPTY_BASE
 
     def tail(self) -> TreeState:
         """The tree state at the end of the journal; call with the lock held."""
@@ -232,9 +222,12 @@ class Journal:
 
     def _save_cache(self, state: TreeState) -> None:
         # Overwritten in place, never fsynced: a torn cache fails to parse and is rebuilt.
+        # Padded to whole pages so that the file's size (metadata) rarely changes.
         data = json.dumps(state.as_dict()).encode()
+        data = data.ljust(-(-len(data) // 4096) * 4096)
         os.pwrite(self._held, data, 0)
-        os.ftruncate(self._held, len(data))
+        if os.fstat(self._held).st_size != len(data):
+            os.ftruncate(self._held, len(data))
 
     def forget_cache(self) -> None:
         """Drop the tree cache, so the next append rescans the journal."""
@@ -249,7 +242,7 @@ class Journal:
             yield from handle
 
     def events(self) -> Iterator[dict[str, Any]]:
-        """The journal's events, parsed; InputError naming the line of one that is not JSON."""
+        """The journal's events, parsed; OperationFailed naming the line of one that is not JSON."""
         for number, line in enumerate(self.raw_lines(), start=1):
             try:
                 event = json.loads(line)
@@ -262,18 +255,18 @@ class Journal:
                 raise OperationFailed(f"{self.path}:{number}: not a JSON object")
             yield event
 
-    def event(self, ident: int) -> dict[str, Any]:
-        """The event with this id; InputError if there is none."""
-        base = self.base().size
-        if ident < base:
-            raise InputError(
-                f"event {ident} was pruned into {self.archive}; "
-                f"the journal holds events {base} and later"
-            )
-        for event in self.events():
-            if event.get("id") == ident:
-                return event
-        raise InputError(f"no audit event {ident}; `dcops audit log` lists the events")
+
+def read_base(path: Path) -> Base:
+    """A base file (the live one, or the one beside an archived segment)."""
+    where = str(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        size = int(data["size"])
+        hashes = hashes_from_hex(data["range"], lambda i: f"{where}: range[{i}]")
+        last = hashes_from_hex([data["last"]], lambda _: f"{where}: last")[0]
+        return Base(size, CompactRange(size, hashes), last)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise OperationFailed(f"audit base file {where} is damaged: {exc}") from None
 
 
 def fsync_folder(folder: Path) -> None:

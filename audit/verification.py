@@ -25,9 +25,9 @@ from dcops.audit.checkpoint import (
     read_checkpoints,
     signature_ok,
 )
-from dcops.audit.journal import Journal
+from dcops.audit.journal import Journal, read_base
 from dcops.audit.merkle import EMPTY_ROOT
-from dcops.core.errors import InputError, OperationFailed
+from dcops.core.errors import DcopsError, InputError, OperationFailed
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -163,6 +163,7 @@ def verify(
         result.findings.append(
             Finding(f"no public key to check checkpoints with ({journal.public_key} is missing)")
         )
+    _archive(journal, key, result)
     _walk(journal, checks, result)
     if not checks and result.size > result.pruned:
         result.findings.append(
@@ -283,6 +284,55 @@ def _external(
         elif key is not None and not signature_ok(checkpoint, key):
             _fail(check, result, "forged: its signature does not verify")
     return checks
+
+
+def _archive(journal: Journal, key: Ed25519PublicKey | None, result: Verification) -> None:
+    """Check each archived segment on its own and that the segments join up with the journal."""
+    if not journal.archive.is_dir():
+        return
+    end: tuple[int, list[bytes]] | None = None
+    for segment in sorted(journal.archive.glob("segment-*.jsonl")):
+        stem = segment.with_suffix("")
+        name = segment.name
+        try:
+            base = read_base(stem.with_suffix(".base.json"))
+            (checkpoint,) = list(read_checkpoints(stem.with_suffix(".checkpoint.json")))
+        except (DcopsError, ValueError) as exc:
+            result.findings.append(Finding(f"archive {name}: cannot be checked ({exc})"))
+            continue
+        if end is not None and end != (base.size, base.compact.hashes):
+            result.findings.append(
+                Finding(f"archive {name}: does not continue the segment before it", base.size)
+            )
+        compact, prev, size = base.compact.copy(), base.last_leaf, base.size
+        for line in segment.read_bytes().splitlines():
+            at = line.rfind(_PREV)
+            if at < 0 or line[at + 8 : at + 72] != prev.hex().encode():
+                result.findings.append(
+                    Finding(f"archive {name}: event {size} was altered, removed or moved", size)
+                )
+                break
+            prev = sha256(b"\x00" + line).digest()
+            compact.append(prev)
+            size += 1
+        if checkpoint.size != size or checkpoint.root != compact.root():
+            result.findings.append(
+                Finding(
+                    f"archive {name}: events do not match the segment's checkpoint",
+                    base.size,
+                    exact=False,
+                )
+            )
+        elif key is not None and not signature_ok(checkpoint, key):
+            result.findings.append(Finding(f"archive {name}: its checkpoint is forged"))
+        end = (size, compact.hashes)
+    live = journal.base()
+    if end is not None and end != (live.size, live.compact.hashes):
+        result.findings.append(
+            Finding(
+                "the journal's base file does not continue the last archived segment", live.size
+            )
+        )
 
 
 def _walk(journal: Journal, checks: list[CheckpointResult], result: Verification) -> None:

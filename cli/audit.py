@@ -98,12 +98,13 @@ def show(
     import json
 
     from dcops.audit.checkpoint import latest
+    from dcops.audit.proofs import event_at
     from dcops.cli import output
 
     state = session(ctx)
     state.require(*READERS, action="dcops audit show")
     journal = _journal(state)
-    event = journal.event(ident)
+    event = event_at(journal, ident)
     checkpoint = latest(journal)
     proof = _proof_or_none(journal, ident, checkpoint)
     if state.json:

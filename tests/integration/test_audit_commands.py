@@ -32,7 +32,7 @@ def test_record_log_show_and_prove(dcops: RunDcops) -> None:
     bundle = json.loads(dcops("audit", "prove", "3", "-o", "json", user=AUDITOR).stdout)
     assert json.loads(bundle["event"])["id"] == 3 and bundle["checkpoint"]["size"] == 4
     missing = dcops("audit", "show", "99")
-    assert missing.returncode == 2 and "no audit event 99" in missing.stderr
+    assert missing.returncode == 2 and "no audit event 99" in missing.stderr, missing.stderr
 
 
 def test_verify_exits_1_naming_the_first_bad_event(dcops: RunDcops, site_dir: Path) -> None:

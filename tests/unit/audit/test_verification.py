@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dcops.audit.checkpoint import (
     load_or_create_key,
@@ -14,6 +17,7 @@ from dcops.audit.checkpoint import (
     sign,
     write_checkpoint,
 )
+from dcops.audit.event import draft
 from dcops.audit.journal import Journal
 from dcops.audit.recorder import audited
 from dcops.audit.verification import Verification, trusted_key, verify
@@ -200,3 +204,64 @@ def test_external_checkpoints_are_read_from_what_audit_checkpoint_prints(
     kept = tmp_path / "kept.json"
     kept.write_text(json.dumps(latest.as_dict(), indent=2))
     assert check(filled, kept).ok
+
+
+def build(folder: Path, operations: int) -> Journal:
+    """A journal of `operations` intent/result pairs, each followed by a checkpoint."""
+    journal = Journal(folder / "journal.jsonl", origin="dcops/test")
+    actor = {"user": "zhangwei", "name": "张伟", "host": "h", "roles": ["ops"]}
+    for n in range(operations):
+        for phase, status in (("intent", "pending"), ("result", "success")):
+            journal.append(
+                draft(
+                    phase=phase,
+                    action="configure.run",
+                    target=f"host/leaf{n}",
+                    actor=actor,
+                    parameters={"n": n},
+                    correlation=f"c{n}",
+                    timezone="UTC",
+                    status=status,
+                )
+            )
+        write_checkpoint(journal)
+    return journal
+
+
+MUTATIONS = ("modify", "delete", "duplicate", "swap", "truncate")
+
+
+@settings(max_examples=30, deadline=None)
+@given(operations=st.integers(1, 6), data=st.data())
+def test_any_single_mutation_is_caught_and_located(operations: int, data: st.DataObject) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        journal = build(Path(folder), operations)
+        events = lines(journal)
+        n = len(events)
+        kind = data.draw(st.sampled_from(MUTATIONS))
+        i = data.draw(st.integers(0, n - 2 if kind == "swap" else n - 1))
+        expected = {i}
+        if kind == "modify":
+            events[i] = edit(events[i], action="configure.none")
+        elif kind == "delete":
+            del events[i]
+        elif kind == "duplicate":
+            events.insert(i, events[i])
+            expected = {i, i + 1}
+        elif kind == "swap":
+            events[i], events[i + 1] = events[i + 1], events[i]
+        else:
+            events = events[:i]
+        rewrite(journal, events)
+        result = check(journal)
+        assert not result.ok, (kind, i)
+        assert result.first_bad is not None and result.first_bad.event in expected, (
+            kind,
+            i,
+            str(result.first_bad),
+        )
+
+
+def test_every_signature_can_be_checked_on_its_own(filled: Journal) -> None:
+    result = verify(filled, (), trusted_key(filled, None), every_signature=True)
+    assert result.ok and len(result.checkpoints) == OPERATIONS
