@@ -37,6 +37,8 @@ class FileLevels:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._fds: dict[str, int] = {}
+        self._pending: dict[int, bytearray] = {}  # appended nodes not yet written, per height
+        self._written: dict[int, int] = {}  # nodes on disk, per height, while some are pending
 
     def _fd(self, name: str) -> int:
         fd = self._fds.get(name)
@@ -47,20 +49,43 @@ class FileLevels:
         return fd
 
     def count(self, height: int) -> int:
-        """Nodes stored at this height."""
-        return os.fstat(self._fd(f"level-{height:02d}.bin")).st_size // HASH_SIZE
+        """Nodes stored at this height (written or pending)."""
+        return self._on_disk(height) + len(self._pending.get(height, b"")) // HASH_SIZE
+
+    def _on_disk(self, height: int) -> int:
+        written = self._written.get(height)
+        if written is None:
+            written = os.fstat(self._fd(f"level-{height:02d}.bin")).st_size // HASH_SIZE
+            self._written[height] = written
+        return written
 
     def read(self, height: int, offset: int) -> bytes:
         """The node at this offset of the level."""
+        on_disk = self._on_disk(height)
+        if offset >= on_disk:
+            start = (offset - on_disk) * HASH_SIZE
+            return bytes(self._pending[height][start : start + HASH_SIZE])
         return os.pread(self._fd(f"level-{height:02d}.bin"), HASH_SIZE, offset * HASH_SIZE)
 
     def append(self, height: int, node: bytes) -> None:
-        """Add the next node of a level."""
-        os.write(self._fd(f"level-{height:02d}.bin"), node)
+        """Add the next node of a level (buffered until flush)."""
+        self._on_disk(height)
+        self._pending.setdefault(height, bytearray()).extend(node)
+
+    def flush(self) -> None:
+        """Write the pending nodes."""
+        for height, data in self._pending.items():
+            view = memoryview(data)
+            fd = self._fd(f"level-{height:02d}.bin")
+            while view:
+                view = view[os.write(fd, view) :]
+        self._pending.clear()
+        self._written.clear()
 
     def truncate(self, height: int, count: int) -> None:
-        """Keep the first count nodes of a level."""
+        """Keep the first count nodes of a level (call with nothing pending)."""
         os.ftruncate(self._fd(f"level-{height:02d}.bin"), count * HASH_SIZE)
+        self._written.pop(height, None)
 
     def offset_of(self, position: int) -> tuple[int, int]:
         """Byte offset and length of the event at this position of the journal."""
@@ -82,7 +107,8 @@ class FileLevels:
         os.ftruncate(self._fd("offsets.bin"), count * _OFFSET.size)
 
     def close(self) -> None:
-        """Close the level files."""
+        """Write what is pending and close the level files."""
+        self.flush()
         for fd in self._fds.values():
             os.close(fd)
         self._fds.clear()
@@ -156,13 +182,15 @@ def _meta(path: Path) -> dict[str, int] | None:
 def _trim(tree: StoredTree, base: int) -> bool:
     """Cut what a crash left beyond the size the meta file vouches for; False if files are short."""
     expected = {h: (tree.size >> h) - (base >> h) for h in range(max(tree.size.bit_length(), 1))}
-    if any(tree.store.count(h) < n for h, n in expected.items()):
-        return False
-    if tree.store.offsets() < tree.size - base + 1:
+    counts = {h: tree.store.count(h) for h in expected}
+    offsets = tree.store.offsets()
+    if any(counts[h] < n for h, n in expected.items()) or offsets < tree.size - base + 1:
         return False
     for height, count in expected.items():
-        tree.store.truncate(height, count)
-    tree.store.truncate_offsets(tree.size - base + 1)
+        if counts[height] > count:
+            tree.store.truncate(height, count)
+    if offsets > tree.size - base + 1:
+        tree.store.truncate_offsets(tree.size - base + 1)
     return True
 
 
@@ -188,6 +216,7 @@ def _extend(tree: StoredTree, journal: Journal, start: int, base: int) -> None:
                 tree.store.add_offsets(offsets)
                 offsets = []
     tree.store.add_offsets(offsets)
+    tree.store.flush()
 
 
 @dataclass(frozen=True)
