@@ -20,3 +20,4 @@ docs: install
 bench: install
 	.venv/bin/python bench/help_latency.py
 	.venv/bin/python bench/audit_bench.py
+	.venv/bin/python bench/dcim_bench.py

@@ -31,10 +31,38 @@ V3_USER = "dcops-sim"
 
 
 def free_port(kind: int = socket.SOCK_DGRAM) -> int:
-    """A port that the kernel just handed out on loopback (UDP or TCP)."""
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
+    """A free loopback port (UDP or TCP) outside the kernel's ephemeral range."""
+    return free_ports(1, kind)[0]
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def free_ports(count: int, kind: int = socket.SOCK_DGRAM) -> list[int]:
+    """count distinct free loopback ports below the ephemeral range.
+
+    Ports the kernel hands out for port 0 can be taken again by any socket (snmpd opens some of
+    its own) before a simulated agent binds them; ports below the ephemeral range are only ever
+    taken on purpose.
+    """
+    low, high = 10000, _ephemeral_low()
+    start = low + secrets.randbelow(max(1, high - low))
+    found: list[int] = []
+    for step in range(high - low):
+        port = low + (start - low + step) % (high - low)
+        with socket.socket(socket.AF_INET, kind) as sock:
+            try:
+                sock.bind((HOST, port))
+            except OSError:
+                continue
+        found.append(port)
+        if len(found) == count:
+            return found
+    raise OperationFailed(f"fewer than {count} free loopback ports between {low} and {high}")
 
 
 @dataclass

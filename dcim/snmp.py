@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import itertools
 import random
+import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -87,6 +89,26 @@ class _Endpoint(asyncio.DatagramProtocol):
         self.transport = None
 
 
+async def _connected_socket(host: str, port: int) -> socket.socket:
+    """A non-blocking UDP socket connected to host:port (names resolved without blocking)."""
+    try:
+        family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+        address: tuple[str, int] = (host, port)
+    except ValueError:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+        if not infos:
+            raise OSError(f"cannot resolve {host}") from None
+        family, address = infos[0][0], infos[0][4][:2]
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    sock.setblocking(False)
+    try:
+        sock.connect(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 class _UdpClient:
     """Request/response over one connected UDP socket with a per-attempt timeout and retries."""
 
@@ -101,8 +123,9 @@ class _UdpClient:
         if self._endpoint is None or self._endpoint.transport is None:
             loop = asyncio.get_running_loop()
             try:
+                sock = await _connected_socket(self.host, self.port)
                 _, endpoint = await loop.create_datagram_endpoint(
-                    lambda: _Endpoint(self._peek), remote_addr=(self.host, self.port)
+                    lambda: _Endpoint(self._peek), sock=sock
                 )
             except OSError as exc:
                 raise DeviceFault("other", f"cannot reach {self.host}:{self.port}: {exc}") from None
