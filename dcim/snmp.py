@@ -98,7 +98,7 @@ async def _connected_socket(host: str, port: int) -> socket.socket:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_DGRAM)
         if not infos:
             raise OSError(f"cannot resolve {host}") from None
-        family, address = infos[0][0], infos[0][4][:2]
+        family, address = infos[0][0], (str(infos[0][4][0]), int(infos[0][4][1]))
     sock = socket.socket(family, socket.SOCK_DGRAM)
     sock.setblocking(False)
     try:
