@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import typer
 
-from dcops.cli import alerts, audit, dcim, doctor, monitors, site, whoami
+from dcops.cli import alerts, audit, dcim, doctor, ipam, monitors, site, tenancy, whoami
 from dcops.cli.session import OutputFormat, Session, session
 
 app = typer.Typer(
@@ -60,6 +60,8 @@ app.add_typer(monitors.app, name="monitors")
 app.command("alerts")(alerts.alerts)
 app.add_typer(audit.app, name="audit")
 app.add_typer(dcim.app, name="dcim")
+app.add_typer(tenancy.app, name="tenancy")
+app.add_typer(ipam.app, name="ipam")
 app.command("doctor")(doctor.doctor)
 app.command("whoami")(whoami.whoami)
 

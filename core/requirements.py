@@ -93,6 +93,25 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "apt-get install -y prometheus-snmp-exporter",
         note="only for the benchmark (bench/dcim_bench.py)",
     ),
+    Requirement("tenancy", "sqlalchemy", "python", "pip install 'dcops[tenancy]'"),
+    Requirement(
+        "tenancy", "alembic", "python", "pip install 'dcops[tenancy]'", note="store migrations"
+    ),
+    Requirement(
+        "tenancy",
+        "psycopg",
+        "python",
+        "pip install 'dcops[tenancy]'",
+        note="only for a PostgreSQL tenancy store",
+    ),
+    Requirement(
+        "tenancy",
+        "postgresql",
+        "program",
+        "apt-get install -y postgresql",
+        probe="pg_ctlcluster",
+        note="PostgreSQL server, for the tests of the PostgreSQL store",
+    ),
 )
 
 

@@ -190,6 +190,40 @@ class Catalogue(Strict):
     images: list[Image]
 
 
+class SmtpSettings(Strict):
+    """The mail relay that tenancy notifications go through."""
+
+    host: str = Field(min_length=1)
+    port: int = Field(default=25, ge=1, le=65535)
+    sender: Annotated[str, AfterValidator(_email)]
+    starttls: bool = False
+    username: str | None = None
+    password_env: str | None = Field(
+        default=None, description="environment variable holding the SMTP password"
+    )
+    timeout_s: float = Field(default=10, gt=0)
+
+
+class WebhookSettings(Strict):
+    """An HTTP endpoint that receives every tenancy transition as JSON."""
+
+    url: str = Field(pattern=r"^https?://[^\s]+$")
+    secret_env: str | None = Field(
+        default=None, description="environment variable holding the HMAC-SHA256 signing key"
+    )
+    timeout_s: float = Field(default=10, gt=0)
+
+
+class Notifications(Strict):
+    """Where notifications go and how hard dcops tries to deliver them."""
+
+    smtp: SmtpSettings | None = None
+    webhook: WebhookSettings | None = None
+    attempts: int = Field(default=3, ge=1, le=20, description="tries per delivery and run")
+    retry_delay_s: float = Field(default=1.0, ge=0, le=60)
+    expiring_days: int = Field(default=30, ge=1, le=365)
+
+
 class SiteConfig(Strict):
     """Everything dcops.toml holds."""
 
@@ -202,6 +236,7 @@ class SiteConfig(Strict):
     people: list[Person]
     catalogue: Catalogue
     monitors: MonitorsConfig = MonitorsConfig()
+    notifications: Notifications = Notifications()
 
 
 class Rack(Strict):

@@ -76,14 +76,14 @@ def _address(value: str) -> str:
     return value
 
 
-def _memory(value: str | int) -> str:
+def _memory(value: str | int) -> str | int:
     memory_bytes(value)
-    return str(value)
+    return value
 
 
-def _cpu(value: str | int | float) -> str:
+def _cpu(value: str | int | float) -> str | int | float:
     cpu_cores(value)
-    return str(value)
+    return value
 
 
 def memory_bytes(value: str | int) -> Decimal:

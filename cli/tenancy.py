@@ -1,0 +1,420 @@
+"""`dcops tenancy`: departments request cloud tenancies, approvers decide, ops run the lifecycle."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from dcops.cli.session import session
+
+if TYPE_CHECKING:
+    from dcops.core.site import Site
+    from dcops.tenancy.lifecycle import Transition
+    from dcops.tenancy.model import TenancyRequest
+
+app = typer.Typer(
+    help="Cloud tenancy requests (租户申请): submit, approve, follow, expire, offboard.",
+    no_args_is_help=True,
+)
+
+_STATE_HELP = (
+    "submitted, approved, rejected, provisioned, expiring, offboarding, offboarded, superseded"
+)
+
+
+@app.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of a request file (for editors and CI checks)."""
+    from dcops.cli import output
+    from dcops.tenancy.request import request_schema
+
+    output.print_json(request_schema())
+
+
+@app.command("request")
+def request(
+    ctx: typer.Context,
+    file: Path | None = typer.Argument(None, help="The request file (YAML)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Validate only; store nothing."),
+    interactive: bool = typer.Option(
+        False, "--interactive", "-i", help="Ask field by field, with the site's choices."
+    ),
+    save: Path | None = typer.Option(
+        None, "--save", help="With --interactive: where to write the request file."
+    ),
+) -> None:
+    """Validate a tenancy request and submit it for approval."""
+    from dcops.tenancy.request import load_request, parse_request, today_at
+
+    state = session(ctx)
+    site, actor = state.site, state.actor
+    if interactive == (file is not None):
+        from dcops.core.errors import InputError
+
+        raise InputError("give a request FILE or --interactive (one of the two)")
+    if interactive:
+        from dcops.cli.tenancy_prompt import ask_request
+
+        data = ask_request(site, actor, today_at(site))
+        parsed = parse_request(data, site, source="(interactive request)")
+        if not dry_run:
+            _write_request(site, data, parsed.name, save)
+    else:
+        assert file is not None
+        parsed = load_request(file, site)
+        if not dry_run:
+            parsed = load_request(file, site, other_peers=_peers(site, parsed.name))
+    if dry_run:
+        _show_valid(ctx, site, parsed)
+        return
+    from dcops.tenancy.lifecycle import submit
+
+    _report(ctx, [submit(site, parsed, actor)])
+
+
+def _peers(site: Site, name: str) -> list[tuple[str, str]]:
+    from dcops.tenancy.lifecycle import other_peers
+    from dcops.tenancy.store import open_store
+
+    with open_store(site).reading() as db:
+        return other_peers(db, name)
+
+
+def _write_request(site: Site, data: dict[str, Any], name: str, save: Path | None) -> None:
+    import yaml
+
+    from dcops.cli import output
+    from dcops.core.errors import InputError
+
+    target = save or site.paths.inventory / "requests" / f"{name}.yml"
+    if target.exists():
+        raise InputError(f"{target} already exists; give another path with --save PATH")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(
+        yaml.safe_dump(data, allow_unicode=True, sort_keys=False, default_flow_style=None),
+        encoding="utf-8",
+    )
+    output.error_console().print(f"request written to {site.paths.relative(target)}", markup=False)
+
+
+def _show_valid(ctx: typer.Context, site: Site, parsed: TenancyRequest) -> None:
+    from dcops.cli import output
+
+    totals = parsed.totals({f.name: f for f in site.config.catalogue.flavors})
+    tier = site.tier_of(parsed.department.code)
+    assert tier is not None
+    approvers = 2 if totals.vcpus > tier.two_approvers_above_vcpus else 1
+    if session(ctx).json:
+        output.print_json(
+            {"valid": True, "name": parsed.name, "approvers_needed": approvers, "stored": False}
+        )
+        return
+    output.show(f"request {parsed.name} is valid (dry run: nothing stored)")
+    output.show(
+        f"  {parsed.department.code}, {parsed.environment}: {totals.vcpus} vCPUs, "
+        f"{totals.ram_gb} GB RAM, {totals.instances} servers, {len(parsed.networks)} network(s); "
+        f"needs {approvers} approver(s)"
+    )
+
+
+def _report(ctx: typer.Context, transitions: list[Transition]) -> None:
+    from dataclasses import asdict
+
+    from dcops.cli import output
+
+    if session(ctx).json:
+        output.print_json([asdict(t) for t in transitions])
+        return
+    if not transitions:
+        output.show("nothing to do")
+    for t in transitions:
+        moved = f"{t.from_state} → {t.to_state}" if t.from_state else t.to_state
+        output.show(f"request #{t.request_id} {t.name}: {moved} — {t.message}")
+        for network, cidr in t.allocations:
+            verb = "allocated" if t.to_state != "offboarded" else "released"
+            output.show(f"  {verb} {cidr} for network {network}")
+        for d in t.deliveries:
+            status = "delivered" if d.delivered else f"FAILED after {d.attempts} tries ({d.error})"
+            output.show(f"  notification by {d.channel}: {status}")
+    if any(not d.delivered for t in transitions for d in t.deliveries):
+        output.show(
+            "  undelivered notifications are kept and retried: dcops tenancy notifications --retry"
+        )
+
+
+@app.command("approve")
+def approve(
+    ctx: typer.Context,
+    ref: str = typer.Argument(..., metavar="ID|NAME", help="Request ID or tenancy name."),
+    comment: str = typer.Option("", "--comment", help="Why, for the history."),
+) -> None:
+    """Approve a submitted request (approver role; not your own; two approvers above the tier threshold)."""
+    from dcops.tenancy.lifecycle import approve as approve_request
+
+    state = session(ctx)
+    _report(ctx, [approve_request(state.site, ref, state.actor, comment=comment)])
+
+
+@app.command("reject")
+def reject(
+    ctx: typer.Context,
+    ref: str = typer.Argument(..., metavar="ID|NAME", help="Request ID or tenancy name."),
+    reason: str = typer.Option(..., "--reason", help="Why; the department reads it."),
+) -> None:
+    """Reject a submitted request with a reason (approver role)."""
+    from dcops.tenancy.lifecycle import reject as reject_request
+
+    state = session(ctx)
+    _report(ctx, [reject_request(state.site, ref, state.actor, reason)])
+
+
+@app.command("list")
+def list_requests(
+    ctx: typer.Context,
+    state_filter: str | None = typer.Option(None, "--state", help=f"One of: {_STATE_HELP}."),
+    department: str | None = typer.Option(None, "--department", help="A department code."),
+) -> None:
+    """List requests, newest first."""
+    from dcops.cli import output
+    from dcops.tenancy import reports
+    from dcops.tenancy.store import open_store
+
+    state = session(ctx)
+    departments = _visible(ctx, department)
+    _check_state(state_filter)
+    with open_store(state.site).reading() as db:
+        rows = reports.requests(db, state_filter, departments)
+    if state.json:
+        output.print_json(rows)
+        return
+    columns = ["id", "name", "department", "kind", "state", "vcpus", "approvals", "expires"]
+    output.show(output.table(None, columns, ([r[c] for c in columns] for r in rows)))
+
+
+def _check_state(state: str | None) -> None:
+    from dcops.core.errors import InputError
+    from dcops.tenancy.states import STATES
+
+    if state is not None and state not in STATES:
+        raise InputError(f"unknown state {state!r}; allowed: {', '.join(STATES)}")
+
+
+def _visible(ctx: typer.Context, department: str | None) -> list[str] | None:
+    """The departments the actor may see (None: all), narrowed to the one asked for."""
+    from dcops.core.errors import AccessDenied, InputError
+
+    state = session(ctx)
+    site, actor = state.site, state.actor
+    if department is not None and site.department(department) is None:
+        codes = ", ".join(d.code for d in site.config.departments)
+        raise InputError(f"unknown department {department!r}; allowed: {codes}")
+    sees_all = any(actor.has(r) for r in ("ops", "approver", "auditor"))
+    if sees_all:
+        return [department] if department else None
+    own = actor.departments
+    if not own:
+        raise AccessDenied(
+            f"user {actor.user!r} has no department or ops role; tenancy requests are visible "
+            "to their department, ops, approvers and auditors"
+        )
+    if department and department not in own:
+        raise AccessDenied(f"user {actor.user!r} may only see department {', '.join(own)}")
+    return [department] if department else own
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    ref: str = typer.Argument(..., metavar="ID|NAME", help="Request ID or tenancy name."),
+) -> None:
+    """Show a request: what it builds, its addresses, approvals and history."""
+    from dcops.cli import output
+    from dcops.core.errors import AccessDenied
+    from dcops.tenancy import reports
+    from dcops.tenancy.store import find_request, open_store
+
+    state = session(ctx)
+    visible = _visible(ctx, None)
+    with open_store(state.site).reading() as db:
+        record = find_request(db, ref)
+        if visible is not None and record.department not in visible:
+            raise AccessDenied(f"request #{record.id} belongs to another department")
+        info = reports.detail(db, state.site, record)
+    if state.json:
+        output.print_json(info)
+        return
+    kind = f"change of #{info['changes']}" if info["changes"] else "new tenancy"
+    output.show(
+        f"request #{info['id']} {info['name']} — {info['state']} ({kind}), department "
+        f"{info['department']}, {info['environment']}, {info['classification']}"
+    )
+    output.show(f"purpose: {info['purpose']}")
+    output.show(
+        f"requested by {info['requester']}; approvals {info['approvals']}"
+        + (f" ({', '.join(info['approvers'])})" if info["approvers"] else "")
+        + f"; expires {info['expires']}"
+    )
+    if info["reason"]:
+        output.show(f"reason: {info['reason']}")
+    output.show("plan:")
+    for line in info["plan"]:
+        output.show(f"  {line}")
+    if info["addresses"]:
+        output.show(
+            output.table(
+                "addresses",
+                ["network", "cidr", "pool", "released"],
+                (
+                    [a["network"], a["cidr"], a["pool"], a["released"] or ""]
+                    for a in info["addresses"]
+                ),
+            )
+        )
+    output.show(
+        output.table(
+            "history",
+            ["at", "actor", "from", "to", "reason"],
+            ([h["at"], h["actor"], h["from"] or "", h["to"], h["reason"]] for h in info["history"]),
+        )
+    )
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context,
+    department: str | None = typer.Option(
+        None, "--department", help="Department code (default: your own department)."
+    ),
+) -> None:
+    """Where each request of a department stands (for department staff)."""
+    from dcops.cli import output
+    from dcops.tenancy import reports
+    from dcops.tenancy.store import open_store
+
+    state = session(ctx)
+    departments = _visible(ctx, department)
+    with open_store(state.site).reading() as db:
+        rows = reports.requests(db, None, departments)
+    if state.json:
+        output.print_json(rows)
+        return
+    if not rows:
+        output.show("no tenancy requests yet (dcops tenancy request FILE)")
+        return
+    for row in rows:
+        waiting = _waiting_for(row)
+        output.show(f"#{row['id']} {row['name']} [{row['department']}]: {row['state']} — {waiting}")
+
+
+def _waiting_for(row: dict[str, Any]) -> str:
+    return {
+        "submitted": f"waiting for approval ({row['approvals']} approvals)",
+        "approved": "approved; waiting for ops to provision it",
+        "rejected": f"rejected: {row['reason']}",
+        "provisioned": f"in service until {row['expires']}",
+        "expiring": f"expires {row['expires']}; submit a change to extend it",
+        "offboarding": "being removed",
+        "offboarded": "removed; addresses released",
+        "superseded": "replaced by a later change",
+    }[row["state"]]
+
+
+@app.command("offboard")
+def offboard(
+    ctx: typer.Context,
+    ref: str = typer.Argument(..., metavar="ID|NAME", help="Request ID or tenancy name."),
+    reason: str = typer.Option("", "--reason", help="Why, for the history."),
+    destroyed: bool = typer.Option(
+        False, "--destroyed", help="Record that its stack is destroyed and release its addresses."
+    ),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Offboard a tenancy: shows what goes, asks, then releases it (after the destroy if it is live)."""
+    from dcops.tenancy import lifecycle, reports
+    from dcops.tenancy.store import find_request, open_store
+
+    state = session(ctx)
+    actor = state.actor
+    if destroyed:
+        _report(ctx, [lifecycle.mark_destroyed(state.site, ref, actor)])
+        return
+    if not yes:
+        state.require("ops", action="offboarding a tenancy")
+        with open_store(state.site).reading() as db:
+            info = reports.detail(db, state.site, find_request(db, ref))
+        _confirm(info)
+    _report(ctx, [lifecycle.offboard(state.site, ref, actor, reason=reason)])
+
+
+def _confirm(info: dict[str, Any]) -> None:
+    from dcops.cli import output
+    from dcops.core.errors import InputError
+
+    if not sys.stdin.isatty():
+        raise InputError("offboarding asks for confirmation; run it in a terminal or add --yes")
+    output.show(f"offboarding #{info['id']} {info['name']} ({info['state']}) removes:")
+    for line in info["plan"]:
+        output.show(f"  {line}")
+    for address in info["addresses"]:
+        if not address["released"]:
+            output.show(f"  addresses {address['cidr']} ({address['network']})")
+    if not typer.confirm("Offboard it?", default=False):
+        raise typer.Exit(1)
+
+
+@app.command("expire")
+def expire(
+    ctx: typer.Context,
+    today: str | None = typer.Option(
+        None, "--today", metavar="YYYY-MM-DD", help="Act as if today were this date."
+    ),
+) -> None:
+    """Mark tenancies near their expiry as expiring and notify (safe to run from cron)."""
+    import datetime
+
+    from dcops.core.errors import InputError
+    from dcops.tenancy.lifecycle import expire as expire_all
+
+    state = session(ctx)
+    actor = state.actor
+    day = None
+    if today is not None:
+        try:
+            day = datetime.date.fromisoformat(today)
+        except ValueError:
+            raise InputError(f"--today {today!r} is not a date; allowed: YYYY-MM-DD") from None
+    _report(ctx, expire_all(state.site, actor, today=day))
+
+
+@app.command("notifications")
+def notifications(
+    ctx: typer.Context,
+    retry: bool = typer.Option(False, "--retry", help="Try to deliver them now."),
+) -> None:
+    """List notifications not yet delivered, with their last error; --retry delivers them."""
+    from dcops.cli import output
+    from dcops.tenancy import reports
+    from dcops.tenancy.notifications import deliver_pending
+    from dcops.tenancy.store import open_store
+
+    state = session(ctx)
+    state.require("ops", "approver", action="handling tenancy notifications")
+    store = open_store(state.site)
+    if retry:
+        outcomes = deliver_pending(state.site, store)
+        if not state.json:
+            ok = sum(1 for d in outcomes if d.delivered)
+            output.show(f"delivered {ok}, failed {len(outcomes) - ok}")
+    with store.reading() as db:
+        rows = reports.undelivered(db)
+    if state.json:
+        output.print_json(rows)
+        return
+    if not rows:
+        output.show("all notifications delivered")
+        return
+    columns = ["id", "request", "channel", "attempts", "error"]
+    output.show(output.table("undelivered", columns, ([r[c] for c in columns] for r in rows)))

@@ -1,0 +1,619 @@
+"""The lifecycle of a tenancy request: submit, approve or reject, provision, expire, offboard.
+
+Every transition runs in one transaction that holds the store's write lock: the state change,
+its history row, any address allocation or release and the outbox rows commit together or not
+at all. Notifications are delivered after the commit, so a failed delivery never loses a
+transition.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import functools
+import inspect
+import ipaddress
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import ParamSpec, Protocol, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dcops.core.errors import AccessDenied, InputError, InvalidInput, Problem
+from dcops.core.identity import Actor, require_role
+from dcops.core.site import Site
+from dcops.tenancy import ipam, states
+from dcops.tenancy.model import TenancyRequest
+from dcops.tenancy.notifications import Channel, Delivery, deliver_pending, enqueue
+from dcops.tenancy.records import AllocationRecord, ApprovalRecord, HistoryRecord, RequestRecord
+from dcops.tenancy.request import today_at
+from dcops.tenancy.store import Store, active_allocations, find_request, open_store
+
+
+class Steps(Protocol):
+    """Told when a transition reaches each step inside its transaction (for tracing and tests)."""
+
+    def reached(self, step: str) -> None:
+        """Called with the step's name: locked, allocated, recorded."""
+
+
+class _Quiet:
+    def reached(self, step: str) -> None:
+        return None
+
+
+@dataclass
+class Transition:
+    """What one command changed: the request, its old and new state, addresses and deliveries."""
+
+    request_id: int
+    name: str
+    from_state: str | None
+    to_state: str
+    message: str
+    allocations: list[tuple[str, str]] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
+
+
+@dataclass
+class Context:
+    """What every transition needs: the site, the store, the tracer and the channels."""
+
+    site: Site
+    store: Store
+    steps: Steps
+    channels: Mapping[str, Channel] | None
+
+    @classmethod
+    def of(
+        cls,
+        site: Site,
+        store: Store | None = None,
+        steps: Steps | None = None,
+        channels: Mapping[str, Channel] | None = None,
+    ) -> Context:
+        """A context with the site's own store and channels unless others are given."""
+        return cls(site, store or open_store(site), steps or _Quiet(), channels)
+
+    def deliver(self, transitions: Sequence[Transition]) -> None:
+        """Deliver what the transitions queued (and anything left from before)."""
+        if not transitions:
+            return
+        outcomes = deliver_pending(self.site, self.store, self.channels)
+        for transition in transitions:
+            transition.deliveries = [d for d in outcomes if d.request_id == transition.request_id]
+
+
+P = ParamSpec("P")
+R = TypeVar("R", Transition, list[Transition])
+_AUDITED_PARAMETERS = ("ref", "reason", "comment", "today")
+
+
+def _audited(action: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Record the transition in the audit journal: intent, then result with what changed."""
+
+    def wrap(function: Callable[P, R]) -> Callable[P, R]:
+        signature = inspect.signature(function)
+
+        @functools.wraps(function)
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            from dcops.audit.recorder import audited
+
+            given = signature.bind(*args, **kwargs).arguments
+            request = given.get("request")
+            target = f"tenancy/{request.name if request is not None else given.get('ref', '*')}"
+            parameters = {k: str(given[k]) for k in _AUDITED_PARAMETERS if k in given}
+            with audited(
+                given["site"], given["actor"], action=action, target=target, parameters=parameters
+            ) as op:
+                result = function(*args, **kwargs)
+                done = result if isinstance(result, list) else [result]
+                op.attach(
+                    diff=_diff(done),
+                    details={"transitions": [dataclasses.asdict(t) for t in done]},
+                )
+            return result
+
+        return run
+
+    return wrap
+
+
+def _diff(transitions: Sequence[Transition]) -> str:
+    lines = []
+    for t in transitions:
+        lines.append(
+            f"request #{t.request_id} {t.name}: state {t.from_state or '-'} -> {t.to_state}"
+        )
+        sign = "-" if t.to_state == states.OFFBOARDED else "+"
+        lines += [f"{sign} address {cidr} ({network})" for network, cidr in t.allocations]
+    return "\n".join(lines)
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def _move(
+    ctx: Context,
+    session: Session,
+    record: RequestRecord,
+    to_state: str,
+    actor: Actor,
+    reason: str,
+) -> HistoryRecord:
+    """Change a request's state, with its history row and outbox rows."""
+    allowed = states.TRANSITIONS[record.state]
+    if to_state not in allowed:
+        raise InputError(
+            f"request #{record.id} ({record.name}) is {record.state}; it cannot become {to_state} "
+            f"(from {record.state} it can become: {', '.join(allowed) or 'nothing, it is final'})"
+        )
+    history = HistoryRecord(
+        request_id=record.id,
+        at=_now(),
+        actor=actor.user,
+        from_state=record.state,
+        to_state=to_state,
+        reason=reason,
+    )
+    record.state = to_state
+    record.updated_at = history.at
+    session.add(history)
+    session.flush()
+    enqueue(session, ctx.site, record, history)
+    return history
+
+
+@_audited("tenancy.submit")
+def submit(
+    site: Site,
+    request: TenancyRequest,
+    actor: Actor,
+    *,
+    store: Store | None = None,
+    steps: Steps | None = None,
+    channels: Mapping[str, Channel] | None = None,
+) -> Transition:
+    """Store a validated request as submitted: a new tenancy, or a change to a live one."""
+    code = request.department.code
+    if not (actor.has("ops") or actor.has(f"department:{code}")):
+        raise AccessDenied(
+            f"submitting a request for department {code} needs the department:{code} or ops role; "
+            f"user {actor.user!r} has {', '.join(sorted(actor.roles)) or 'no roles'}"
+        )
+    ctx = Context.of(site, store, steps, channels)
+    tier = site.tier_of(code)
+    assert tier is not None  # the request was validated against the site
+    totals = request.totals({f.name: f for f in site.config.catalogue.flavors})
+    with ctx.store.writing() as session:
+        ctx.steps.reached("locked")
+        changes = _changed_tenancy(session, request)
+        _check_peers(session, request)
+        now = _now()
+        record = RequestRecord(
+            name=request.name,
+            kind="change" if changes else "new",
+            department=code,
+            environment=request.environment,
+            state=states.SUBMITTED,
+            spec=request.model_dump(mode="json", by_alias=True, exclude_none=True),
+            requester=actor.user,
+            vcpus=totals.vcpus,
+            approvals_needed=2 if totals.vcpus > tier.two_approvers_above_vcpus else 1,
+            expires=request.expires,
+            changes=changes.id if changes else None,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(record)
+        session.flush()
+        what = f"change of #{changes.id}" if changes else "new tenancy"
+        history = HistoryRecord(
+            request_id=record.id,
+            at=now,
+            actor=actor.user,
+            from_state=None,
+            to_state=states.SUBMITTED,
+            reason=f"{what}; needs {record.approvals_needed} approver(s)",
+        )
+        session.add(history)
+        session.flush()
+        enqueue(session, site, record, history)
+        ctx.steps.reached("recorded")
+        result = Transition(record.id, record.name, None, states.SUBMITTED, history.reason)
+    ctx.deliver([result])
+    return result
+
+
+def _changed_tenancy(session: Session, request: TenancyRequest) -> RequestRecord | None:
+    """The live request this one changes, if any; refuse while another request is pending."""
+    same = list(
+        session.scalars(
+            select(RequestRecord)
+            .where(RequestRecord.name == request.name)
+            .where(RequestRecord.state.in_((*states.PENDING, *states.LIVE, states.OFFBOARDING)))
+        )
+    )
+    for other in same:
+        if other.department != request.department.code:
+            raise InputError(
+                f"tenancy name {request.name!r} belongs to department {other.department}; "
+                "choose another name"
+            )
+        if other.state in (*states.PENDING, states.OFFBOARDING):
+            raise InputError(
+                f"request #{other.id} for {request.name} is already {other.state}; wait until it "
+                "is provisioned, or ask an approver to reject it, before submitting another"
+            )
+    live = next((r for r in same if r.state in states.LIVE), None)
+    if live is not None:
+        _check_network_change(live, request)
+    return live
+
+
+def _check_network_change(live: RequestRecord, request: TenancyRequest) -> None:
+    networks = live.spec.get("networks", [])
+    wanted = {n.name: n.size for n in request.networks}
+    problems = []
+    for network in networks if isinstance(networks, list) else []:
+        name, size = network["name"], network["size"]
+        if wanted.get(name) != size:
+            problems.append(
+                Problem(
+                    "request",
+                    "networks",
+                    f"network {name} (/{size}) of #{live.id} must stay as it is in a change; "
+                    "allowed: add networks, change compute, quotas and expiry",
+                )
+            )
+    if problems:
+        raise InvalidInput(f"change of tenancy {request.name} is not valid", problems)
+
+
+def _check_peers(session: Session, request: TenancyRequest) -> None:
+    others = other_peers(session, request.name)
+    problems = []
+    for i, peer in enumerate(request.vpn):
+        for j, cidr in enumerate(peer.peer_cidrs):
+            network = ipaddress.ip_network(cidr)
+            for tenancy, theirs in others:
+                other = ipaddress.ip_network(theirs)
+                if network.version == other.version and network.overlaps(other):
+                    problems.append(
+                        Problem(
+                            "request",
+                            f"vpn[{i}].peer_cidrs[{j}]",
+                            f"{cidr} overlaps tenancy {tenancy}'s VPN peer ({theirs}); "
+                            "allowed: networks no other tenancy reaches by VPN",
+                        )
+                    )
+    if problems:
+        raise InvalidInput(f"tenancy request {request.name} is not valid", problems)
+
+
+def other_peers(session: Session, name: str) -> list[tuple[str, str]]:
+    """(tenancy, peer CIDR) of every other tenancy that is pending or live."""
+    held = (states.SUBMITTED, *states.HOLDS_ADDRESSES)
+    found = []
+    for record in session.scalars(
+        select(RequestRecord).where(RequestRecord.state.in_(held)).where(RequestRecord.name != name)
+    ):
+        for peer in _peers(record.spec):
+            found.append((record.name, peer))
+    return found
+
+
+def _peers(spec: Mapping[str, object]) -> Iterator[str]:
+    vpn = spec.get("vpn", [])
+    for peer in vpn if isinstance(vpn, list) else []:
+        yield from (str(c) for c in peer.get("peer_cidrs", []))
+
+
+@_audited("tenancy.approve")
+def approve(
+    site: Site,
+    ref: str,
+    actor: Actor,
+    *,
+    comment: str = "",
+    store: Store | None = None,
+    steps: Steps | None = None,
+    channels: Mapping[str, Channel] | None = None,
+) -> Transition:
+    """Record an approval; the last one needed approves the request and allocates its networks."""
+    require_role(actor, "approver", action="approving a tenancy request")
+    ctx = Context.of(site, store, steps, channels)
+    with ctx.store.writing() as session:
+        ctx.steps.reached("locked")
+        record = find_request(
+            session, ref, () if ref.lstrip("#").isdigit() else (states.SUBMITTED,)
+        )
+        _check_approver(session, record, actor)
+        session.add(ApprovalRecord(request_id=record.id, approver=actor.user, at=_now()))
+        session.flush()
+        count = len(_approvers(session, record.id))
+        note = f"approval {count} of {record.approvals_needed} by {actor.user}"
+        note += f": {comment}" if comment else ""
+        if count < record.approvals_needed:
+            history = HistoryRecord(
+                request_id=record.id,
+                at=_now(),
+                actor=actor.user,
+                from_state=record.state,
+                to_state=record.state,
+                reason=note,
+            )
+            session.add(history)
+            session.flush()
+            enqueue(session, site, record, history)
+            ctx.steps.reached("recorded")
+            result = Transition(record.id, record.name, record.state, record.state, note)
+        else:
+            blocks = _allocate(session, site, record)
+            ctx.steps.reached("allocated")
+            _move(ctx, session, record, states.APPROVED, actor, note)
+            ctx.steps.reached("recorded")
+            result = Transition(
+                record.id, record.name, states.SUBMITTED, states.APPROVED, note, blocks
+            )
+    ctx.deliver([result])
+    return result
+
+
+def _approvers(session: Session, request_id: int) -> list[str]:
+    return list(
+        session.scalars(
+            select(ApprovalRecord.approver).where(ApprovalRecord.request_id == request_id)
+        )
+    )
+
+
+def _check_approver(session: Session, record: RequestRecord, actor: Actor) -> None:
+    if record.state != states.SUBMITTED:
+        raise InputError(f"request #{record.id} ({record.name}) is {record.state}, not submitted")
+    if actor.user == record.requester:
+        raise AccessDenied(
+            f"{actor.user} submitted request #{record.id} and cannot approve it; "
+            "another approver must"
+        )
+    if actor.user in _approvers(session, record.id):
+        raise AccessDenied(
+            f"{actor.user} has already approved request #{record.id}; it needs "
+            f"{record.approvals_needed} distinct approvers"
+        )
+
+
+def _allocate(session: Session, site: Site, record: RequestRecord) -> list[tuple[str, str]]:
+    """Allocate a block for each network the tenancy does not hold yet."""
+    request = TenancyRequest.model_validate(record.spec)
+    taken = active_allocations(session)
+    held = {a.network for a in taken if a.tenancy == record.name}
+    wanted = [n for n in request.networks if n.name not in held]
+    pools = ipam.tenant_pools(site, record.environment)
+    blocks = ipam.allocate(
+        pools, [n.size for n in wanted], [ipaddress.ip_network(a.cidr) for a in taken]
+    )
+    now = _now()
+    for network, block in zip(wanted, blocks, strict=True):
+        session.add(
+            AllocationRecord(
+                tenancy=record.name,
+                request_id=record.id,
+                department=record.department,
+                network=network.name,
+                pool=block.pool,
+                cidr=str(block.network),
+                allocated_at=now,
+            )
+        )
+    session.flush()
+    return [(n.name, str(b.network)) for n, b in zip(wanted, blocks, strict=True)]
+
+
+@_audited("tenancy.reject")
+def reject(
+    site: Site,
+    ref: str,
+    actor: Actor,
+    reason: str,
+    *,
+    store: Store | None = None,
+    channels: Mapping[str, Channel] | None = None,
+) -> Transition:
+    """Reject a submitted request, saying why."""
+    require_role(actor, "approver", action="rejecting a tenancy request")
+    if not reason.strip():
+        raise InputError("a rejection needs a reason (--reason TEXT) that the department will read")
+    ctx = Context.of(site, store, None, channels)
+    with ctx.store.writing() as session:
+        record = find_request(
+            session, ref, () if ref.lstrip("#").isdigit() else (states.SUBMITTED,)
+        )
+        if record.state != states.SUBMITTED:
+            raise InputError(
+                f"request #{record.id} ({record.name}) is {record.state}, not submitted"
+            )
+        record.reason = reason
+        _move(ctx, session, record, states.REJECTED, actor, reason)
+        result = Transition(record.id, record.name, states.SUBMITTED, states.REJECTED, reason)
+    ctx.deliver([result])
+    return result
+
+
+@_audited("tenancy.provisioned")
+def mark_provisioned(
+    site: Site,
+    ref: str,
+    actor: Actor,
+    *,
+    store: Store | None = None,
+    channels: Mapping[str, Channel] | None = None,
+) -> Transition:
+    """Record that `dcops provision` built the approved request; a change supersedes the old one."""
+    require_role(actor, "ops", action="marking a tenancy provisioned")
+    ctx = Context.of(site, store, None, channels)
+    results = []
+    with ctx.store.writing() as session:
+        record = find_request(session, ref, () if ref.lstrip("#").isdigit() else (states.APPROVED,))
+        if record.changes is not None:
+            old = session.get(RequestRecord, record.changes)
+            if old is not None and old.state in states.LIVE:
+                reason = f"superseded by change #{record.id}"
+                was = old.state
+                _move(ctx, session, old, states.SUPERSEDED, actor, reason)
+                results.append(Transition(old.id, old.name, was, states.SUPERSEDED, reason))
+        previous = record.state
+        _move(ctx, session, record, states.PROVISIONED, actor, "provisioned by dcops provision")
+        results.append(
+            Transition(record.id, record.name, previous, states.PROVISIONED, "provisioned")
+        )
+    ctx.deliver(results)
+    return results[-1]
+
+
+@_audited("tenancy.offboard")
+def offboard(
+    site: Site,
+    ref: str,
+    actor: Actor,
+    *,
+    reason: str = "",
+    store: Store | None = None,
+    channels: Mapping[str, Channel] | None = None,
+) -> Transition:
+    """Offboard a tenancy: never provisioned → released now; live → offboarding until destroyed."""
+    require_role(actor, "ops", action="offboarding a tenancy")
+    ctx = Context.of(site, store, None, channels)
+    wanted = (states.APPROVED, *states.LIVE)
+    results = []
+    with ctx.store.writing() as session:
+        record = find_request(session, ref, () if ref.lstrip("#").isdigit() else wanted)
+        if record.state == states.APPROVED and record.changes is not None:
+            raise InputError(
+                f"request #{record.id} is an approved change of #{record.changes}; "
+                f"offboard the tenancy ({record.name}) instead"
+            )
+        why = reason or "offboarded"
+        if record.state == states.APPROVED:
+            released = _release(session, record.name)
+            _move(ctx, session, record, states.OFFBOARDED, actor, why)
+            results.append(
+                Transition(
+                    record.id, record.name, states.APPROVED, states.OFFBOARDED, why, released
+                )
+            )
+        else:
+            previous = record.state
+            results += _cancel_changes(ctx, session, record, actor)
+            _move(ctx, session, record, states.OFFBOARDING, actor, why)
+            results.append(
+                Transition(
+                    record.id,
+                    record.name,
+                    previous,
+                    states.OFFBOARDING,
+                    f"run `dcops destroy {record.name}`; addresses are released once it is destroyed",
+                )
+            )
+    ctx.deliver(results)
+    return results[-1]
+
+
+def _cancel_changes(
+    ctx: Context, session: Session, record: RequestRecord, actor: Actor
+) -> list[Transition]:
+    results = []
+    changes = session.scalars(
+        select(RequestRecord)
+        .where(RequestRecord.changes == record.id)
+        .where(RequestRecord.state.in_(states.PENDING))
+    ).all()
+    for change in changes:
+        reason = f"tenancy {record.name} is being offboarded"
+        previous = change.state
+        if previous == states.APPROVED:
+            _release_of_request(session, change.id)
+        change.reason = reason
+        _move(ctx, session, change, states.REJECTED, actor, reason)
+        results.append(Transition(change.id, change.name, previous, states.REJECTED, reason))
+    return results
+
+
+@_audited("tenancy.destroyed")
+def mark_destroyed(
+    site: Site,
+    ref: str,
+    actor: Actor,
+    *,
+    store: Store | None = None,
+    channels: Mapping[str, Channel] | None = None,
+) -> Transition:
+    """Record that `dcops destroy` removed an offboarding tenancy, and release its addresses."""
+    require_role(actor, "ops", action="marking a tenancy destroyed")
+    ctx = Context.of(site, store, None, channels)
+    with ctx.store.writing() as session:
+        record = find_request(
+            session, ref, () if ref.lstrip("#").isdigit() else (states.OFFBOARDING,)
+        )
+        released = _release(session, record.name)
+        _move(ctx, session, record, states.OFFBOARDED, actor, "destroyed; addresses released")
+        result = Transition(
+            record.id, record.name, states.OFFBOARDING, states.OFFBOARDED, "destroyed", released
+        )
+    ctx.deliver([result])
+    return result
+
+
+def _release(session: Session, tenancy: str) -> list[tuple[str, str]]:
+    now = _now()
+    released = []
+    for allocation in active_allocations(session):
+        if allocation.tenancy == tenancy:
+            allocation.released_at = now
+            released.append((allocation.network, allocation.cidr))
+    session.flush()
+    return released
+
+
+def _release_of_request(session: Session, request_id: int) -> None:
+    now = _now()
+    for allocation in active_allocations(session):
+        if allocation.request_id == request_id:
+            allocation.released_at = now
+    session.flush()
+
+
+@_audited("tenancy.expire")
+def expire(
+    site: Site,
+    actor: Actor,
+    *,
+    today: datetime.date | None = None,
+    store: Store | None = None,
+    channels: Mapping[str, Channel] | None = None,
+) -> list[Transition]:
+    """Mark provisioned tenancies within the notice period as expiring; safe to run repeatedly."""
+    require_role(actor, "ops", action="expiring tenancies")
+    ctx = Context.of(site, store, None, channels)
+    day = today or today_at(site)
+    horizon = day + datetime.timedelta(days=site.config.notifications.expiring_days)
+    results = []
+    with ctx.store.writing() as session:
+        due = session.scalars(
+            select(RequestRecord)
+            .where(RequestRecord.state == states.PROVISIONED)
+            .where(RequestRecord.expires <= horizon)
+            .order_by(RequestRecord.id)
+        ).all()
+        for record in due:
+            left = (record.expires - day).days
+            when = f"in {left} days" if left >= 0 else f"{-left} days ago"
+            reason = f"expires {record.expires} ({when}); submit a change to extend or offboard it"
+            _move(ctx, session, record, states.EXPIRING, actor, reason)
+            results.append(
+                Transition(record.id, record.name, states.PROVISIONED, states.EXPIRING, reason)
+            )
+    ctx.deliver(results)
+    return results
