@@ -47,6 +47,7 @@ class Decoded:
 
     readings: list[Reading] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    implied: int = 0  # readings inferred from absence (alarms not in the alarm table)
 
 
 def _labels(base: dict[str, str], **extra: str) -> Labels:
@@ -138,7 +139,9 @@ def decode_tables(
                 (name[len(prefix) :], value) for name, value in found if name.startswith(prefix)
             ]
             if column.names is not None:
-                out.readings.extend(_named(column, cells))
+                named = _named(column, cells)
+                out.readings.extend(named)
+                out.implied += sum(1 for r in named if not r.value)
                 continue
             for index, value in cells:
                 if index not in seen:

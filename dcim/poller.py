@@ -26,6 +26,7 @@ from dcops.dcim.modbus import ModbusTcpClient
 from dcops.dcim.snmp import CommunityClient, SnmpClient, UserClient, V3Credentials
 
 Key = tuple[str, Labels]
+GRACE = 0.1
 
 
 @dataclass
@@ -123,6 +124,7 @@ class Poller:
         tables = decode_tables(profile, dict(scalars), rows)
         decoded.readings += tables.readings
         decoded.problems += tables.problems
+        decoded.implied += tables.implied
         return decoded
 
     async def poll_device(self, name: str) -> DeviceState:
@@ -132,7 +134,8 @@ class Poller:
         async with self._budget:
             started = time.monotonic()
             try:
-                decoded = await asyncio.wait_for(self._read(target), target.timeout)
+                # A little grace, so that the transport's own timeout (which knows more) fires first.
+                decoded = await asyncio.wait_for(self._read(target), target.timeout + GRACE)
                 self._record(state, decoded)
             except TimeoutError:
                 self._fail(state, "timeout", f"no complete answer within {target.timeout:g} s")
@@ -147,7 +150,7 @@ class Poller:
     def _record(self, state: DeviceState, decoded: Decoded) -> None:
         now = self.clock()
         state.problems = decoded.problems
-        if not decoded.readings:
+        if len(decoded.readings) <= decoded.implied:
             self._fail(
                 state, "decode", "; ".join(decoded.problems) or "the answer held no readings"
             )

@@ -64,12 +64,15 @@ class _Endpoint(asyncio.DatagramProtocol):
         self.pending: dict[int, asyncio.Future[bytes]] = {}
         self.transport: asyncio.DatagramTransport | None = None
         self.peek = peek
+        self.malformed = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
     def datagram_received(self, data: bytes, addr: object) -> None:
         key = self.peek(data)  # type: ignore[operator]
+        if key is None:
+            self.malformed += 1
         future = self.pending.pop(key, None) if key is not None else None
         if future is not None and not future.done():
             future.set_result(data)
@@ -136,6 +139,7 @@ class _UdpClient:
         """Send message and wait for the answer that carries key, retrying on silence."""
         endpoint = await self._open()
         loop = asyncio.get_running_loop()
+        malformed = endpoint.malformed
         for _ in range(self.retries + 1):
             future: asyncio.Future[bytes] = loop.create_future()
             endpoint.pending[key] = future
@@ -146,6 +150,11 @@ class _UdpClient:
             except TimeoutError:
                 endpoint.pending.pop(key, None)
         attempts = self.retries + 1
+        if endpoint.malformed > malformed:
+            raise DeviceFault(
+                "decode",
+                f"{self.host}:{self.port} answered {endpoint.malformed - malformed} unreadable packet(s)",
+            )
         raise DeviceFault(
             "timeout", f"no answer from {self.host}:{self.port} ({attempts} attempt(s))"
         )
