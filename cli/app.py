@@ -7,7 +7,19 @@ from collections.abc import Sequence
 
 import typer
 
-from dcops.cli import alerts, audit, dcim, doctor, ipam, monitors, site, tenancy, whoami
+from dcops.cli import (
+    alerts,
+    audit,
+    dcim,
+    doctor,
+    ipam,
+    monitors,
+    plan,
+    provision,
+    site,
+    tenancy,
+    whoami,
+)
 from dcops.cli.session import OutputFormat, Session, session
 
 app = typer.Typer(
@@ -32,7 +44,10 @@ def _show_version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     output: OutputFormat = typer.Option(
-        OutputFormat.table, "--output", "-o", help="table for people, json for programs."
+        OutputFormat.table,
+        "--output",
+        "-o",
+        help="table for people, json for programs, markdown for change tickets (dcops plan).",
     ),
     site_path: str | None = typer.Option(
         None,
@@ -64,6 +79,10 @@ app.add_typer(tenancy.app, name="tenancy")
 app.add_typer(ipam.app, name="ipam")
 app.command("doctor")(doctor.doctor)
 app.command("whoami")(whoami.whoami)
+app.command("plan")(plan.plan)
+app.command("provision")(provision.provision)
+app.command("destroy")(provision.destroy)
+app.command("refresh")(provision.refresh)
 
 _GLOBAL_FLAGS = {"--debug"}
 _GLOBAL_VALUES = {"--output", "-o"}

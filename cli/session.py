@@ -20,6 +20,7 @@ class OutputFormat(enum.StrEnum):
 
     table = "table"
     json = "json"
+    markdown = "markdown"
 
 
 @dataclass
@@ -35,6 +36,11 @@ class Session:
     def json(self) -> bool:
         """Whether --output json was asked for."""
         return self.output is OutputFormat.json
+
+    @property
+    def markdown(self) -> bool:
+        """Whether --output markdown was asked for (commands without a Markdown form print tables)."""
+        return self.output is OutputFormat.markdown
 
     @property
     def site(self) -> Site:

@@ -92,6 +92,28 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "program",
         "apt-get install -y prometheus-snmp-exporter",
         note="only for the benchmark (bench/dcim_bench.py)",
+    Requirement(
+        "stacks",
+        "pulumi",
+        "python",
+        "pip install 'dcops[stacks]'",
+        note="Pulumi SDK (plan, provision)",
+    ),
+    Requirement("stacks", "pulumi_openstack", "python", "pip install 'dcops[stacks]'"),
+    Requirement("stacks", "pulumi_kubernetes", "python", "pip install 'dcops[stacks]'"),
+    Requirement(
+        "stacks",
+        "pulumi_policy",
+        "python",
+        "pip install 'dcops[stacks]'",
+        note="CrossGuard policies",
+    ),
+    Requirement(
+        "stacks",
+        "pulumi",
+        "program",
+        "install the Pulumi CLI so that `pulumi` is on PATH (https://www.pulumi.com/docs/install/)",
+        note="only dcops provision/destroy/refresh; dcops plan works without it",
     ),
     Requirement("tenancy", "sqlalchemy", "python", "pip install 'dcops[tenancy]'"),
     Requirement(

@@ -1,0 +1,49 @@
+"""`dcops plan`: evaluate tenancy stacks offline, check the policies, diff against the last snapshot."""
+
+from __future__ import annotations
+
+import typer
+
+from dcops.cli.session import session
+
+
+def plan(
+    ctx: typer.Context,
+    requests: list[str] = typer.Argument(
+        None, metavar="[REQUEST]...", help="Request files, or tenancy names in inventory/requests/."
+    ),
+    every: bool = typer.Option(False, "--all", help="Plan every request in inventory/requests/."),
+) -> None:
+    """Plan tenancies offline (no cloud, no pulumi CLI); exit 1 on a policy violation, 2 on bad input."""
+    from dcops.cli import output
+    from dcops.cli.plan_view import diff_text, plan_view, report_json
+    from dcops.stacks.deprecations import quiet_third_party
+    from dcops.stacks.markdown import render
+
+    quiet_third_party()
+    from dcops.audit.recorder import audited
+    from dcops.stacks.plan import plan as run_plan
+    from dcops.stacks.requests import resolve
+
+    state = session(ctx)
+    site = state.site
+    planned = resolve(site, requests or [], every)
+    target = ",".join(p.spec.name for p in planned)
+    sources = {"requests": [p.source for p in planned]}
+    with audited(site, state.actor, action="plan", target=target, parameters=sources) as op:
+        report = run_plan(site, [(p.spec, p.source) for p in planned])
+        op.attach(
+            diff=diff_text(report),
+            details={"ok": report.ok, "plans": [t.summary() for t in report.tenancies]},
+        )
+    if state.json:
+        output.print_json(report_json(report))
+    elif state.markdown:
+        output.console().file.write(render(report))
+    else:
+        for tenancy in report.tenancies:
+            output.show(plan_view(tenancy))
+        verdict = "pass" if report.ok else "FAIL — policy violations above"
+        output.show(f"plan: {len(report.tenancies)} tenancies, {verdict}")
+    if not report.ok:
+        raise typer.Exit(1)

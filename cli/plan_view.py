@@ -1,0 +1,118 @@
+"""A tenancy plan drawn for people: the resource tree, the policy verdicts and the diff."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from dcops.stacks.markdown import ALLOCATION_NOTE
+from dcops.stacks.plan import PlanReport, TenancyPlan, important
+
+
+def plan_view(plan: TenancyPlan) -> Group:
+    """One tenancy: header, resource tree, verdict table and the changes."""
+    summary = plan.summary()
+    header = Text(
+        f"Plan {plan.tenancy} — {plan.source}; {summary['resources']} resources, "
+        f"{summary['components']} components\n{ALLOCATION_NOTE.get(plan.allocation, plan.allocation)}"
+    )
+    return Group(header, _tree(plan), _verdicts(plan), Text(_changes(plan)))
+
+
+def _tree(plan: TenancyPlan) -> Tree:
+    nodes: dict[str, Tree] = {}
+    root = Tree(Text(f"stack {plan.tenancy}"))
+    for r in sorted(plan.resources, key=lambda r: r.urn.count("$")):
+        kind = r.type.rsplit(":", 1)[-1] if r.custom else r.type
+        label = Text(f"{r.name} [{kind}]{_inputs(important(r))}")
+        parent = nodes.get(r.parent, root)
+        nodes[r.urn] = parent.add(label)
+    return root
+
+
+def _inputs(values: dict[str, Any]) -> str:
+    if not values:
+        return ""
+    shown = " ".join(
+        f"{k}={json.dumps(v, ensure_ascii=False, sort_keys=True)}" for k, v in values.items()
+    )
+    return f"  {shown}"
+
+
+def _verdicts(plan: TenancyPlan) -> Table:
+    table = Table(title=None, show_lines=False)
+    for column in ("policy", "verdict", "details"):
+        table.add_column(column)
+    for v in plan.verdicts:
+        details = "\n".join(
+            f"{x.urn.rsplit('::', 1)[-1] or 'stack'}: {x.message}" for x in v.violations
+        )
+        table.add_row(v.policy, "pass" if v.passed else "FAIL", Text(details))
+    if plan.duplicates:
+        table.add_row("unique-urns", "FAIL", Text("\n".join(plan.duplicates)))
+    return table
+
+
+def _changes(plan: TenancyPlan) -> str:
+    d = plan.diff
+    if d.against == "none":
+        return f"changes: first plan of {plan.tenancy}; {len(d.added)} to add"
+    head = f"changes against the last {d.against} snapshot: "
+    if d.empty:
+        return head + "none"
+    lines = [
+        head + f"{len(d.added)} to add, {len(d.changed)} to change, {len(d.removed)} to remove"
+    ]
+    lines += [f"  + {u.rsplit('::', 1)[-1]}" for u in d.added]
+    lines += [f"  ~ {c.urn.rsplit('::', 1)[-1]}: {', '.join(c.fields)}" for c in d.changed]
+    lines += [f"  - {u.rsplit('::', 1)[-1]}" for u in d.removed]
+    return "\n".join(lines)
+
+
+def report_json(report: PlanReport) -> dict[str, Any]:
+    """The whole report as data for --output json."""
+    return {
+        "ok": report.ok,
+        "tenancies": [
+            {
+                "tenancy": t.tenancy,
+                "summary": t.summary(),
+                "department": t.department,
+                "source": t.source,
+                "allocation": t.allocation,
+                "verdicts": [
+                    {
+                        "policy": v.policy,
+                        "passed": v.passed,
+                        "violations": [{"urn": x.urn, "message": x.message} for x in v.violations],
+                    }
+                    for v in t.verdicts
+                ],
+                "duplicate_urns": t.duplicates,
+                "diff": t.diff.as_dict(),
+                "resources": [
+                    {
+                        "urn": r.urn,
+                        "type": r.type,
+                        "name": r.name,
+                        "parent": r.parent,
+                        "custom": r.custom,
+                        "inputs": r.inputs,
+                        "outputs": {k: v for k, v in r.outputs.items() if k not in r.inputs},
+                    }
+                    for r in t.resources
+                ],
+            }
+            for t in report.tenancies
+        ],
+    }
+
+
+def diff_text(report: PlanReport) -> str:
+    """The changes of every tenancy as plain text, for the audit journal."""
+    return "\n".join(f"[{t.tenancy}] {_changes(t)}" for t in report.tenancies)

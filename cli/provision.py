@@ -1,0 +1,112 @@
+"""`dcops provision`, `dcops destroy`, `dcops refresh`: the real Pulumi engine, one stack per tenancy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from dcops.cli.session import Session, session
+
+REQUEST_HELP = "A request file, or a tenancy name in inventory/requests/."
+
+
+def provision(
+    ctx: typer.Context,
+    request: str = typer.Argument(..., metavar="REQUEST|NAME", help=REQUEST_HELP),
+    preview_only: bool = typer.Option(False, "--preview-only", help="Preview, change nothing."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Apply without asking after the preview."),
+) -> None:
+    """Preview a tenancy's stack, show the changes, ask, then apply it with the Pulumi engine."""
+    from dcops.audit.recorder import audited
+    from dcops.cli import output
+    from dcops.cli.engine_progress import EngineProgress
+
+    state = session(ctx)
+    actor = state.require("ops", action="dcops provision")
+    driver, planned = _driver(state, request)
+    parameters = {"request": planned.source, "preview_only": preview_only}
+    with audited(
+        state.site, actor, "provision", planned.spec.name, parameters, secrets=driver.secrets
+    ) as op:
+        with EngineProgress(f"preview {planned.spec.name}") as bar:
+            preview = driver.preview(bar)
+        output.show(f"preview of {planned.spec.name}: {preview.text()}")
+        if preview_only or not preview.changes:
+            op.attach(diff=preview.text(), details={"applied": False})
+            return
+        if not yes and not typer.confirm(f"Apply these changes to {planned.spec.name}?"):
+            op.attach(diff=preview.text(), details={"applied": False, "declined": True})
+            output.show("provision: nothing changed (declined)")
+            return
+        with EngineProgress(f"update {planned.spec.name}") as bar:
+            bar.planned(preview.changes)
+            outcome = driver.up(bar)
+        _record_applied(state, planned)
+        op.attach(diff=outcome.text(), details={"applied": True, "summary": outcome.summary})
+    output.show(f"provision: {planned.spec.name} updated — {outcome.text().splitlines()[0]}")
+
+
+def destroy(
+    ctx: typer.Context,
+    request: str = typer.Argument(..., metavar="REQUEST|NAME", help=REQUEST_HELP),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Destroy without asking."),
+) -> None:
+    """Delete every resource of a tenancy's stack (asks first unless --yes)."""
+    from dcops.audit.recorder import audited
+    from dcops.cli import output
+    from dcops.cli.engine_progress import EngineProgress
+
+    state = session(ctx)
+    actor = state.require("ops", action="dcops destroy")
+    driver, planned = _driver(state, request)
+    name = planned.spec.name
+    if not yes and not typer.confirm(f"Destroy every resource of stack {name}? (删除全部资源)"):
+        output.show("destroy: nothing changed (declined)")
+        return
+    with audited(state.site, actor, "destroy", name, {"request": planned.source}) as op:
+        with EngineProgress(f"destroy {name}") as bar:
+            outcome = driver.destroy(bar)
+        op.attach(diff=outcome.text(), details={"summary": outcome.summary})
+    output.show(f"destroy: {name} — {outcome.text().splitlines()[0]}")
+
+
+def refresh(
+    ctx: typer.Context,
+    request: str = typer.Argument(..., metavar="REQUEST|NAME", help=REQUEST_HELP),
+) -> None:
+    """Read the real cloud back into a tenancy stack's state and show what drifted."""
+    from dcops.audit.recorder import audited
+    from dcops.cli import output
+    from dcops.cli.engine_progress import EngineProgress
+
+    state = session(ctx)
+    actor = state.require("ops", action="dcops refresh")
+    driver, planned = _driver(state, request)
+    name = planned.spec.name
+    with audited(state.site, actor, "refresh", name, {"request": planned.source}) as op:
+        with EngineProgress(f"refresh {name}") as bar:
+            outcome = driver.refresh(bar)
+        op.attach(diff=outcome.text(), details={"summary": outcome.summary})
+    output.show(f"refresh: {name} — {outcome.text().splitlines()[0]}")
+
+
+def _driver(state: Session, request: str) -> tuple[Any, Any]:
+    from dcops.stacks.deprecations import quiet_third_party
+
+    quiet_third_party()
+    from dcops.stacks.automation import TenancyStackDriver
+    from dcops.stacks.requests import resolve
+
+    planned = resolve(state.site, [request], False)[0]
+    return TenancyStackDriver(state.site, planned.spec), planned
+
+
+def _record_applied(state: Session, planned: Any) -> None:
+    """Keep the applied program's offline snapshot: later plans diff against what is live."""
+    from dcops.stacks import snapshot
+    from dcops.stacks.plan import plan, snapshot_of
+
+    report = plan(state.site, [(planned.spec, planned.source)])
+    resources = snapshot_of(report.tenancies[0].resources)
+    snapshot.save(state.site, planned.spec.name, snapshot.APPLIED, resources)

@@ -1,0 +1,1 @@
+"""The government cloud as Pulumi code: components, policies, offline plans and provisioning."""

@@ -1,0 +1,305 @@
+"""Drive the real Pulumi engine through the Automation API: one stack per tenancy."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+
+from dcops.core.errors import InputError, OperationFailed
+from dcops.core.site import Site
+from dcops.stacks.backend import Backend, backend_of, read_secret, require_cli
+from dcops.stacks.program import PROJECT, SECRET_NAMESPACE, Clouds, tenancy_program
+from dcops.stacks.spec import TenancySpec
+
+LOCK_HOLDER = re.compile(r"created by (?P<who>\S+) \(pid (?P<pid>\d+)\) at (?P<when>\S+)")
+
+
+class Progress(Protocol):
+    """Receives engine progress, resource by resource (the CLI draws it)."""
+
+    def planned(self, total: int) -> None:
+        """How many steps the operation will take."""
+
+    def step(self, op: str, urn: str, done: bool, failed: bool = False) -> None:
+        """A resource step started (done=False) or finished (done=True)."""
+
+    def note(self, message: str) -> None:
+        """A diagnostic the engine reported."""
+
+
+@dataclass
+class Outcome:
+    """What an engine operation did: counts per operation and the changed resources."""
+
+    summary: dict[str, int] = field(default_factory=dict)
+    steps: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def changes(self) -> int:
+        """How many resources change (anything but 'same')."""
+        return sum(n for op, n in self.summary.items() if op != "same")
+
+    def text(self) -> str:
+        """The changes as plain text, for the terminal and the audit journal."""
+        counts = ", ".join(f"{op} {n}" for op, n in sorted(self.summary.items())) or "no changes"
+        lines = [counts] + [f"{op} {urn}" for op, urn in self.steps if op != "same"]
+        return "\n".join(lines)
+
+
+def stack_config(site: Site, spec: TenancySpec, clouds: Clouds) -> dict[str, Any]:
+    """The stack's config: where the providers point and the VPN pre-shared keys."""
+    config: dict[str, Any] = {"openstack:cloud": clouds.openstack_cloud}
+    if clouds.kube_context:
+        config["kubernetes:context"] = clouds.kube_context
+    for vpn in spec.vpns:
+        config[f"{SECRET_NAMESPACE}:{vpn.psk_secret}"] = read_secret(site, vpn.psk_secret)
+    return config
+
+
+def write_stack_file(work_dir: Path, stack: str, config: dict[str, Any]) -> Path:
+    """Pulumi.<stack>.yaml with mode 0600: secrets go through a private file, never argv."""
+    private_dirs(work_dir)
+    path = work_dir / f"Pulumi.{stack}.yaml"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        yaml.safe_dump({"config": config}, out, allow_unicode=True, sort_keys=True)
+    return path
+
+
+def workspace_options(site: Site, spec: TenancySpec, backend: Backend) -> Any:
+    """LocalWorkspaceOptions for a tenancy's stack: its own work dir, the site backend, passphrase."""
+    from pulumi import automation as auto
+
+    return auto.LocalWorkspaceOptions(
+        work_dir=str(work_dir_of(site, spec.name)),
+        pulumi_home=str(backend.home),
+        env_vars=backend.env(),
+        secrets_provider="passphrase",
+        project_settings=auto.ProjectSettings(
+            name=PROJECT, runtime="python", backend=auto.ProjectBackend(url=backend.url)
+        ),
+    )
+
+
+def work_dir_of(site: Site, tenancy: str) -> Path:
+    """The Pulumi work dir of a tenancy's stack, in the state dir."""
+    return site.paths.state_path("stacks", tenancy, "workspace")
+
+
+def private_dirs(path: Path) -> None:
+    """Create path and any missing parents with mode 0700."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700)
+
+
+class TenancyStackDriver:
+    """Preview, update, refresh and destroy one tenancy's stack with the real engine."""
+
+    def __init__(self, site: Site, spec: TenancySpec, clouds: Clouds | None = None) -> None:
+        require_cli()
+        self.site, self.spec, self.clouds = site, spec, clouds or Clouds()
+        self.backend = backend_of(site)
+        config = stack_config(site, spec, self.clouds)
+        write_stack_file(work_dir_of(site, spec.name), spec.name, config)
+        self.secrets = [str(v) for k, v in config.items() if k.startswith(f"{SECRET_NAMESPACE}:")]
+        self._stack: Any = None
+
+    def stack(self) -> Any:
+        """The Automation API stack, created on first use."""
+        if self._stack is None:
+            from pulumi import automation as auto
+
+            with _engine_errors(self.site, self.spec.name):
+                self._stack = auto.create_or_select_stack(
+                    stack_name=self.spec.name,
+                    project_name=PROJECT,
+                    program=tenancy_program(self.spec, self.clouds),
+                    opts=workspace_options(self.site, self.spec, self.backend),
+                )
+        return self._stack
+
+    def preview(self, progress: Progress) -> Outcome:
+        """What an update would change."""
+        outcome = Outcome()
+        listener = _listener(progress, outcome)
+        with _engine_errors(self.site, self.spec.name):
+            result = _cancellable(lambda: self.stack().preview(on_event=listener, color="never"))
+        outcome.summary = {op_name(k): int(v) for k, v in (result.change_summary or {}).items()}
+        return outcome
+
+    def up(self, progress: Progress) -> Outcome:
+        """Apply the program."""
+        return self._run("up", progress)
+
+    def refresh(self, progress: Progress) -> Outcome:
+        """Bring the stack's state in line with the cloud."""
+        return self._run("refresh", progress)
+
+    def destroy(self, progress: Progress) -> Outcome:
+        """Delete every resource of the stack."""
+        return self._run("destroy", progress)
+
+    def _run(self, verb: str, progress: Progress) -> Outcome:
+        outcome = Outcome()
+        listener = _listener(progress, outcome)
+        method = getattr(self.stack(), verb)
+        kwargs: dict[str, Any] = {"on_event": listener, "color": "never"}
+        if verb == "up":
+            kwargs["show_secrets"] = False
+        with _engine_errors(self.site, self.spec.name):
+            result = _cancellable(lambda: method(**kwargs))
+        changes = result.summary.resource_changes or {}
+        outcome.summary = {op_name(k): int(v) for k, v in changes.items()}
+        return outcome
+
+
+def op_name(op: Any) -> str:
+    """An engine operation as its plain name ("create"), whether given as enum or text."""
+    return str(getattr(op, "value", op))
+
+
+def _listener(progress: Progress, outcome: Outcome) -> Callable[[Any], None]:
+    def on_event(event: Any) -> None:
+        if event.summary_event is not None:
+            return
+        if event.resource_pre_event is not None:
+            meta = event.resource_pre_event.metadata
+            progress.step(op_name(meta.op), meta.urn, done=False)
+        elif event.res_outputs_event is not None:
+            meta = event.res_outputs_event.metadata
+            outcome.steps.append((op_name(meta.op), meta.urn))
+            progress.step(op_name(meta.op), meta.urn, done=True)
+        elif event.res_op_failed_event is not None:
+            meta = event.res_op_failed_event.metadata
+            progress.step(op_name(meta.op), meta.urn, done=True, failed=True)
+        elif event.diagnostic_event is not None and event.diagnostic_event.severity in (
+            "error",
+            "warning",
+        ):
+            progress.note(event.diagnostic_event.message.strip())
+
+    return on_event
+
+
+class Cancelled(OperationFailed):
+    """The operator pressed Ctrl-C; the engine was asked to stop and has stopped."""
+
+    exit_code = 130
+
+
+def _cancellable(call: Callable[[], Any]) -> Any:
+    """Run an engine call in a thread; Ctrl-C or SIGTERM asks the CLI to cancel, then waits for it."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = call()
+        except BaseException as exc:  # handed to the caller's thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=target, name="pulumi-engine", daemon=True)
+    interrupted = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        interrupted.set()
+        _forward_interrupt()
+
+    with _signals(on_signal):
+        worker.start()
+        while worker.is_alive():
+            worker.join(0.2)
+    if interrupted.is_set():
+        raise Cancelled(
+            "cancelled: the engine stopped after finishing the steps in flight (取消); "
+            "run `dcops refresh` to see what was changed"
+        )
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
+@contextmanager
+def _signals(handler: Callable[[int, object], None]) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def _forward_interrupt() -> None:
+    """One SIGINT to each child (the pulumi CLI): it cancels gracefully on the first one."""
+    for pid in _children(os.getpid()):
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGINT)
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found.extend(int(p) for p in (task / "children").read_text().split())
+        except OSError:
+            continue
+    return found
+
+
+@contextmanager
+def _engine_errors(site: Site, stack: str) -> Iterator[None]:
+    """Turn Automation API errors into dcops errors with what to do next."""
+    from pulumi import automation as auto
+
+    try:
+        yield
+    except FileNotFoundError as exc:
+        if "pulumi" in str(exc.filename or exc):
+            require_cli()
+        raise
+    except auto.InvalidVersionError as exc:
+        raise InputError(
+            f"the installed pulumi CLI is too old: {exc}; install a current release"
+        ) from None
+    except auto.ConcurrentUpdateError as exc:
+        raise OperationFailed(lock_message(stack, str(exc))) from None
+    except auto.CommandError as exc:
+        text = str(exc)
+        if "locked" in text and "lock" in text:
+            raise OperationFailed(lock_message(stack, text)) from None
+        raise OperationFailed(f"pulumi failed on stack {stack}: {_last_lines(text)}") from None
+    except RuntimeError as exc:  # the CLI ended without reporting a summary
+        raise OperationFailed(f"pulumi ended without a result on stack {stack}: {exc}") from None
+
+
+def lock_message(stack: str, text: str) -> str:
+    """The lock error said plainly: which stack, who holds it, and what to do."""
+    holder = LOCK_HOLDER.search(text)
+    who = (
+        f"{holder['who']} (pid {holder['pid']}, since {holder['when']})"
+        if holder
+        else "another update"
+    )
+    return (
+        f"stack {stack} is locked by {who} (栈已被锁定); wait for that run to finish; if that "
+        f"process is gone, remove its lock (file backend: the lock file under "
+        f".pulumi/locks/ in the backend folder; other backends: `pulumi cancel --stack {stack}`)"
+    )
+
+
+def _last_lines(text: str, count: int = 8) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return "\n".join(lines[-count:])

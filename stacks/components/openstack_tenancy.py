@@ -1,0 +1,109 @@
+"""An OpenStack tenancy: project and quotas (admin), then everything inside the project."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_openstack as openstack
+
+from dcops.stacks.components.compute import ComputeArgs, Servers
+from dcops.stacks.components.loadbalancer import LoadBalancer, LoadBalancerArgs
+from dcops.stacks.components.network import NetworkArgs, TenantNetwork
+from dcops.stacks.components.quotas import ProjectQuotas, QuotaArgs
+from dcops.stacks.components.security import SecurityArgs, SecurityGroups
+from dcops.stacks.components.vpn import SiteVpn, VpnArgs
+from dcops.stacks.spec import TenancySpec
+
+
+@dataclass(frozen=True)
+class OpenStackTenancyArgs:
+    """Inputs of OpenStackTenancy: the spec, the admin provider and the external network."""
+
+    spec: TenancySpec
+    admin: openstack.Provider
+    cloud: str
+    external_network_id: pulumi.Input[str]
+    psks: dict[str, pulumi.Input[str]]
+
+
+class OpenStackTenancy(pulumi.ComponentResource):
+    """A department's project with its networks, security groups, servers, LBs and VPNs."""
+
+    project: openstack.identity.Project
+
+    def __init__(
+        self, name: str, args: OpenStackTenancyArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("dcops:openstack:Tenancy", name, None, opts)
+        spec = args.spec
+        admin = pulumi.ResourceOptions(parent=self, provider=args.admin)
+        self.project = openstack.identity.Project(
+            name,
+            name=name,
+            description=spec.description or f"{spec.department} {spec.environment} tenancy",
+            tags=spec.tags,
+            opts=admin,
+        )
+        ProjectQuotas(
+            f"{name}-quotas",
+            QuotaArgs(project_id=self.project.id, quota=spec.quota),
+            pulumi.ResourceOptions(parent=self, providers={"openstack": args.admin}),
+        )
+        scoped = openstack.Provider(
+            f"{name}-project",
+            cloud=args.cloud,
+            tenant_id=self.project.id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        inside = pulumi.ResourceOptions(parent=self, providers={"openstack": scoped})
+        self._inside(name, args, inside)
+        self.register_outputs({"project_id": self.project.id})
+
+    def _inside(
+        self, name: str, args: OpenStackTenancyArgs, inside: pulumi.ResourceOptions
+    ) -> None:
+        spec = args.spec
+        net = TenantNetwork(
+            f"{name}-net",
+            NetworkArgs(name, spec.networks, args.external_network_id, spec.tags),
+            inside,
+        )
+        services = tuple(s.name for s in spec.servers)
+        security = SecurityGroups(
+            f"{name}-sg", SecurityArgs(name, services, spec.ingress, spec.tags), inside
+        )
+        servers = Servers(
+            f"{name}-vm",
+            ComputeArgs(
+                tenancy=name,
+                department=spec.department,
+                servers=spec.servers,
+                network_ids={k: n.id for k, n in net.networks.items()},
+                security_groups={k: g.name for k, g in security.groups.items()},
+                public_key=spec.public_key,
+                tags=spec.tags,
+                depends_on=[*net.subnets.values(), *net.interfaces],
+            ),
+            inside,
+        )
+        network_of = {s.name: s.network for s in spec.servers}
+        for lb in spec.load_balancers:
+            LoadBalancer(
+                f"{name}-lb-{lb.name}",
+                LoadBalancerArgs(
+                    spec=lb,
+                    subnet_id=net.subnets[network_of[lb.members]].id,
+                    members=servers.instances[lb.members],
+                    external_network=spec.external_network,
+                    tags=spec.tags,
+                ),
+                inside,
+            )
+        subnet_ids = [s.id for s in net.subnets.values()]
+        for vpn in spec.vpns:
+            SiteVpn(
+                f"{name}-vpn-{vpn.name}",
+                VpnArgs(vpn, net.router.id, subnet_ids, args.psks[vpn.name]),
+                inside,
+            )

@@ -1,0 +1,92 @@
+"""Site-to-site VPNaaS to a department's own site, with strong IKE and IPsec policies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_openstack as openstack
+
+from dcops.stacks.spec import VpnSpec
+
+LIFETIME_IKE_S = 28800
+LIFETIME_IPSEC_S = 3600
+
+
+@dataclass(frozen=True)
+class VpnArgs:
+    """Inputs of SiteVpn; psk is a secret Output read from stack config."""
+
+    spec: VpnSpec
+    router_id: pulumi.Input[str]
+    local_subnet_ids: Sequence[pulumi.Input[str]]
+    psk: pulumi.Input[str]
+
+
+class SiteVpn(pulumi.ComponentResource):
+    """IKE policy, IPsec policy, VPN service, endpoint groups and the site connection."""
+
+    def __init__(
+        self, name: str, args: VpnArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("dcops:openstack:Vpn", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        crypto = args.spec.crypto
+        ike = openstack.vpnaas.IkePolicy(
+            f"{name}-ike",
+            name=f"{name}-ike",
+            encryption_algorithm=crypto.encryption,
+            auth_algorithm=crypto.auth,
+            pfs=crypto.pfs,
+            ike_version=crypto.ike_version,
+            lifetimes=[
+                openstack.vpnaas.IkePolicyLifetimeArgs(units="seconds", value=LIFETIME_IKE_S)
+            ],
+            opts=child,
+        )
+        ipsec = openstack.vpnaas.IpSecPolicy(
+            f"{name}-ipsec",
+            name=f"{name}-ipsec",
+            encryption_algorithm=crypto.encryption,
+            auth_algorithm=crypto.auth,
+            pfs=crypto.pfs,
+            transform_protocol="esp",
+            encapsulation_mode="tunnel",
+            lifetimes=[
+                openstack.vpnaas.IpSecPolicyLifetimeArgs(units="seconds", value=LIFETIME_IPSEC_S)
+            ],
+            opts=child,
+        )
+        service = openstack.vpnaas.Service(
+            f"{name}-service", name=f"{name}-service", router_id=args.router_id, opts=child
+        )
+        local = openstack.vpnaas.EndpointGroup(
+            f"{name}-local",
+            name=f"{name}-local",
+            type="subnet",
+            endpoints=list(args.local_subnet_ids),
+            opts=child,
+        )
+        peer = openstack.vpnaas.EndpointGroup(
+            f"{name}-peer",
+            name=f"{name}-peer",
+            type="cidr",
+            endpoints=list(args.spec.peer_cidrs),
+            opts=child,
+        )
+        openstack.vpnaas.SiteConnection(
+            f"{name}-connection",
+            name=f"{name}-connection",
+            ikepolicy_id=ike.id,
+            ipsecpolicy_id=ipsec.id,
+            vpnservice_id=service.id,
+            local_ep_group_id=local.id,
+            peer_ep_group_id=peer.id,
+            peer_address=args.spec.peer_address,
+            peer_id=args.spec.peer_address,
+            psk=args.psk,
+            initiator="bi-directional",
+            opts=child,
+        )
+        self.register_outputs({})

@@ -1,0 +1,236 @@
+"""The offline plan: evaluate tenancy programs under mocks, judge them, diff against snapshots."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from dcops.core.errors import InputError
+from dcops.core.site import Site
+from dcops.stacks import snapshot
+from dcops.stacks.evaluation import PLAN_STACK, PlannedResource
+from dcops.stacks.policies import PolicyContext
+from dcops.stacks.spec import TenancySpec
+from dcops.stacks.verdicts import Verdict
+
+ROOT = "dcops:stack:Tenancy"
+TENANCIES_PER_WORKER = 8
+
+IMPORTANT: dict[str, tuple[str, ...]] = {
+    "openstack:identity/project:Project": ("name", "tags"),
+    "openstack:networking/network:Network": ("name",),
+    "openstack:networking/subnet:Subnet": ("cidr", "gatewayIp"),
+    "openstack:networking/router:Router": ("name", "externalNetworkId"),
+    "openstack:networking/secGroup:SecGroup": ("name", "deleteDefaultRules"),
+    "openstack:networking/secGroupRule:SecGroupRule": (
+        "direction",
+        "protocol",
+        "portRangeMin",
+        "remoteIpPrefix",
+        "remoteGroupId",
+        "description",
+    ),
+    "openstack:compute/instance:Instance": ("flavorName", "imageName", "accessIpV4"),
+    "openstack:compute/serverGroup:ServerGroup": ("policies",),
+    "openstack:blockstorage/volume:Volume": ("size",),
+    "openstack:loadbalancer/loadBalancer:LoadBalancer": ("vipAddress",),
+    "openstack:loadbalancer/listener:Listener": ("protocol", "protocolPort"),
+    "openstack:loadbalancer/pool:Pool": ("protocol", "lbMethod"),
+    "openstack:loadbalancer/member:Member": ("address", "protocolPort"),
+    "openstack:loadbalancer/monitor:Monitor": ("type", "delay", "timeout"),
+    "openstack:networking/floatingIp:FloatingIp": ("address",),
+    "openstack:vpnaas/ikePolicy:IkePolicy": ("encryptionAlgorithm", "authAlgorithm", "pfs"),
+    "openstack:vpnaas/ipSecPolicy:IpSecPolicy": ("encryptionAlgorithm", "authAlgorithm", "pfs"),
+    "openstack:vpnaas/endpointGroup:EndpointGroup": ("type", "endpoints"),
+    "openstack:vpnaas/siteConnection:SiteConnection": ("peerAddress", "psk"),
+    "openstack:vpnaas/service:Service": ("externalV4Ip",),
+    "openstack:compute/quotaSetV2:QuotaSetV2": ("instances", "cores", "ram"),
+    "openstack:networking/quotaV2:QuotaV2": ("network", "port", "floatingip"),
+    "openstack:loadbalancer/quota:Quota": ("loadbalancer", "member"),
+    "kubernetes:core/v1:ResourceQuota": ("spec.hard",),
+    "kubernetes:core/v1:LimitRange": ("spec.limits",),
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy": ("spec.policyTypes",),
+    "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": ("subjects",),
+}
+OUTPUT_FIELDS = {"accessIpV4", "vipAddress", "address", "externalV4Ip", "gatewayIp"}
+
+
+@dataclass
+class TenancyPlan:
+    """The plan of one tenancy stack."""
+
+    tenancy: str
+    department: str
+    source: str
+    allocation: str
+    resources: list[PlannedResource]
+    verdicts: list[Verdict]
+    duplicates: list[str]
+    diff: snapshot.Diff = field(default_factory=lambda: snapshot.Diff("none"))
+
+    @property
+    def violations(self) -> int:
+        """How many policy violations the plan has."""
+        return sum(len(v.violations) for v in self.verdicts) + len(self.duplicates)
+
+    def summary(self) -> dict[str, Any]:
+        """Counts for listings and the audit journal."""
+        return {
+            "tenancy": self.tenancy,
+            "resources": sum(1 for r in self.resources if r.custom),
+            "components": sum(1 for r in self.resources if not r.custom),
+            "violations": self.violations,
+            "added": len(self.diff.added),
+            "changed": len(self.diff.changed),
+            "removed": len(self.diff.removed),
+        }
+
+
+@dataclass
+class PlanReport:
+    """Plans of every tenancy asked for."""
+
+    tenancies: list[TenancyPlan]
+
+    @property
+    def ok(self) -> bool:
+        """Whether every plan passes every policy."""
+        return all(t.violations == 0 for t in self.tenancies)
+
+
+def important(resource: PlannedResource) -> dict[str, Any]:
+    """The inputs (and a few computed outputs) worth showing for a resource."""
+    shown: dict[str, Any] = {}
+    for key in IMPORTANT.get(resource.type, ()):
+        source = resource.outputs if key in OUTPUT_FIELDS else resource.inputs
+        value: Any = source
+        for part in key.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value not in (None, "", [], {}):
+            shown[key] = value
+    return shown
+
+
+def plan(
+    site: Site, specs: Sequence[tuple[TenancySpec, str]], workers: int | None = None
+) -> PlanReport:
+    """Evaluate, judge and diff every spec; record each plan as the tenancy's last planned snapshot."""
+    from dcops.stacks.allocation import public_pool
+    from dcops.stacks.policies import context_from_site
+
+    _refuse_shared_names(specs)
+    context, public = context_from_site(site), public_pool(site)
+    chunks = _chunks(list(specs), workers)
+    if len(chunks) == 1:
+        results = [_evaluate_chunk(context, public, chunks[0])]
+    else:
+        with multiprocessing.get_context("fork").Pool(len(chunks)) as pool:
+            results = pool.starmap(_evaluate_chunk, [(context, public, c) for c in chunks])
+    plans = [p for chunk in results for p in chunk]
+    for p in plans:
+        against, old = snapshot.load(site, p.tenancy)
+        new = snapshot_of(p.resources)
+        p.diff = snapshot.diff(against, old, new)
+        snapshot.save(site, p.tenancy, snapshot.PLANNED, new)
+    return PlanReport(plans)
+
+
+def _refuse_shared_names(specs: Sequence[tuple[TenancySpec, str]]) -> None:
+    sources: dict[str, str] = {}
+    for spec, source in specs:
+        if spec.name in sources:
+            raise InputError(
+                f"{source} and {sources[spec.name]} both name tenancy {spec.name!r}; one stack "
+                "per tenancy: give one of them another name (the request's name field)"
+            )
+        sources[spec.name] = source
+
+
+def snapshot_of(resources: Sequence[PlannedResource]) -> snapshot.Snapshot:
+    """The snapshot form of planned resources: type, parent and inputs per URN."""
+    return {
+        r.urn: {"type": r.type, "parent": r.parent, "custom": r.custom, "inputs": r.inputs}
+        for r in resources
+    }
+
+
+def _chunks(
+    specs: list[tuple[TenancySpec, str]], workers: int | None
+) -> list[list[tuple[TenancySpec, str]]]:
+    count = workers or min(os.cpu_count() or 1, max(1, len(specs) // TENANCIES_PER_WORKER))
+    count = max(1, min(count, len(specs)))
+    return [specs[i::count] for i in range(count)]
+
+
+def _evaluate_chunk(
+    context: PolicyContext, public: str, specs: Sequence[tuple[TenancySpec, str]]
+) -> list[TenancyPlan]:
+    import pulumi
+
+    from dcops.stacks.evaluation import evaluate
+    from dcops.stacks.mocks import CloudMocks
+    from dcops.stacks.policies import build_policies
+    from dcops.stacks.verdicts import judge
+
+    def plan_secret(key: str) -> pulumi.Output[str]:
+        return pulumi.Output.secret(f"<secret {key}>")
+
+    programs = [_program(spec, plan_secret) for spec, _ in specs]
+    evaluation = evaluate(programs, CloudMocks(public))
+    by_tenancy = _split(evaluation.resources)
+    policies = build_policies(context)
+    plans = []
+    for spec, source in specs:
+        resources = sorted(by_tenancy.get(spec.name, []), key=lambda r: r.urn)
+        plans.append(
+            TenancyPlan(
+                tenancy=spec.name,
+                department=spec.department,
+                source=source,
+                allocation=spec.allocation,
+                resources=resources,
+                verdicts=judge(policies, resources),
+                duplicates=_duplicates(resources),
+            )
+        )
+    return plans
+
+
+def _program(spec: TenancySpec, secret: Callable[[str], Any]) -> Callable[[], None]:
+    from dcops.stacks.program import Clouds, TenancyStack
+
+    def program() -> None:
+        TenancyStack(spec, Clouds(), secret)
+
+    return program
+
+
+def _split(resources: Sequence[PlannedResource]) -> dict[str, list[PlannedResource]]:
+    """Group resources by tenancy and give their URNs the tenancy's own stack name."""
+    parent_of = {r.urn: r.parent for r in resources}
+    roots = {r.urn: r.name for r in resources if r.type == ROOT}
+    grouped: dict[str, list[PlannedResource]] = {}
+    for r in resources:
+        urn = r.urn
+        while urn and urn not in roots:
+            urn = parent_of.get(urn, "")
+        tenancy = roots.get(urn)
+        if tenancy is None:
+            continue
+        r.urn = _restack(r.urn, tenancy)
+        r.parent = _restack(r.parent, tenancy) if r.parent in parent_of else ""
+        grouped.setdefault(tenancy, []).append(r)
+    return grouped
+
+
+def _duplicates(resources: Sequence[PlannedResource]) -> list[str]:
+    counts = Counter(r.urn for r in resources)
+    return sorted(urn for urn, n in counts.items() if n > 1)
+
+
+def _restack(urn: str, tenancy: str) -> str:
+    return urn.replace(f"urn:pulumi:{PLAN_STACK}::", f"urn:pulumi:{tenancy}::", 1)

@@ -1,0 +1,1 @@
+"""The CrossGuard policy pack of the site, for `pulumi preview --policy-pack <this folder>`."""

@@ -1,0 +1,226 @@
+"""The Automation API path as far as it goes without the engine: files, environment, errors."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from dcops.core.errors import InputError, MissingDependency, OperationFailed
+from dcops.core.loader import load_site
+from dcops.core.site import Site
+from dcops.stacks.automation import (
+    TenancyStackDriver,
+    lock_message,
+    stack_config,
+    work_dir_of,
+    workspace_options,
+    write_stack_file,
+)
+from dcops.stacks.backend import backend_of, require_cli
+from dcops.stacks.program import Clouds
+from dcops.stacks.spec import TenancySpec
+
+PSK = "correct-horse-battery-staple"
+FAKE_CLI = """#!/bin/sh
+echo "$@" >> "$FAKE_PULUMI_LOG"
+env >> "$FAKE_PULUMI_LOG.env"
+case " $* " in
+  *" version "*) echo "v3.272.0" ;;
+  *" preview "*) echo "error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or delete the lock file with \\`pulumi cancel\\`.
+  file:///s/.pulumi/locks/organization/dcops/fgw-production/1.json: created by liuyang@ops-02 (pid 4242) at 2026-11-25T21:40:00+08:00" >&2; exit 255 ;;
+  *) exit 0 ;;
+esac
+"""
+
+
+@pytest.fixture
+def site(site_dir: Path) -> Site:
+    return load_site(site_dir)
+
+
+@pytest.fixture
+def psk(site: Site) -> Path:
+    folder = site.paths.state_path("secrets")
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = folder / "fgw-hq-psk"
+    path.write_text(PSK + "\n")
+    path.chmod(0o600)
+    return path
+
+
+@pytest.fixture
+def no_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+
+
+@pytest.fixture
+def fake_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    cli = folder / "pulumi"
+    cli.write_text(FAKE_CLI)
+    cli.chmod(0o755)
+    log = tmp_path / "argv.log"
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_PULUMI_LOG", str(log))
+    return log
+
+
+def test_missing_cli_says_how_to_install_and_that_plan_works(no_cli: None) -> None:
+    with pytest.raises(MissingDependency) as caught:
+        require_cli()
+    assert "`pulumi` CLI is not on PATH" in str(caught.value)
+    assert "`dcops plan` works without it" in str(caught.value)
+    assert caught.value.exit_code == 2
+
+
+def test_missing_cli_stops_before_anything_is_written(
+    site: Site, sample_spec: TenancySpec, psk: Path, no_cli: None
+) -> None:
+    with pytest.raises(MissingDependency):
+        TenancyStackDriver(site, sample_spec)
+    assert not (site.paths.state / "stacks").exists()
+    assert not (site.paths.state / "pulumi").exists()
+
+
+def test_stack_file_is_private_and_holds_the_psk(
+    site: Site, sample_spec: TenancySpec, psk: Path
+) -> None:
+    config = stack_config(site, sample_spec, Clouds())
+    assert config == {"openstack:cloud": "gdc", "dcops:fgw-hq-psk": PSK}
+    path = write_stack_file(work_dir_of(site, sample_spec.name), sample_spec.name, config)
+    assert path.name == "Pulumi.fgw-production.yaml"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert PSK in path.read_text()
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+def test_secrets_must_exist_and_be_private(site: Site, sample_spec: TenancySpec, psk: Path) -> None:
+    psk.chmod(0o644)
+    with pytest.raises(InputError, match=r"readable by others .* chmod 600"):
+        stack_config(site, sample_spec, Clouds())
+    psk.unlink()
+    with pytest.raises(
+        InputError, match=r"secret 'fgw-hq-psk' is not set.*DCOPS_SECRET_FGW_HQ_PSK"
+    ):
+        stack_config(site, sample_spec, Clouds())
+
+
+def test_secret_from_the_environment(
+    site: Site, sample_spec: TenancySpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DCOPS_SECRET_FGW_HQ_PSK", "from-env")
+    assert stack_config(site, sample_spec, Clouds())["dcops:fgw-hq-psk"] == "from-env"
+
+
+def test_workspace_uses_the_file_backend_and_a_passphrase_file(
+    site: Site, sample_spec: TenancySpec
+) -> None:
+    backend = backend_of(site)
+    options = workspace_options(site, sample_spec, backend)
+    state = site.paths.state / "pulumi"
+    assert options.env_vars["PULUMI_BACKEND_URL"] == f"file://{state / 'state'}"
+    assert options.env_vars["PULUMI_CONFIG_PASSPHRASE_FILE"] == str(state / "passphrase")
+    assert options.env_vars["PULUMI_SKIP_UPDATE_CHECK"] == "true"
+    assert "PULUMI_CONFIG_PASSPHRASE" not in options.env_vars
+    assert options.secrets_provider == "passphrase"
+    assert options.pulumi_home == str(state / "home")
+    assert options.work_dir == str(work_dir_of(site, "fgw-production"))
+    assert options.project_settings.backend.url == backend.url
+    assert stat.S_IMODE(backend.passphrase_file.stat().st_mode) == 0o600
+    assert backend_of(site).passphrase_file.read_text() == backend.passphrase_file.read_text()
+
+
+def test_backend_url_from_the_site(site_dir: Path) -> None:
+    toml = site_dir / "dcops.toml"
+    toml.write_text(
+        toml.read_text().replace(
+            '# pulumi_backend = "s3://gdc-pulumi-state"', 'pulumi_backend = "s3://gdc-pulumi-state"'
+        )
+    )
+    assert backend_of(load_site(site_dir)).url == "s3://gdc-pulumi-state"
+
+
+def test_loose_passphrase_file_is_refused(site: Site) -> None:
+    backend_of(site).passphrase_file.chmod(0o644)
+    with pytest.raises(InputError, match=r"passphrase file .* chmod 600"):
+        backend_of(site)
+
+
+def test_preview_against_a_locked_stack_names_the_holder_and_keeps_secrets_off_argv(
+    site: Site, sample_spec: TenancySpec, psk: Path, fake_cli: Path
+) -> None:
+    from tests.unit.stacks.recorded import RecordedProgress
+
+    driver = TenancyStackDriver(site, sample_spec)
+    assert driver.secrets == [PSK]
+    with pytest.raises(OperationFailed) as caught:
+        driver.preview(RecordedProgress())
+    message = str(caught.value)
+    assert "stack fgw-production is locked by liuyang@ops-02 (pid 4242" in message
+    argv = fake_cli.read_text()
+    assert "preview" in argv and "--stack fgw-production" in argv
+    assert PSK not in argv
+    assert PSK not in Path(f"{fake_cli}.env").read_text()
+
+
+def test_lock_message_without_details() -> None:
+    assert "locked by another update" in lock_message("wjw-staging", "[409] Conflict")
+
+
+def test_ctrl_c_asks_the_engine_to_stop_and_waits_for_it(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import threading
+    import time
+
+    from dcops.stacks.automation import Cancelled, _cancellable
+
+    marker = tmp_path / "child-saw-sigint"
+    script = f"trap 'echo stopped > {marker}; exit 3' INT; i=0; while [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done"
+    started = time.monotonic()
+    threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+    with pytest.raises(Cancelled) as caught:
+        _cancellable(lambda: subprocess.run(["sh", "-c", script], check=False))
+    assert caught.value.exit_code == 130
+    assert "dcops refresh" in str(caught.value)
+    assert marker.read_text().strip() == "stopped"
+    assert (
+        time.monotonic() - started < 9
+    )  # the child stopped on the forwarded SIGINT, not at its end
+
+
+def test_engine_events_drive_progress() -> None:
+    from pulumi.automation import events
+
+    from dcops.stacks.automation import Outcome, _listener
+    from tests.unit.stacks.recorded import RecordedProgress
+
+    meta = events.StepEventMetadata(
+        op=events.OpType.CREATE,
+        urn="urn:pulumi:s::dcops::t::fgw-production-net-app",
+        type="t",
+        provider="",
+    )
+    progress, outcome = RecordedProgress(), Outcome()
+    listen = _listener(progress, outcome)
+    listen(
+        events.EngineEvent(
+            sequence=1, timestamp=0, resource_pre_event=events.ResourcePreEvent(metadata=meta)
+        )
+    )
+    listen(
+        events.EngineEvent(
+            sequence=2, timestamp=0, res_outputs_event=events.ResOutputsEvent(metadata=meta)
+        )
+    )
+    assert [(op, done) for op, _, done, _ in progress.steps] == [
+        ("create", False),
+        ("create", True),
+    ]
+    assert outcome.steps == [("create", "urn:pulumi:s::dcops::t::fgw-production-net-app")]
