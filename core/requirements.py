@@ -92,6 +92,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "program",
         "apt-get install -y prometheus-snmp-exporter",
         note="only for the benchmark (bench/dcim_bench.py)",
+    ),
     Requirement(
         "stacks",
         "pulumi",
