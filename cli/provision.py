@@ -45,6 +45,11 @@ def provision(
         _record_applied(state, planned)
         op.attach(diff=outcome.text(), details={"applied": True, "summary": outcome.summary})
     output.show(f"provision: {planned.spec.name} updated — {outcome.text().splitlines()[0]}")
+    if planned.request_id is not None and planned.state == "approved":
+        from dcops.tenancy.lifecycle import mark_provisioned
+
+        mark_provisioned(state.site, str(planned.request_id), actor)
+        output.show(f"tenancy request #{planned.request_id} is now provisioned")
 
 
 def destroy(
@@ -69,6 +74,11 @@ def destroy(
             outcome = driver.destroy(bar)
         op.attach(diff=outcome.text(), details={"summary": outcome.summary})
     output.show(f"destroy: {name} — {outcome.text().splitlines()[0]}")
+    if planned.request_id is not None and planned.state == "offboarding":
+        from dcops.tenancy.lifecycle import mark_destroyed
+
+        mark_destroyed(state.site, str(planned.request_id), actor)
+        output.show(f"tenancy {name} is offboarded; its addresses are released")
 
 
 def refresh(

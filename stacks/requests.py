@@ -1,7 +1,8 @@
-"""Find the tenancy requests a command names: files, names of files in inventory/requests/, or all."""
+"""Find the tenancy requests a command names: approved ones in the tenancy store, or request files."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +17,12 @@ REQUESTS = "requests"
 
 @dataclass(frozen=True)
 class Planned:
-    """A tenancy spec and where its request came from."""
+    """A tenancy spec and where its request came from (a file, or a request in the store)."""
 
     spec: TenancySpec
     source: str
+    request_id: int | None = None
+    state: str = ""
 
 
 def request_files(site: Site) -> list[Path]:
@@ -29,23 +32,114 @@ def request_files(site: Site) -> list[Path]:
 
 
 def resolve(site: Site, refs: Sequence[str], every: bool) -> list[Planned]:
-    """Specs for the given files or names (or every request file with every=True)."""
+    """Specs for the given files, IDs or names (or, with every=True, all approved and all files).
+
+    A name or ID is looked up among the approved requests of the tenancy store first (their
+    subnets come from its IPAM); a name with no approved request falls back to the request
+    file of that name in inventory/requests/ (subnets from the offline allocation).
+    """
+    if not refs and not every:
+        raise InputError(
+            "name at least one request (a file, an ID or a tenancy name), or give --all"
+        )
+    allocation = OfflineAllocation(site, taken=_allocated(site))
+    planned = _every(site, allocation) if every else []
+    for ref in refs:
+        found = _one(site, ref, allocation)
+        if all(p.spec.name != found.spec.name for p in planned):
+            planned.append(found)
+    return planned
+
+
+def _every(site: Site, allocation: OfflineAllocation) -> list[Planned]:
     from dcops.stacks.config import tenancy_spec
     from dcops.tenancy.request import load_request
 
-    if not refs and not every:
-        raise InputError("name at least one request (a file or a tenancy name), or give --all")
-    paths = request_files(site) if every else []
-    for ref in refs:
-        path = _path_of(site, ref)
-        if path not in paths:
-            paths.append(path)
-    allocation = OfflineAllocation(site)
-    planned = []
-    for path in paths:
+    planned = [_from_store(site, ref, allocation) for ref in _approved_ids(site)]
+    names = {p.spec.name for p in planned}
+    for path in request_files(site):
         request = load_request(path, site)
-        planned.append(Planned(tenancy_spec(request, site, allocation), site.paths.relative(path)))
+        if request.name not in names:
+            spec = tenancy_spec(request, site, allocation)
+            planned.append(Planned(spec, site.paths.relative(path)))
     return planned
+
+
+def _one(site: Site, ref: str, allocation: OfflineAllocation) -> Planned:
+    from dcops.stacks.config import tenancy_spec
+    from dcops.tenancy.request import load_request
+
+    given = Path(ref)
+    if given.is_file():
+        return Planned(
+            tenancy_spec(load_request(given, site), site, allocation),
+            site.paths.relative(given.resolve()),
+        )
+    is_id = ref.lstrip("#").isdigit()
+    if store_in_use(site) and (is_id or ref in _approved_names(site)):
+        return _from_store(site, ref, allocation)
+    if is_id:
+        raise InputError(f"no approved tenancy request #{ref.lstrip('#')} in the tenancy store")
+    path = _path_of(site, ref)
+    return Planned(
+        tenancy_spec(load_request(path, site), site, allocation), site.paths.relative(path)
+    )
+
+
+def store_in_use(site: Site) -> bool:
+    """Whether the site has a tenancy store (configured, or the embedded one already created)."""
+    from dcops.tenancy.store import STORE_FILE
+
+    return bool(site.config.backends.tenancy_store) or (site.paths.state / STORE_FILE).is_file()
+
+
+def _allocated(site: Site) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Blocks the store's IPAM holds, so offline picks for request files stay clear of them."""
+    if not store_in_use(site):
+        return []
+    from dcops.tenancy.store import active_allocations, open_store
+
+    with open_store(site).reading() as session:
+        return [ipaddress.ip_network(a.cidr) for a in active_allocations(session)]
+
+
+def _approved_ids(site: Site) -> list[str]:
+    """The newest approved request of each tenancy in the store, as IDs."""
+    return [str(i) for i in _approved(site).values()]
+
+
+def _approved_names(site: Site) -> set[str]:
+    return set(_approved(site))
+
+
+def _approved(site: Site) -> dict[str, int]:
+    if not store_in_use(site):
+        return {}
+    from sqlalchemy import select
+
+    from dcops.tenancy.records import RequestRecord
+    from dcops.tenancy.store import APPROVED_STATES, open_store
+
+    newest: dict[str, int] = {}
+    with open_store(site).reading() as session:
+        rows = session.execute(
+            select(RequestRecord.name, RequestRecord.id)
+            .where(RequestRecord.state.in_(APPROVED_STATES))
+            .order_by(RequestRecord.id)
+        )
+        for name, rid in rows:
+            newest[name] = rid
+    return dict(sorted(newest.items()))
+
+
+def _from_store(site: Site, ref: str, allocation: OfflineAllocation) -> Planned:
+    from dcops.stacks.config import tenancy_spec
+    from dcops.tenancy.store import approved_request
+
+    approved = approved_request(site, ref)
+    spec = tenancy_spec(approved.request, site, allocation, cidrs=approved.networks)
+    source = f"tenancy store #{approved.request_id} ({approved.state})"
+    return Planned(spec, source, approved.request_id, approved.state)
 
 
 def _path_of(site: Site, ref: str) -> Path:
