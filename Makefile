@@ -2,8 +2,7 @@
 .PHONY: demo test install dev docs bench
 
 demo: install
-	.venv/bin/dcops site check
-	.venv/bin/dcops doctor
+	scripts/demo.sh
 
 test: install
 	scripts/test.sh

@@ -32,13 +32,10 @@ def doctor(
             ]
         )
     else:
-        rows = [
-            (r.capability, r.name, r.kind, "found" if ok else "MISSING", "" if ok else r.fix)
-            for r, ok in results
-        ]
-        output.show(
-            output.table(None, ["capability", "needs", "kind", "status", "how to get it"], rows)
-        )
+        rows = [(r.capability, r.name, r.kind, "found" if ok else "MISSING") for r, ok in results]
+        output.show(output.table(None, ["capability", "needs", "kind", "status"], rows))
+        for req in missing:
+            output.show(f"missing {req.capability}/{req.name}: {req.fix}")
         output.show(f"doctor: {len(results) - len(missing)} found, {len(missing)} missing")
     if strict and missing:
         raise typer.Exit(1)
