@@ -12,7 +12,14 @@ def plan(
     requests: list[str] = typer.Argument(
         None, metavar="[REQUEST]...", help="Request files, or tenancy names in inventory/requests/."
     ),
-    every: bool = typer.Option(False, "--all", help="Plan every request in inventory/requests/."),
+    every: bool = typer.Option(
+        False, "--all", help="Plan every approved request in the store and every request file."
+    ),
+    platform: bool = typer.Option(
+        False,
+        "--platform",
+        help="Also plan the platform stack (flavor catalogue, external network).",
+    ),
 ) -> None:
     """Plan tenancies offline (no cloud, no pulumi CLI); exit 1 on a policy violation, 2 on bad input."""
     from dcops.cli import output
@@ -27,11 +34,11 @@ def plan(
 
     state = session(ctx)
     site = state.site
-    planned = resolve(site, requests or [], every)
-    target = ",".join(p.spec.name for p in planned)
+    planned = [] if platform and not (requests or every) else resolve(site, requests or [], every)
+    target = ",".join(["platform"] * platform + [p.spec.name for p in planned])
     sources = {"requests": [p.source for p in planned]}
     with audited(site, state.actor, action="plan", target=target, parameters=sources) as op:
-        report = run_plan(site, [(p.spec, p.source) for p in planned])
+        report = run_plan(site, [(p.spec, p.source) for p in planned], platform=platform)
         op.attach(
             diff=diff_text(report),
             details={"ok": report.ok, "plans": [t.summary() for t in report.tenancies]},
@@ -44,6 +51,6 @@ def plan(
         for tenancy in report.tenancies:
             output.show(plan_view(tenancy))
         verdict = "pass" if report.ok else "FAIL — policy violations above"
-        output.show(f"plan: {len(report.tenancies)} tenancies, {verdict}")
+        output.show(f"plan: {len(report.tenancies)} stacks, {verdict}")
     if not report.ok:
         raise typer.Exit(1)

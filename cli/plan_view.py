@@ -21,7 +21,10 @@ def plan_view(plan: TenancyPlan) -> Group:
         f"Plan {plan.tenancy} — {plan.source}; {summary['resources']} resources, "
         f"{summary['components']} components\n{ALLOCATION_NOTE.get(plan.allocation, plan.allocation)}"
     )
-    return Group(header, _tree(plan), _verdicts(plan), Text(_changes(plan)))
+    parts = [header, _tree(plan)]
+    if plan.verdicts or plan.duplicates:
+        parts.append(_verdicts(plan))
+    return Group(*parts, Text(_changes(plan)))
 
 
 def _tree(plan: TenancyPlan) -> Tree:

@@ -108,7 +108,7 @@ class TenancyStackDriver:
 
     def __init__(self, site: Site, spec: TenancySpec, clouds: Clouds | None = None) -> None:
         require_cli()
-        self.site, self.spec, self.clouds = site, spec, clouds or Clouds()
+        self.site, self.spec, self.clouds = site, spec, clouds or Clouds.from_environment()
         self.backend = backend_of(site)
         config = stack_config(site, spec, self.clouds)
         write_stack_file(work_dir_of(site, spec.name), spec.name, config)

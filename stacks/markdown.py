@@ -10,6 +10,7 @@ from dcops.stacks.plan import PlanReport, TenancyPlan, important
 ALLOCATION_NOTE = {
     "offline": "addresses: offline allocation, for planning only (离线规划); IPAM allocates on approval",
     "store": "addresses: allocated by the tenancy store's IPAM on approval",
+    "none": "shared by every tenancy; no addresses of its own",
 }
 
 

@@ -51,6 +51,7 @@ IMPORTANT: dict[str, tuple[str, ...]] = {
     "openstack:compute/quotaSetV2:QuotaSetV2": ("instances", "cores", "ram"),
     "openstack:networking/quotaV2:QuotaV2": ("network", "port", "floatingip"),
     "openstack:loadbalancer/quota:Quota": ("loadbalancer", "member"),
+    "openstack:compute/flavor:Flavor": ("vcpus", "ram", "disk"),
     "kubernetes:core/v1:ResourceQuota": ("spec.hard",),
     "kubernetes:core/v1:LimitRange": ("spec.limits",),
     "kubernetes:networking.k8s.io/v1:NetworkPolicy": ("spec.policyTypes",),
@@ -115,28 +116,60 @@ def important(resource: PlannedResource) -> dict[str, Any]:
     return shown
 
 
+PLATFORM = "platform"
+
+
 def plan(
-    site: Site, specs: Sequence[tuple[TenancySpec, str]], workers: int | None = None
+    site: Site,
+    specs: Sequence[tuple[TenancySpec, str]],
+    workers: int | None = None,
+    platform: bool = False,
 ) -> PlanReport:
-    """Evaluate, judge and diff every spec; record each plan as the tenancy's last planned snapshot."""
+    """Evaluate, judge and diff every spec (and the platform stack if asked); record snapshots."""
     from dcops.stacks.allocation import public_pool
     from dcops.stacks.policies import context_from_site
 
     _refuse_shared_names(specs)
     context, public = context_from_site(site), public_pool(site)
     chunks = _chunks(list(specs), workers)
-    if len(chunks) == 1:
+    if not specs:
+        results: list[list[TenancyPlan]] = []
+    elif len(chunks) == 1:
         results = [_evaluate_chunk(context, public, chunks[0])]
     else:
         with multiprocessing.get_context("fork").Pool(len(chunks)) as pool:
             results = pool.starmap(_evaluate_chunk, [(context, public, c) for c in chunks])
     plans = [p for chunk in results for p in chunk]
+    if platform:
+        plans.insert(0, _platform_plan(site, public))
     for p in plans:
         against, old = snapshot.load(site, p.tenancy)
         new = snapshot_of(p.resources)
         p.diff = snapshot.diff(against, old, new)
         snapshot.save(site, p.tenancy, snapshot.PLANNED, new)
     return PlanReport(plans)
+
+
+def _platform_plan(site: Site, public: str) -> TenancyPlan:
+    """The platform stack: the flavor catalogue and the external network, planned offline."""
+    from dcops.stacks.components.platform import FlavorSpec, PlatformArgs
+    from dcops.stacks.evaluation import evaluate
+    from dcops.stacks.mocks import CloudMocks
+    from dcops.stacks.program import Clouds, platform_program
+
+    catalogue = site.config.catalogue
+    args = PlatformArgs(
+        external_network=catalogue.external_network,
+        flavors=tuple(FlavorSpec(f.name, f.vcpus, f.ram_gb, f.disk_gb) for f in catalogue.flavors),
+        images=tuple(i.name for i in catalogue.images),
+    )
+    resources = evaluate([platform_program(args, Clouds())], CloudMocks(public)).resources
+    for r in resources:
+        r.urn, r.parent = _restack(r.urn, PLATFORM), _restack(r.parent, PLATFORM)
+    resources.sort(key=lambda r: r.urn)
+    return TenancyPlan(
+        PLATFORM, "", "dcops.toml [catalogue]", "none", resources, [], _duplicates(resources)
+    )
 
 
 def _refuse_shared_names(specs: Sequence[tuple[TenancySpec, str]]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -26,6 +27,14 @@ class Clouds:
 
     openstack_cloud: str = "gdc"
     kube_context: str = ""
+
+    @classmethod
+    def from_environment(cls) -> Clouds:
+        """$OS_CLOUD (the clouds.yaml entry) and $DCOPS_KUBE_CONTEXT, else the defaults."""
+        return cls(
+            openstack_cloud=os.environ.get("OS_CLOUD") or cls.openstack_cloud,
+            kube_context=os.environ.get("DCOPS_KUBE_CONTEXT", ""),
+        )
 
 
 class TenancyStack(pulumi.ComponentResource):

@@ -19,7 +19,7 @@ def test_plan_all_passes_and_second_run_shows_no_changes(dcops: RunDcops, site_d
     )
     assert "offline allocation, for planning only" in first.stdout
     assert "changes: first plan of wjw-staging" in first.stdout
-    assert first.stdout.rstrip().endswith("plan: 2 tenancies, pass")
+    assert first.stdout.rstrip().endswith("plan: 2 stacks, pass")
     again = dcops("plan", "--all", "--output", "json")
     data = json.loads(again.stdout)
     assert data["ok"] is True
@@ -52,7 +52,7 @@ def test_policy_violation_exits_1_and_names_the_rule(dcops: RunDcops, site_dir: 
     assert done.returncode == 1, done.stderr
     assert "no-admin-port-to-world │ FAIL" in done.stdout
     assert "administrative port(s) [22] open to the world" in done.stdout
-    assert "plan: 1 tenancies, FAIL" in done.stdout
+    assert "plan: 1 stacks, FAIL" in done.stdout
 
 
 def test_bad_request_exits_2_naming_the_field_and_keeps_state(

@@ -224,3 +224,12 @@ def test_engine_events_drive_progress() -> None:
         ("create", True),
     ]
     assert outcome.steps == [("create", "urn:pulumi:s::dcops::t::fgw-production-net-app")]
+
+
+def test_clouds_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OS_CLOUD", "gdc-lab")
+    monkeypatch.setenv("DCOPS_KUBE_CONTEXT", "gdc-k8s")
+    assert Clouds.from_environment() == Clouds("gdc-lab", "gdc-k8s")
+    monkeypatch.delenv("OS_CLOUD")
+    monkeypatch.delenv("DCOPS_KUBE_CONTEXT")
+    assert Clouds.from_environment() == Clouds()

@@ -41,7 +41,9 @@ def test_plain_files_are_planned_without_creating_a_store(site: Site) -> None:
 def test_approved_request_wins_over_its_file_and_brings_its_addresses(site: Site) -> None:
     request = load_request(site.paths.root / SAMPLE, site)
     lifecycle.submit(site, request, _actor(site, "wanglei"))
-    with pytest.raises(InputError, match="request #1 \\(fgw-production\\) is submitted; only an approved request"):
+    with pytest.raises(
+        InputError, match="request #1 \\(fgw-production\\) is submitted; only an approved request"
+    ):
         resolve(site, ["1"], False)
     before = resolve(site, ["fgw-production"], False)[0]
     assert before.request_id is None and before.spec.allocation == "offline"
