@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
@@ -21,7 +21,7 @@ def plan_view(plan: TenancyPlan) -> Group:
         f"Plan {plan.tenancy} — {plan.source}; {summary['resources']} resources, "
         f"{summary['components']} components\n{ALLOCATION_NOTE.get(plan.allocation, plan.allocation)}"
     )
-    parts = [header, _tree(plan)]
+    parts: list[RenderableType] = [header, _tree(plan)]
     if plan.verdicts or plan.duplicates:
         parts.append(_verdicts(plan))
     return Group(*parts, Text(_changes(plan)))
