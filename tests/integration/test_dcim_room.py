@@ -45,7 +45,7 @@ def _value(text: str, metric: str, **labels: str) -> float | None:
     return None
 
 
-def _until(port: int, check: object, what: str, limit: float = 20.0) -> str:
+def _until(port: int, check: object, what: str, limit: float = 60.0) -> str:
     deadline = time.monotonic() + limit
     text = ""
     while time.monotonic() < deadline:
