@@ -166,6 +166,39 @@ async def dcops_fleet(ports: list[int]) -> tuple[float, float, int]:
     return wall, cpu, ok
 
 
+async def pysnmp_fleet(ports: list[int]) -> tuple[float, float, int]:
+    """The same polls with pysnmp's fastest API (v1arch, plain OID/Null varbinds): (wall, CPU, ok)."""
+    from pysnmp.hlapi.v1arch.asyncio import (
+        CommunityData,
+        SnmpDispatcher,
+        UdpTransportTarget,
+        get_cmd,
+    )
+    from pysnmp.proto.rfc1902 import Null, ObjectName
+
+    dispatcher = SnmpDispatcher()
+    community = CommunityData("public", mpModel=1)
+    targets = [
+        await UdpTransportTarget.create(("127.0.0.1", p), timeout=TIMEOUT, retries=1) for p in ports
+    ]
+    varbinds = [(ObjectName(o), Null()) for o in OIDS]
+    slots = asyncio.Semaphore(PARALLEL)
+
+    async def one(target: object) -> bool:
+        async with slots:
+            error, status, _, answer = await get_cmd(dispatcher, community, target, *varbinds)  # type: ignore[arg-type]
+            return not error and not status and len(answer) == len(OIDS)
+
+    await asyncio.gather(*(one(t) for t in targets))
+    ok = 0
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    for _ in range(ROUNDS):
+        ok += sum(await asyncio.gather(*(one(t) for t in targets)))
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    dispatcher.transport_dispatcher.close_dispatcher()
+    return wall, cpu, ok
+
+
 def _exporter_config(folder: Path) -> Path:
     metrics = "\n".join(
         f"    - name: oid_{n}\n      oid: {o}\n      type: gauge" for n, o in enumerate(OIDS)
@@ -329,6 +362,12 @@ async def modbus_units(port: int, connections: int) -> tuple[float, int]:
     return wall, ok
 
 
+def _version(package: str) -> str:
+    from importlib.metadata import version
+
+    return version(package)
+
+
 def main() -> None:
     """Run every part in one go and write the table."""
     folder = Path(tempfile.mkdtemp(prefix="dcops-dcim-bench-"))
@@ -340,6 +379,7 @@ def main() -> None:
     try:
         asyncio.run(_until_answering(ports))
         wall_d, cpu_d, ok_d = asyncio.run(dcops_fleet(ports))
+        wall_p, cpu_p, ok_p = asyncio.run(pysnmp_fleet(ports))
         cpu0 = _cpu(exporter.pid)
         wall_e, ok_e = asyncio.run(exporter_fleet(exporter_port, ports))
         cpu_e = _cpu(exporter.pid) - cpu0
@@ -366,6 +406,7 @@ is the exporter process (the scrape driver is not counted).
 | poller | device polls ok | devices/s | CPU-s per 1,000 polls | devices per CPU-second |
 |---|---|---|---|---|
 | dcops (own BER codec, asyncio) | {ok_d}/{polls} | {dps_d:,.0f} | {1000 * cpu_d / max(ok_d, 1):.3f} | {per_cpu_d:,.0f} |
+| pysnmp {_version("pysnmp")} v1arch, OID/Null varbinds (Python peer) | {ok_p}/{polls} | {ok_p / wall_p:,.0f} | {1000 * cpu_p / max(ok_p, 1):.3f} | {ok_p / cpu_p:,.0f} |
 | prometheus-snmp-exporter (Debian, Go) | {ok_e}/{polls} | {dps_e:,.0f} | {1000 * cpu_e / max(ok_e, 1):.3f} | {per_cpu_e:,.0f} |
 | ratio dcops / snmp_exporter | | {dps_d / dps_e:.2f} | | {per_cpu_d / per_cpu_e:.2f} |
 

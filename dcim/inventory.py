@@ -11,6 +11,7 @@ from typing import Any
 from dcops.core.documents import Document
 from dcops.core.errors import InputError, InvalidInput, Problem
 from dcops.core.site import Device, Gateway, SecretRef, Site
+from dcops.dcim.decoding import Reading
 from dcops.dcim.profiles import Profile, bundled_profile, profile_names
 
 DEFAULT_PORTS = {"snmp": 161, "snmpv3": 161, "modbus": 502}
@@ -193,9 +194,12 @@ def resolve_secret(ref: SecretRef, state: Path, what: str) -> str:
 
 
 def apply_overlay(site: Site, overlay: dict[str, Any]) -> tuple[list[Device], list[Gateway]]:
-    """The site's devices and gateways with the simulator's addresses and secrets laid over them."""
+    """The site's devices (and simulated extras) with the simulator's addresses and secrets."""
     changes = overlay.get("devices", {})
-    devices = [d.model_copy(update=_updates(changes.get(d.name, {}))) for d in site.devices]
+    added = [Device.model_validate(extra) for extra in overlay.get("added", [])]
+    devices = [
+        d.model_copy(update=_updates(changes.get(d.name, {}))) for d in [*site.devices, *added]
+    ]
     gw_changes = overlay.get("gateways", {})
     gateways = [g.model_copy(update=gw_changes.get(g.name, {})) for g in site.gateways]
     return devices, gateways
@@ -273,3 +277,14 @@ def _target(
         priv_password=resolve_secret(device.priv_secret, state, f"{device.name} priv_secret"),
         **common,
     )
+
+
+def rated_current_fallback(target: Target, readings: Sequence[Reading]) -> list[Reading]:
+    """Phase ratings from the inventory for a PDU that reports none of its own."""
+    device = target.device
+    rating = device.thresholds.rated_current_amperes if device is not None else None
+    metric = "dcops_dcim_pdu_phase_rated_current_amperes"
+    if rating is None or any(r.metric == metric for r in readings):
+        return []
+    phases = [r.labels for r in readings if r.metric == "dcops_dcim_pdu_phase_current_amperes"]
+    return [Reading(metric, labels, rating) for labels in phases]

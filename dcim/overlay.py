@@ -96,5 +96,4 @@ def effective_devices(site: Site) -> tuple[list[Device], list[Gateway], bool]:
     if overlay is None or not pid_alive(int(overlay.get("pid", 0))):
         return list(site.devices), list(site.gateways), False
     devices, gateways = apply_overlay(site, overlay)
-    devices += [Device.model_validate(extra) for extra in overlay.get("added", [])]
     return devices, gateways, True

@@ -21,7 +21,7 @@ from dcops.dcim.decoding import (
     plan_blocks,
 )
 from dcops.dcim.faults import DeviceFault, Reason
-from dcops.dcim.inventory import Target
+from dcops.dcim.inventory import Target, rated_current_fallback
 from dcops.dcim.modbus import ModbusTcpClient
 from dcops.dcim.snmp import CommunityClient, SnmpClient, UserClient, V3Credentials
 
@@ -125,6 +125,7 @@ class Poller:
         decoded.readings += tables.readings
         decoded.problems += tables.problems
         decoded.implied += tables.implied
+        decoded.readings += rated_current_fallback(target, decoded.readings)
         return decoded
 
     async def poll_device(self, name: str) -> DeviceState:

@@ -135,11 +135,12 @@ def simulate(
         stop = asyncio.Event()
         _stop_on_signals(stop)
         sim = Simulation(
-            [*site.devices, *extra],
+            site.devices,
             site.gateways,
             overlay.workdir(site),
             overlay.control_path(site),
             tick,
+            synthetic=extra,
         )
         try:
             record = await sim.start()

@@ -100,6 +100,7 @@ class Simulation:
         workdir: Path,
         control: Path,
         tick: float = 1.0,
+        synthetic: Sequence[Device] = (),
     ) -> None:
         self.workdir = workdir
         self.control = control
@@ -111,6 +112,11 @@ class Simulation:
             first = device.kind not in kinds_seen
             kinds_seen.add(device.kind)
             self.devices.append(Simulated(device, bundled_profile(device.profile or ""), first, n))
+        # Synthetic units (load tests) share agents, 100 ports per snmpd, and the values of the first.
+        self.synthetic = [
+            Simulated(d, bundled_profile(d.profile or ""), False, len(self.devices) + n)
+            for n, d in enumerate(synthetic)
+        ]
         self.scenario = "normal"
         self.started = time.time()
         self._snmpd: list[subprocess.Popen[bytes]] = []
@@ -131,7 +137,9 @@ class Simulation:
         """Recompute every device's values for the scenario and the time now."""
         now = time.time()
         elapsed = now - self.started
-        for sim in self.devices:
+        for sim in [*self.devices, *self.synthetic]:
+            if sim.profile.protocol == "snmp" and sim.values_file is None:
+                continue  # served from the values of the first unit of its shared agent
             state, alarms = scenarios.device_state(
                 sim.device.kind, sim.first, self.scenario, elapsed, now, sim.seed
             )
@@ -149,17 +157,18 @@ class Simulation:
         """Start every simulated device; return the overlay (addresses and secrets) to record."""
         self.workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.read_control()
-        snmp = [s for s in self.devices if s.profile.protocol == "snmp"]
+        groups = [[s] for s in self.devices if s.profile.protocol == "snmp"]
+        groups += [self.synthetic[i : i + 100] for i in range(0, len(self.synthetic), 100)]
         modbus = [s for s in self.devices if s.profile.protocol == "modbus"]
-        if snmp:
+        if groups:
             self._write_secrets()
-        for sim in snmp:
-            sim.values_file = self.workdir / f"{sim.device.name}.json"
+        for group in groups:
+            group[0].values_file = self.workdir / f"{group[0].device.name}.json"
         self.update()
-        for sim in snmp:
-            await self._start_snmpd(sim)
+        for group in groups:
+            await self._start_snmpd(group)
         await self._start_modbus(modbus)
-        self.overlay["simulated"] = [s.device.name for s in self.devices]
+        self.overlay["simulated"] = [s.device.name for s in [*self.devices, *self.synthetic]]
         return self.overlay
 
     def _write_secrets(self) -> None:
@@ -177,61 +186,56 @@ class Simulation:
     def _secret_ref(self, name: str, state: Path) -> dict[str, str]:
         return {"file": str((self.workdir / "secrets" / name).relative_to(state))}
 
-    async def _start_snmpd(self, sim: Simulated) -> None:
+    async def _start_snmpd(self, group: list[Simulated]) -> None:
+        """One snmpd for a group of devices, one port each, serving the first one's values."""
         snmpd = find_program("snmpd")
         if snmpd is None:
             raise MissingDependency(
                 "simulating SNMP devices needs Debian's snmpd: apt-get install -y snmpd"
             )
-        name = sim.device.name
-        port = free_port()
+        leader = group[0]
+        name = leader.device.name
+        ports = free_ports(len(group))
         conf = self.workdir / f"{name}.snmpd.conf"
-        passer = f"{sys.executable} -m dcops.dcim.snmpd_pass {sim.values_file}"
+        passer = f"{sys.executable} -m dcops.dcim.snmpd_pass {leader.values_file}"
         lines = [
-            f"agentaddress udp:{HOST}:{port}",
-            f"rocommunity {self._secret('community')} {HOST}",
+            "agentaddress " + ",".join(f"udp:{HOST}:{p}" for p in ports[i : i + 50])
+            for i in range(0, len(ports), 50)
         ]
-        if sim.device.protocol == "snmpv3":
+        lines.append(f"rocommunity {self._secret('community')} {HOST}")
+        if leader.device.protocol == "snmpv3":
             lines += [
                 f'createUser {V3_USER} SHA "{self._secret("auth")}" AES "{self._secret("priv")}"',
                 f"rouser {V3_USER} priv",
             ]
-        lines += [f"pass_persist {root} {passer}" for root in _subtrees(sim.profile)]
+        lines += [f"pass_persist {root} {passer}" for root in _subtrees(leader.profile)]
         conf.write_text("\n".join(lines) + "\n", encoding="utf-8")
         conf.chmod(0o600)
         persist = self.workdir / f"{name}.persist"
         shutil.rmtree(persist, ignore_errors=True)
         env = {**os.environ, "SNMP_PERSISTENT_DIR": str(persist), "MIBS": ""}
+        log, pid = self.workdir / f"{name}.snmpd.log", self.workdir / f"{name}.snmpd.pid"
         process = subprocess.Popen(
-            [
-                snmpd,
-                "-f",
-                "-C",
-                "-c",
-                str(conf),
-                "-Lf",
-                str(self.workdir / f"{name}.snmpd.log"),
-                "-p",
-                str(self.workdir / f"{name}.snmpd.pid"),
-            ],
+            [snmpd, "-f", "-C", "-c", str(conf), "-Lf", str(log), "-p", str(pid)],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         self._snmpd.append(process)
-        await self._wait_snmp(port, name, process)
+        await self._wait_snmp(ports[-1], name, process)
         state = self.workdir.parent.parent
-        entry: dict[str, Any] = {"address": HOST, "port": port}
-        if sim.device.protocol == "snmpv3":
-            entry.update(
-                user=V3_USER,
-                auth_secret=self._secret_ref("auth", state),
-                priv_secret=self._secret_ref("priv", state),
-            )
-        else:
-            entry["community"] = self._secret_ref("community", state)
-        self.overlay["devices"][name] = entry
+        for sim, port in zip(group, ports, strict=True):
+            entry: dict[str, Any] = {"address": HOST, "port": port}
+            if sim.device.protocol == "snmpv3":
+                entry.update(
+                    user=V3_USER,
+                    auth_secret=self._secret_ref("auth", state),
+                    priv_secret=self._secret_ref("priv", state),
+                )
+            else:
+                entry["community"] = self._secret_ref("community", state)
+            self.overlay["devices"][sim.device.name] = entry
 
     async def _wait_snmp(self, port: int, name: str, process: subprocess.Popen[bytes]) -> None:
         client = CommunityClient(HOST, port, self._secret("community"), timeout=0.5, retries=0)

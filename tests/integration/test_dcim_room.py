@@ -288,3 +288,20 @@ def test_probe_of_a_silent_device_fails_within_its_timeout(dcops: RunDcops) -> N
         )
     assert done.returncode == 1
     assert "did not answer (timeout)" in done.stderr
+
+
+def test_synthetic_units_share_agents_and_are_all_polled(dcops: RunDcops) -> None:
+    started = dcops(
+        "dcim", "simulate", "--detach", "--synthetic", "120", "--tick", "0.5", timeout=120
+    )
+    assert started.returncode == 0, started.stderr
+    try:
+        assert "simulating 135 devices" in started.stdout
+        done = dcops("dcim", "poll", "--once", "--timeout", "5", "--output", "json", timeout=120)
+        assert done.returncode == 0, done.stderr
+        devices = json.loads(done.stdout)["devices"]
+        synthetic = [d for d in devices if d["device"].startswith("sim-ups-")]
+        assert len(synthetic) == 120 and all(d["up"] for d in synthetic)
+        assert len({d["address"] for d in synthetic}) == 120
+    finally:
+        assert dcops("dcim", "simulate", "stop", timeout=60).returncode == 0

@@ -93,3 +93,42 @@ def test_readings_older_than_two_intervals_are_not_exported() -> None:
 def test_a_device_never_polled_exports_no_health_yet() -> None:
     text = render(_poller(Clock()), "gdc", "9.9").decode()
     assert "dcops_dcim_device_up{" not in text
+
+
+def test_pdu_rating_comes_from_the_inventory_when_the_device_has_none() -> None:
+    from dcops.core.site import Device
+    from dcops.dcim.decoding import Reading
+    from dcops.dcim.inventory import rated_current_fallback
+
+    device = Device.model_validate(
+        {
+            "name": "pdu-x",
+            "kind": "pdu",
+            "room": "r301",
+            "thresholds": {"rated_current_amperes": 16},
+        }
+    )
+    target = Target(
+        name="pdu-x",
+        kind="pdu",
+        room="r301",
+        rack="",
+        protocol="snmp",
+        host="127.0.0.1",
+        port=1,
+        profile=bundled_profile("apc-rack-pdu"),
+        device=device,
+    )
+    current = [
+        Reading("dcops_dcim_pdu_phase_current_amperes", (("phase", str(n)),), 5.0) for n in (1, 2)
+    ]
+    added = rated_current_fallback(target, current)
+    assert [(r.labels, r.value) for r in added] == [
+        ((("phase", "1"),), 16),
+        ((("phase", "2"),), 16),
+    ]
+    reported = [
+        *current,
+        Reading("dcops_dcim_pdu_phase_rated_current_amperes", (("phase", "1"),), 32.0),
+    ]
+    assert rated_current_fallback(target, reported) == []
