@@ -21,3 +21,4 @@ bench: install
 	.venv/bin/python bench/audit_bench.py
 	.venv/bin/python bench/dcim_bench.py
 	.venv/bin/python bench/plan_bench.py
+	.venv/bin/python bench/tenancy_ipam.py

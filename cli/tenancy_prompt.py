@@ -64,6 +64,8 @@ def ask_request(site: Site, actor: Actor, today: datetime.date) -> dict[str, Any
     data["compute"] = _compute(site)
     data["networks"] = _networks()
     data["ingress"] = _ingress()
+    data["load_balancers"] = _load_balancers()
+    data["vpn"] = _vpn()
     namespace = _optional("Kubernetes namespace (empty for none)")
     if namespace:
         data["kubernetes"] = {
@@ -124,3 +126,38 @@ def _ingress() -> list[dict[str, Any]]:
             }
         )
     return rules
+
+
+def _load_balancers() -> list[dict[str, Any]]:
+    balancers = []
+    while name := _optional("Load balancer name (empty for none)"):
+        protocol = _choose("  protocol", ["TCP", "UDP", "HTTP", "HTTPS"], "TCP")
+        balancers.append(
+            {
+                "name": name,
+                "port": _ask("  port", 443, int),
+                "protocol": protocol,
+                "members": _ask("  members (compute service)", name),
+                "health": {"type": "UDP-CONNECT" if protocol == "UDP" else protocol},
+            }
+        )
+    return balancers
+
+
+def _vpn() -> list[dict[str, Any]]:
+    peers = []
+    while name := _optional("VPN to your own site: name (empty for none)"):
+        peers.append(
+            {
+                "name": name,
+                "peer_address": _ask("  your VPN gateway's public address"),
+                "peer_cidrs": [
+                    c.strip()
+                    for c in str(_ask("  your networks behind it (CIDRs, comma-separated)")).split(
+                        ","
+                    )
+                ],
+                "psk_secret": _ask("  name of the pre-shared key secret (not the key)"),
+            }
+        )
+    return peers

@@ -133,6 +133,12 @@ def test_interactive_request_prompts_with_site_choices(dcops: RunDcops, site_dir
         "ops access",
         "",  # tcp
         "",  # no more ingress
+        "",  # no load balancer
+        "hq",
+        "203.0.113.30",
+        "192.168.30.0/24, 192.168.31.0/24",
+        "fgw-staging-psk",
+        "",  # no more VPN peers
         "",  # no namespace
     ]
     done = dcops(
@@ -144,7 +150,9 @@ def test_interactive_request_prompts_with_site_choices(dcops: RunDcops, site_dir
     assert "is not one of" in done.stdout + done.stderr
     assert "request #1 fgw-staging: submitted" in done.stdout
     written = site_dir / "inventory" / "requests" / "fgw-staging.yml"
-    assert "flavor: c4.m8" in written.read_text(encoding="utf-8")
+    text = written.read_text(encoding="utf-8")
+    assert "flavor: c4.m8" in text
+    assert "peer_cidrs: [192.168.30.0/24, 192.168.31.0/24]" in text
     check = dcops("tenancy", "request", str(written), "--dry-run", user="wanglei")
     assert check.returncode == 0, check.stderr
 
