@@ -11,6 +11,14 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _needs_the_store() -> None:
+    """Address management (IPAM): pools, allocations, free space."""
+    from dcops.cli.tenancy import require_store
+
+    require_store()
+
+
 @app.command("show")
 def show(ctx: typer.Context) -> None:
     """Show each pool with allocated and free addresses, and the allocations by department."""

@@ -20,6 +20,27 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
+
+@app.callback()
+def _needs_the_store() -> None:
+    """Cloud tenancy requests (租户申请): submit, approve, follow, expire, offboard."""
+    require_store()
+
+
+def require_store() -> None:
+    """MissingDependency (exit 2) with the fix if the store's libraries are not installed."""
+    import importlib.util
+
+    from dcops.core.errors import MissingDependency
+
+    missing = [m for m in ("sqlalchemy", "alembic") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise MissingDependency(
+            f"the tenancy store needs {' and '.join(missing)}; install them with: "
+            "pip install 'dcops[tenancy]'"
+        )
+
+
 _STATE_HELP = (
     "submitted, approved, rejected, provisioned, expiring, offboarding, offboarded, superseded"
 )
