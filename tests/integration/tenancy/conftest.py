@@ -80,7 +80,7 @@ def postgres_url() -> Iterator[str]:
         as_user = ["runuser", "-u", "postgres", "--"]
     data, port = root / "data", free_port()
     run = lambda *cmd: subprocess.run(  # noqa: E731 - a local shorthand
-        [*as_user, *cmd], capture_output=True, text=True, timeout=120, check=False
+        [*as_user, *cmd], cwd=root, capture_output=True, text=True, timeout=120, check=False
     )
     init = run(str(bindir / "initdb"), "-D", str(data), "-U", "dcops", "--auth=trust", "-E", "UTF8")
     assert init.returncode == 0, f"initdb failed, PostgreSQL path not tested:\n{init.stderr}"
