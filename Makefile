@@ -22,3 +22,4 @@ bench: install
 	.venv/bin/python bench/dcim_bench.py
 	.venv/bin/python bench/plan_bench.py
 	.venv/bin/python bench/tenancy_ipam.py
+	.venv/bin/python bench/alert_latency.py
