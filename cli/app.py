@@ -10,9 +10,11 @@ import typer
 from dcops.cli import (
     alerts,
     audit,
+    configure,
     dcim,
     doctor,
     ipam,
+    lab,
     monitors,
     plan,
     provision,
@@ -77,6 +79,8 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(dcim.app, name="dcim")
 app.add_typer(tenancy.app, name="tenancy")
 app.add_typer(ipam.app, name="ipam")
+app.add_typer(lab.app, name="lab")
+app.add_typer(configure.app, name="configure")
 app.command("doctor")(doctor.doctor)
 app.command("whoami")(whoami.whoami)
 app.command("plan")(plan.plan)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from dcops.core.documents import Document, read_toml, read_yaml
 from dcops.core.errors import InputError, InvalidInput, Problem
+from dcops.core.hosts import HostInventory, load_hosts
 from dcops.core.monitoring import check_monitors
 from dcops.core.paths import SITE_FILE, SitePaths, find_site_file
 from dcops.core.site import (
@@ -59,6 +60,11 @@ def load_site(explicit: str | Path | None = None, start: Path | None = None) -> 
         problems.extend(
             check_monitors(config.model.monitors, [r.name for r in room_list], config.doc)
         )
+    hosts = HostInventory()
+    if config:
+        racks = {rack.name for room in room_list for _, rack in room.racks()} if rooms else None
+        hosts, host_problems = load_hosts(root / "inventory", config.model.pools, racks)
+        problems.extend(host_problems)
     if problems or config is None:
         raise InvalidInput(f"site {_shown(site_file)} is not valid", _ordered(problems))
     state = (root / config.model.site.state_dir).resolve()
@@ -67,6 +73,7 @@ def load_site(explicit: str | Path | None = None, start: Path | None = None) -> 
         rooms=room_list,
         devices=device_list,
         gateways=devices.model.gateways if devices else [],
+        hosts=hosts,
         paths=SitePaths(root=root, state=state),
     )
 

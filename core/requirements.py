@@ -135,6 +135,21 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         probe="pg_ctlcluster",
         note="PostgreSQL server, for the tests of the PostgreSQL store",
     ),
+    Requirement("configure", "ansible_runner", "python", _PIP, note="ansible-runner"),
+    Requirement("configure", "ansible", "python", _PIP, note="ansible-core"),
+    Requirement("configure", "paramiko", "python", _PIP, note="collect-configs over SSH"),
+    Requirement("configure", "ssh", "program", "apt-get install -y openssh-client"),
+    Requirement("configure", "git", "program", "apt-get install -y git", note="config history"),
+    Requirement("lab", "root", "privilege", "run dcops lab as root (sudo)"),
+    Requirement(
+        "lab", "netns", "privilege", "a kernel and container that allow network namespaces"
+    ),
+    Requirement("lab", "ip", "program", "apt-get install -y iproute2"),
+    Requirement("lab", "debootstrap", "program", "apt-get install -y debootstrap"),
+    Requirement("lab", "nc", "program", "apt-get install -y netcat-openbsd"),
+    Requirement("lab", "ssh-keygen", "program", "apt-get install -y openssh-client"),
+    Requirement("lab", "unshare", "program", "apt-get install -y util-linux"),
+    Requirement("lab", "snmpget", "program", "apt-get install -y snmp", note="lab SNMP checks"),
 )
 
 

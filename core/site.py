@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
+from dcops.core.hosts import HostInventory
 from dcops.core.monitoring import MonitorsConfig
 from dcops.core.paths import SitePaths
 
@@ -369,6 +370,7 @@ class Site(BaseModel):
     config: SiteConfig
     rooms: list[Room]
     devices: list[Device]
+    hosts: HostInventory = HostInventory()
     paths: SitePaths
     gateways: list[Gateway] = []
 

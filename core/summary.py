@@ -13,6 +13,8 @@ def site_counts(site: Site) -> dict[str, int]:
         "rows": sum(len(room.rows) for room in site.rooms),
         "racks": sum(len(room.racks()) for room in site.rooms),
         "devices": len(site.devices),
+        "hosts": len(site.hosts.hosts),
+        "fabric links": len(site.hosts.fabric_links),
         "departments": len(conf.departments),
         "tiers": len(conf.tiers),
         "address pools": len(conf.pools),

@@ -1,0 +1,111 @@
+"""`dcops lab`: disposable lab hosts (network namespaces) that look like the room."""
+
+from __future__ import annotations
+
+import typer
+
+from dcops.cli.session import session
+
+app = typer.Typer(
+    help="Lab hosts in network namespaces for rehearsing playbooks (needs root).",
+    no_args_is_help=True,
+)
+
+
+@app.command("up")
+def up(ctx: typer.Context) -> None:
+    """Build the lab from inventory/hosts.yml: namespaces, cables, a root and sshd per host."""
+    from dcops.cli import output
+    from dcops.lab import lifecycle
+
+    state = session(ctx)
+    state.require("ops", action="dcops lab up")
+    with output.error_console().status("lab up: building hosts (首次需 debootstrap 约 1-2 分钟)"):
+        report = lifecycle.up(state.site)
+    if state.json:
+        output.print_json(report.__dict__)
+        return
+    if report.already_up:
+        output.show(f"lab {report.prefix}: already up, {len(report.hosts)} hosts — nothing to do")
+        return
+    if report.cleaned:
+        output.show(f"cleared leftovers of an earlier lab: {len(report.cleaned)} items")
+    base = "built with debootstrap" if report.base_built else "from cache"
+    output.show(
+        f"lab {report.prefix}: up, {len(report.hosts)} hosts, base {base}, {report.seconds:.1f} s"
+    )
+
+
+@app.command("down")
+def down(
+    ctx: typer.Context,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask."),
+) -> None:
+    """Stop every lab host and remove namespaces, mounts and files (the base cache stays)."""
+    from dcops.cli import output
+    from dcops.lab import lifecycle
+    from dcops.lab.topology import topology
+
+    state = session(ctx)
+    state.require("ops", action="dcops lab down")
+    lifecycle.ensure_capable()
+    topo = topology(state.site)
+    if not yes:
+        typer.confirm(
+            f"拆除实验环境 Tear down lab {topo.prefix} ({len(topo.hosts)} hosts)?", abort=True
+        )
+    removed = lifecycle.down(state.site, topo)
+    if state.json:
+        output.print_json({"prefix": topo.prefix, "removed": removed})
+        return
+    what = f"removed {len(removed)} items" if removed else "nothing was up"
+    output.show(f"lab {topo.prefix}: down, {what}")
+
+
+@app.command("status")
+def status(ctx: typer.Context) -> None:
+    """Each lab host: namespace, processes and whether sshd answers."""
+    from dcops.cli import output
+    from dcops.lab import lifecycle
+
+    state = session(ctx)
+    lifecycle.ensure_capable()
+    hosts = lifecycle.status(state.site)
+    if state.json:
+        output.print_json([h.__dict__ for h in hosts])
+        return
+    rows = [
+        (
+            h.name,
+            h.group,
+            h.address,
+            h.namespace if h.namespace_exists else "-",
+            h.processes,
+            "up" if h.ssh else "down",
+        )
+        for h in hosts
+    ]
+    columns = ["host", "group", "address", "namespace", "processes", "ssh"]
+    output.show(output.table(None, columns, rows))
+    running = sum(h.ssh for h in hosts)
+    output.show(f"lab: {running} of {len(hosts)} hosts up")
+
+
+@app.command("ssh", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def ssh(
+    ctx: typer.Context,
+    host: str = typer.Argument(..., help="Lab host name, e.g. leaf-1."),
+) -> None:
+    """Open a shell on a lab host, or run the command given after the host name."""
+    import subprocess
+
+    from dcops.lab import lifecycle
+    from dcops.lab.access import ssh_command
+    from dcops.lab.topology import topology
+
+    state = session(ctx)
+    state.require("ops", action="dcops lab ssh")
+    target = topology(state.site).host(host)
+    lifecycle.ensure_capable()
+    command = ssh_command(lifecycle.lab_dir(state.site), target.address, list(ctx.args))
+    raise typer.Exit(subprocess.run(command, check=False).returncode)

@@ -1,0 +1,1 @@
+"""Disposable lab hosts in network namespaces, for rehearsing the room's playbooks."""
