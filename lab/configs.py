@@ -176,7 +176,7 @@ def _fetch(target: _Target) -> str:
             look_for_keys=target.key is None,
         )
         _, stdout, stderr = client.exec_command(SHOW_RUNNING, timeout=CONNECT_TIMEOUT)
-        text = stdout.read().decode("utf-8", errors="replace")
+        text: str = stdout.read().decode("utf-8", errors="replace")
         status = stdout.channel.recv_exit_status()
         if status != 0:
             error = stderr.read().decode("utf-8", errors="replace").strip()
