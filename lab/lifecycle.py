@@ -103,7 +103,9 @@ def down(site: Site, topo: Topology | None = None) -> list[str]:
     shutil.rmtree(access.control_dir(topo.prefix), ignore_errors=True)
     removed += [f"mount {p}" for p in hostroot.unmount_all(lab)]
     if lab.exists():
-        shutil.rmtree(lab)
+        shutil.rmtree(lab, ignore_errors=True)  # entries may vanish while we walk (a dying host)
+        if lab.exists():
+            shutil.rmtree(lab)
         removed.append(f"folder {lab}")
     return removed
 
