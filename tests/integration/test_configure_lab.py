@@ -251,10 +251,15 @@ def test_backup_then_restore_drill_brings_back_the_right_contents(lab: Lab) -> N
     cron = (lab.root("srv-1") / "etc" / "cron.d" / "dcops-backup").read_text()
     assert "30 2 * * * root /usr/local/sbin/dcops-backup" in cron
     lab.on("srv-1", "mkdir -p /srv/data && echo 'first version' > /srv/data/report.txt")
+    lab.on(
+        "srv-1",
+        "sqlite3 /srv/data/app.db 'create table permits(id); insert into permits values(42)'",
+    )
     lab.on("srv-1", "/usr/local/sbin/dcops-backup")
     lab.on("srv-1", "echo 'second version' > /srv/data/report.txt")
     lab.on("srv-1", "/usr/local/sbin/dcops-backup")
-    assert (lab.root("srv-1") / "var" / "backups" / "dcops" / "app.sql").is_file()  # the hook ran
+    dump = lab.root("srv-1") / "var" / "backups" / "dcops" / "app.sql"
+    assert "INSERT INTO permits VALUES(42);" in dump.read_text()  # the pre-backup hook ran
     drill = lab.dcops("configure", "backup-verify", "--lab", "--yes")
     assert drill.returncode == 0, drill.stdout + drill.stderr
     assert (
