@@ -109,7 +109,13 @@ class Journal:
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        """Hold the journal's exclusive lock (shared by every dcops process of the site)."""
+        """Hold the journal's exclusive lock (shared by every dcops process of the site).
+
+        Re-entrant for this object: a holder may call code that locks again (prune verifies).
+        """
+        if self._held >= 0:
+            yield
+            return
         self._ensure_folder()
         fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -234,12 +240,37 @@ class Journal:
         if self._lock_file.exists():
             os.truncate(self._lock_file, 0)
 
-    def raw_lines(self) -> Iterator[bytes]:
-        """The journal's lines as bytes, newline included, without parsing them."""
+    def raw_lines(self, limit: int | None = None) -> Iterator[bytes]:
+        """The journal's lines as bytes, newline included, without parsing; up to limit bytes."""
         if not self.path.exists():
             return
         with self.path.open("rb", buffering=1 << 20) as handle:
-            yield from handle
+            if limit is None:
+                yield from handle
+                return
+            left = limit
+            for line in handle:
+                if left <= 0:
+                    return
+                yield line[:left]
+                left -= len(line)
+
+    def snapshot(self) -> tuple[int, bytes]:
+        """The journal's length and the checkpoints file, taken together under the lock.
+
+        Readers that cannot write the lock file (an auditor's read-only copy) read without it.
+        """
+
+        def read() -> tuple[int, bytes]:
+            length = self.path.stat().st_size if self.path.exists() else 0
+            checkpoints = self.checkpoints.read_bytes() if self.checkpoints.exists() else b""
+            return length, checkpoints
+
+        try:
+            with self.locked():
+                return read()
+        except OSError:  # no write access for the lock file: read as it is
+            return read()
 
     def events(self) -> Iterator[dict[str, Any]]:
         """The journal's events, parsed; OperationFailed naming the line of one that is not JSON."""

@@ -14,9 +14,9 @@ import shutil
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dcops.audit.checkpoint import Checkpoint
+from dcops.audit.checkpoint import Checkpoint, signature_ok
 from dcops.audit.journal import Journal
 from dcops.audit.merkle import (
     HASH_SIZE,
@@ -27,6 +27,9 @@ from dcops.audit.merkle import (
     verify_inclusion,
 )
 from dcops.core.errors import InputError, OperationFailed
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 _OFFSET = struct.Struct("<Q")
 
@@ -251,8 +254,19 @@ class InclusionProof:
         }
 
 
-def prove(journal: Journal, ident: int, checkpoint: Checkpoint) -> InclusionProof:
-    """The inclusion proof of event ident against the checkpoint; OperationFailed if it fails."""
+def prove(
+    journal: Journal, ident: int, checkpoint: Checkpoint, key: Ed25519PublicKey | None = None
+) -> InclusionProof:
+    """The inclusion proof of event ident against the checkpoint; OperationFailed if it fails.
+
+    With a key, the checkpoint's signature is checked first: a proof against a forged tree
+    head proves nothing.
+    """
+    if key is not None and not signature_ok(checkpoint, key):
+        raise OperationFailed(
+            f"the checkpoint of size {checkpoint.size} ({checkpoint.time}) is not signed by the "
+            "trusted key: it is forged or from another log"
+        )
     if ident >= checkpoint.size:
         raise InputError(
             f"event {ident} is newer than the checkpoint of size {checkpoint.size} "

@@ -156,7 +156,10 @@ def verify(
     """Check the journal and its checkpoints (plus any the auditor kept); never raises on tampering."""
     result = Verification()
     trusted = key_id(public_raw(key)) if key is not None else None
-    state_checks = _state_checkpoints(journal, key, trusted, every_signature, result)
+    length, checkpoint_file = journal.snapshot()
+    state_checks = _state_checkpoints(
+        journal, checkpoint_file, key, trusted, every_signature, result
+    )
     outside = [_external(path, key, trusted, result) for path in external]
     checks = state_checks + [c for group in outside for c in group]
     if checks and key is None:
@@ -164,7 +167,7 @@ def verify(
             Finding(f"no public key to check checkpoints with ({journal.public_key} is missing)")
         )
     _archive(journal, key, result)
-    _walk(journal, checks, result)
+    _walk(journal, length, checks, result)
     if not checks and result.size > result.pruned:
         result.findings.append(
             Finding(
@@ -177,6 +180,7 @@ def verify(
 
 def _state_checkpoints(
     journal: Journal,
+    data: bytes,
     key: Ed25519PublicKey | None,
     trusted: str | None,
     every_signature: bool,
@@ -184,11 +188,9 @@ def _state_checkpoints(
 ) -> list[CheckpointResult]:
     """The state dir's checkpoints, chain and key checked; signatures of the last (or all)."""
     path = journal.checkpoints
-    if not path.exists():
-        return []
     checks: list[CheckpointResult] = []
     previous: bytes = b""
-    lines = path.read_bytes().splitlines()
+    lines = data.splitlines()
     parsed = _parse_all(lines)
     for number, raw in enumerate(lines, start=1):
         where = f"{path.name}:{number}"
@@ -335,7 +337,9 @@ def _archive(journal: Journal, key: Ed25519PublicKey | None, result: Verificatio
         )
 
 
-def _walk(journal: Journal, checks: list[CheckpointResult], result: Verification) -> None:
+def _walk(
+    journal: Journal, length: int, checks: list[CheckpointResult], result: Verification
+) -> None:
     """Stream the journal: chain links, ids where the chain breaks, roots at checkpoint sizes."""
     base = journal.base()
     result.pruned = base.size
@@ -355,7 +359,7 @@ def _walk(journal: Journal, checks: list[CheckpointResult], result: Verification
     chain_broken = False
     previous_line = b""
     digest = sha256
-    for number, line in enumerate(journal.raw_lines(), start=1):
+    for number, line in enumerate(journal.raw_lines(length), start=1):
         if not line.endswith(b"\n"):
             result.findings.append(
                 Finding("the last line is cut short: the file was truncated", size, number)

@@ -133,10 +133,11 @@ def _proof_or_none(
     journal: Journal, ident: int, checkpoint: Checkpoint | None
 ) -> dict[str, Any] | None:
     from dcops.audit.proofs import prove
+    from dcops.audit.verification import trusted_key
 
     if checkpoint is None or ident >= checkpoint.size:
         return None
-    return prove(journal, ident, checkpoint).as_dict()
+    return prove(journal, ident, checkpoint, trusted_key(journal, None)).as_dict()
 
 
 @app.command("verify")
@@ -192,10 +193,14 @@ def prove(
     checkpoint: Path | None = typer.Option(
         None, "--checkpoint", help="Prove against this kept checkpoint instead of the latest."
     ),
+    key: Path | None = typer.Option(
+        None, "--key", help="The public key to trust (default: the site's signing.pub)."
+    ),
 ) -> None:
     """An inclusion proof of one event against a signed checkpoint (check it by hand: docs)."""
     from dcops.audit.checkpoint import latest, read_checkpoints
     from dcops.audit.proofs import prove as make
+    from dcops.audit.verification import trusted_key
     from dcops.cli import output
     from dcops.core.errors import InputError
 
@@ -205,7 +210,7 @@ def prove(
     against = list(read_checkpoints(checkpoint))[-1] if checkpoint else latest(journal)
     if against is None:
         raise InputError("no checkpoint yet; run `dcops audit checkpoint` first")
-    bundle = make(journal, ident, against).as_dict()
+    bundle = make(journal, ident, against, trusted_key(journal, key)).as_dict()
     if state.json:
         output.print_json(bundle)
         return

@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from pathlib import Path
 
 import pytest
 
-from dcops.audit.checkpoint import latest, load_public_key, signature_ok
+from dcops.audit.checkpoint import latest, load_or_create_key, load_public_key, sign, signature_ok
 from dcops.audit.journal import Journal
 from dcops.audit.proofs import prove
 from dcops.audit.recorder import audited
@@ -94,3 +95,17 @@ def test_an_altered_event_has_no_proof(site: Site, actor: Actor, journal: Journa
         prove(journal, 0, checkpoint)
     with pytest.raises(InputError, match="newer than the checkpoint"):
         prove(journal, 4, checkpoint)
+
+
+def test_a_proof_against_a_checkpoint_signed_by_another_key_is_refused(
+    site: Site, actor: Actor, journal: Journal, tmp_path: Path
+) -> None:
+    record(site, actor, 2)
+    checkpoint = latest(journal)
+    assert checkpoint is not None
+    other = load_or_create_key(tmp_path / "other.key")
+    impostor = sign(other, checkpoint.origin, checkpoint.size, checkpoint.root, checkpoint.prev)
+    trusted = load_public_key(journal.public_key)
+    assert prove(journal, 1, checkpoint, trusted).holds()
+    with pytest.raises(OperationFailed, match="not signed by the trusted key"):
+        prove(journal, 1, impostor, trusted)
