@@ -149,7 +149,9 @@ def load_or_create_key(path: Path) -> Ed25519PrivateKey:
     public = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    path.with_suffix(".pub").write_bytes(public)
+    temporary = path.with_suffix(".pub.tmp")
+    temporary.write_bytes(public)
+    os.replace(temporary, path.with_suffix(".pub"))  # readers never see half a key
     fsync_folder(path.parent)
     return key
 

@@ -14,6 +14,7 @@ from dcops.audit.checkpoint import load_public_key, read_checkpoints, signature_
 from dcops.audit.journal import Journal
 from dcops.audit.merkle import leaf_hash
 from dcops.audit.recorder import audited
+from dcops.audit.verification import trusted_key, verify
 from dcops.core.identity import Actor
 from dcops.core.site import Site
 
@@ -105,6 +106,7 @@ def test_a_crash_between_intent_and_result_leaves_the_intent_alone(
         f"""
         import os
         from dcops.audit.recorder import audited
+from dcops.audit.verification import trusted_key, verify
         from dcops.core.identity import Actor
         from dcops.core.loader import load_site
         site = load_site({str(site.paths.root)!r})
@@ -139,6 +141,7 @@ def test_a_torn_last_line_is_cut_and_the_cut_recorded(
 WRITER = """
 import sys
 from dcops.audit.recorder import audited
+from dcops.audit.verification import trusted_key, verify
 from dcops.core.identity import Actor
 from dcops.core.loader import load_site
 site = load_site(sys.argv[1])
@@ -162,6 +165,12 @@ def test_concurrent_writers_in_separate_processes_lose_nothing(
         )
         for n in range(writers)
     ]
+    readings = 0
+    while any(proc.poll() is None for proc in procs) and readings < 200:
+        if journal.checkpoints.exists():  # a reader in the middle of the writes sees a valid log
+            during = verify(journal, (), trusted_key(journal, None))
+            assert during.ok, during.findings
+            readings += 1
     for proc in procs:
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err.decode()
