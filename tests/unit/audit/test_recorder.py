@@ -106,7 +106,6 @@ def test_a_crash_between_intent_and_result_leaves_the_intent_alone(
         f"""
         import os
         from dcops.audit.recorder import audited
-from dcops.audit.verification import trusted_key, verify
         from dcops.core.identity import Actor
         from dcops.core.loader import load_site
         site = load_site({str(site.paths.root)!r})
@@ -141,7 +140,6 @@ def test_a_torn_last_line_is_cut_and_the_cut_recorded(
 WRITER = """
 import sys
 from dcops.audit.recorder import audited
-from dcops.audit.verification import trusted_key, verify
 from dcops.core.identity import Actor
 from dcops.core.loader import load_site
 site = load_site(sys.argv[1])
