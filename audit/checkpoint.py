@@ -119,6 +119,18 @@ def require_signing() -> None:
         )
 
 
+def check_key_mode(path: Path) -> None:
+    """InputError if the signing key exists and others may read it."""
+    if not path.exists():
+        return
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise InputError(
+            f"audit signing key {path} is readable by others (mode {mode:o}); "
+            f"fix it: chmod 600 {path}"
+        )
+
+
 def load_or_create_key(path: Path) -> Ed25519PrivateKey:
     """The signing key at path, created (mode 0600) with its .pub beside it if missing."""
     require_signing()
@@ -126,12 +138,7 @@ def load_or_create_key(path: Path) -> Ed25519PrivateKey:
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
     if path.exists():
-        mode = path.stat().st_mode & 0o777
-        if mode & 0o077:
-            raise InputError(
-                f"audit signing key {path} is readable by others (mode {mode:o}); "
-                f"fix it: chmod 600 {path}"
-            )
+        check_key_mode(path)
         loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
         if not isinstance(loaded, ed25519.Ed25519PrivateKey):
             raise InputError(f"{path} is not an Ed25519 private key")

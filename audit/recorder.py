@@ -74,11 +74,12 @@ def audited(
     checkpoint: bool = True,
 ) -> Iterator[Operation]:
     """Record the intent, run the block, record success or failure (re-raising), then sign a checkpoint."""
-    from dcops.audit.checkpoint import require_signing, write_checkpoint
+    from dcops.audit.checkpoint import check_key_mode, require_signing, write_checkpoint
 
-    if checkpoint:
-        require_signing()
     journal = journal or Journal.of(site)
+    if checkpoint:  # refuse now, before the change, what would stop the checkpoint after it
+        require_signing()
+        check_key_mode(journal.key)
     hidden = [s for s in secrets if s]
     correlation = new_correlation()
     common: dict[str, Any] = {

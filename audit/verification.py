@@ -49,7 +49,7 @@ class Finding:
         return where + self.message
 
 
-@dataclass
+@dataclass(slots=True)
 class CheckpointResult:
     """How one checkpoint fared: its source, whether it holds, and why not."""
 

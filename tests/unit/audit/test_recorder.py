@@ -15,6 +15,7 @@ from dcops.audit.journal import Journal
 from dcops.audit.merkle import leaf_hash
 from dcops.audit.recorder import audited
 from dcops.audit.verification import trusted_key, verify
+from dcops.core.errors import InputError
 from dcops.core.identity import Actor
 from dcops.core.site import Site
 
@@ -140,6 +141,7 @@ def test_a_torn_last_line_is_cut_and_the_cut_recorded(
 WRITER = """
 import sys
 from dcops.audit.recorder import audited
+from dcops.core.errors import InputError
 from dcops.core.identity import Actor
 from dcops.core.loader import load_site
 site = load_site(sys.argv[1])
@@ -183,3 +185,18 @@ def test_concurrent_writers_in_separate_processes_lose_nothing(
     assert len(checkpoints) == writers * each
     assert max(c.size for c in checkpoints) == len(events)
     assert {c.root for c in checkpoints if c.size == len(events)} == {root}
+
+
+def test_a_key_others_can_read_stops_the_change_before_it_starts(
+    site: Site, actor: Actor, journal: Journal
+) -> None:
+    with audited(site, actor, action="monitors.reload", target="alert-rules"):
+        pass
+    journal.key.chmod(0o644)
+    ran = []
+    with (
+        pytest.raises(InputError, match="chmod 600"),
+        audited(site, actor, action="monitors.reload", target="alert-rules"),
+    ):
+        ran.append(True)
+    assert not ran and len(list(journal.events())) == 2
