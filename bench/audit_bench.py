@@ -207,7 +207,8 @@ def render(
         "the machine: CPU time is the figure to compare); journal and peers on the same file "
         "system; `make bench`.",
         "",
-        f"Appends ({args.appends:,} events of ~{800} bytes, each durable before the next):",
+        f"Appends ({args.appends:,} events of ~{size // args.events} bytes, each durable "
+        "before the next):",
         "",
         "| writer | rate |",
         "|---|---|",
