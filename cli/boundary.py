@@ -29,6 +29,8 @@ def handle(exc: BaseException, state: Session) -> int:
     if isinstance(exc, typer.Abort | KeyboardInterrupt):
         print("dcops: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    if isinstance(exc, ModuleNotFoundError) and _missing_package(exc, state):
+        return EXIT_BAD_INPUT
     if isinstance(exc, SystemExit):
         return exc.code if isinstance(exc.code, int) else EXIT_FAILED
     return _unexpected(exc, state)
@@ -44,6 +46,21 @@ def _report(state: Session, message: str, details: list[str], code: int, exc: Dc
     print(f"dcops: {message}", file=sys.stderr)
     for line in details:
         print(f"  {line}", file=sys.stderr)
+
+
+def _missing_package(exc: ModuleNotFoundError, state: Session) -> bool:
+    from dcops.core.errors import MissingDependency
+    from dcops.core.requirements import requirement_for_module
+
+    req = requirement_for_module(exc.name or "")
+    if req is None:
+        return False
+    error = MissingDependency(
+        f"the {req.capability} capability needs the Python package for {req.name!r}, "
+        f"which is not installed; {req.fix}"
+    )
+    _report(state, str(error), [], EXIT_BAD_INPUT, error)
+    return True
 
 
 def _unexpected(exc: BaseException, state: Session) -> int:

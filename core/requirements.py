@@ -158,3 +158,11 @@ def check_all(
 ) -> list[tuple[Requirement, bool]]:
     """Each requirement with whether it is found."""
     return [(req, req.found()) for req in requirements]
+
+
+def requirement_for_module(module: str) -> Requirement | None:
+    """The Python requirement that provides a module (by its top-level name), if dcops knows it."""
+    top = module.partition(".")[0]
+    return next(
+        (r for r in REQUIREMENTS if r.kind == "python" and (r.probe or r.name) == top), None
+    )

@@ -23,7 +23,7 @@ from dcops.dcim.poller import DeviceState, Poller
 def _stop_on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
+        with contextlib.suppress(RuntimeError):  # not the main thread: Ctrl-C ends it instead
             loop.add_signal_handler(sig, stop.set)
 
 

@@ -31,6 +31,10 @@ def failing_commands(site_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     def bad() -> None:
         raise InputError("--limit names unknown host 'leaf9'")
 
+    @probe.command("no-pulumi")
+    def no_pulumi() -> None:
+        raise ModuleNotFoundError("No module named 'pulumi'", name="pulumi")
+
     @probe.command("interrupt")
     def interrupt() -> None:
         raise KeyboardInterrupt
@@ -89,3 +93,14 @@ def test_global_options_may_follow_the_command() -> None:
         "--",
         "--debug",
     ]
+
+
+@pytest.mark.usefixtures("failing_commands")
+def test_a_missing_optional_package_says_how_to_install_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert run(["probe-endings", "no-pulumi"]) == 2
+    err = capsys.readouterr().err
+    assert "needs the Python package for 'pulumi'" in err
+    assert "pip install" in err
+    assert "unexpected" not in err
