@@ -19,6 +19,9 @@ from dcops.stacks.verdicts import Verdict
 
 ROOT = "dcops:stack:Tenancy"
 TENANCIES_PER_WORKER = 8
+# A mocked run holds its garbage until it ends (see evaluation.py): a fresh process per this
+# many tenancies keeps a worker near 200 MB however many tenancies are planned.
+TENANCIES_PER_RUN = 64
 
 IMPORTANT: dict[str, tuple[str, ...]] = {
     "openstack:identity/project:Project": ("name", "tags"),
@@ -137,8 +140,7 @@ def plan(
     elif len(chunks) == 1:
         results = [_evaluate_chunk(context, public, chunks[0])]
     else:
-        with multiprocessing.get_context("fork").Pool(len(chunks)) as pool:
-            results = pool.starmap(_evaluate_chunk, [(context, public, c) for c in chunks])
+        results = _evaluate_in_workers(context, public, chunks, workers)
     plans = [p for chunk in results for p in chunk]
     if platform:
         plans.insert(0, _platform_plan(site, public))
@@ -191,15 +193,45 @@ def snapshot_of(resources: Sequence[PlannedResource]) -> snapshot.Snapshot:
     }
 
 
+def _evaluate_in_workers(
+    context: PolicyContext,
+    public: str,
+    chunks: list[list[tuple[TenancySpec, str]]],
+    workers: int | None,
+) -> list[list[TenancyPlan]]:
+    from dcops.stacks.evaluation import collector_paused
+
+    processes = min(len(chunks), _worker_count(sum(map(len, chunks)), workers))
+    with (
+        collector_paused(),
+        multiprocessing.get_context("fork").Pool(processes, maxtasksperchild=1) as pool,
+    ):
+        return pool.starmap(_evaluate_chunk, [(context, public, c) for c in chunks])
+
+
+def _worker_count(tenancies: int, workers: int | None) -> int:
+    count = workers or min(os.cpu_count() or 1, max(1, tenancies // TENANCIES_PER_WORKER))
+    return max(1, min(count, tenancies))
+
+
 def _chunks(
     specs: list[tuple[TenancySpec, str]], workers: int | None
 ) -> list[list[tuple[TenancySpec, str]]]:
-    count = workers or min(os.cpu_count() or 1, max(1, len(specs) // TENANCIES_PER_WORKER))
-    count = max(1, min(count, len(specs)))
+    count = _worker_count(len(specs), workers)
+    count = max(count, -(-len(specs) // TENANCIES_PER_RUN))
     return [specs[i::count] for i in range(count)]
 
 
 def _evaluate_chunk(
+    context: PolicyContext, public: str, specs: Sequence[tuple[TenancySpec, str]]
+) -> list[TenancyPlan]:
+    from dcops.stacks.evaluation import collector_paused
+
+    with collector_paused():
+        return _plan_chunk(context, public, specs)
+
+
+def _plan_chunk(
     context: PolicyContext, public: str, specs: Sequence[tuple[TenancySpec, str]]
 ) -> list[TenancyPlan]:
     import pulumi

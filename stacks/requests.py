@@ -11,6 +11,7 @@ from dcops.core.errors import InputError
 from dcops.core.site import Site
 from dcops.stacks.allocation import OfflineAllocation
 from dcops.stacks.spec import TenancySpec
+from dcops.tenancy.location import store_in_use
 
 REQUESTS = "requests"
 
@@ -84,13 +85,6 @@ def _one(site: Site, ref: str, allocation: OfflineAllocation) -> Planned:
     return Planned(
         tenancy_spec(load_request(path, site), site, allocation), site.paths.relative(path)
     )
-
-
-def store_in_use(site: Site) -> bool:
-    """Whether the site has a tenancy store (configured, or the embedded one already created)."""
-    from dcops.tenancy.store import STORE_FILE
-
-    return bool(site.config.backends.tenancy_store) or (site.paths.state / STORE_FILE).is_file()
 
 
 def _allocated(site: Site) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:

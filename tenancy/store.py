@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 
 from dcops.core.errors import InputError, OperationFailed
 from dcops.core.site import Site
+from dcops.tenancy.location import STORE_FILE
 from dcops.tenancy.model import TenancyRequest
 from dcops.tenancy.records import AllocationRecord, RequestRecord
 
 SCHEMA_REVISION = "0001"
-STORE_FILE = "tenancy.db"
 _WRITE = "dcops_write"
 _ADVISORY_KEY = 0x64636F7073  # one lock for every write to a PostgreSQL tenancy store
 _engines: dict[str, Engine] = {}

@@ -10,8 +10,9 @@ from dcops.core.errors import InputError
 from dcops.core.identity import Actor
 from dcops.core.loader import load_site
 from dcops.core.site import Site
-from dcops.stacks.requests import resolve, store_in_use
+from dcops.stacks.requests import resolve
 from dcops.tenancy import lifecycle
+from dcops.tenancy.location import store_in_use
 from dcops.tenancy.request import load_request
 
 SAMPLE = "inventory/requests/fgw-production.yml"
