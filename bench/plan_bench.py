@@ -3,8 +3,8 @@
 The peer is what Pulumi's testing guide does: one `set_mocks` + `@pulumi.runtime.test` run per
 tenancy with the stock mock monitor and mocks that echo their inputs. dcops runs the same
 programs once for all tenancies, skips the SDK's per-resource stack walk (source positions that
-mocks throw away), records registrations in its own monitor and shards tenancies over the
-CPU cores. Results go into docs/performance.md (section `plan`).
+mocks throw away), pauses the cyclic garbage collector for the run, records registrations in
+its own monitor and shards tenancies over the CPU cores. Results go into docs/performance.md (section `plan`).
 """
 
 from __future__ import annotations
