@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from dcops.cli.confirm import confirm_change
 from dcops.cli.session import Session, session
 
 if TYPE_CHECKING:
@@ -342,8 +343,10 @@ def prune(
     limit = cutoff(days, moment, datetime.now(UTC))
     journal = _journal(state)
     shown = limit.isoformat(timespec="seconds")
-    if not yes and not typer.confirm(f"Archive audit events older than {shown}?", default=False):
-        raise typer.Abort()
+    if not yes:
+        confirm_change(
+            f"归档早于 {shown} 的审计事件 Archive audit events older than {shown}?", "audit prune"
+        )
     if latest(journal) is None:  # a journal never signed: sign it, or nothing could verify it
         write_checkpoint(journal)
     with audited(

@@ -16,6 +16,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
+PLACES = {"site": "机房主机上", "lab": "实验环境上"}  # the prompt's Chinese for the plan's target
 _LIMIT = typer.Option(
     None, "--limit", "-l", metavar="HOSTS", help="Only these hosts (Ansible pattern)."
 )
@@ -55,6 +56,7 @@ def _run(
 ) -> None:
     from dcops.audit.recorder import audited
     from dcops.cli import output
+    from dcops.cli.confirm import confirm_change
     from dcops.cli.playbook_progress import PlaybookProgress
     from dcops.lab import playbook
 
@@ -63,10 +65,10 @@ def _run(
     the_plan = playbook.plan(site, name, lab=lab, limit=limit, check=check, diff=diff)
     if not (yes or check):
         hosts = limit or f"all {len(the_plan.hosts)} hosts"
-        typer.confirm(
-            f"将在{the_plan.target}上执行 {the_plan.path.name}（{hosts}）— "
+        confirm_change(
+            f"将在{PLACES.get(the_plan.target, the_plan.target)}执行 {the_plan.path.name}（{hosts}）— "
             f"run {the_plan.path.name} on the {the_plan.target} ({hosts})?",
-            abort=True,
+            f"configure {name}",
         )
     parameters = {"limit": limit, "check": check, "diff": diff, "lab": lab}
     with audited(

@@ -43,6 +43,7 @@ def down(
 ) -> None:
     """Stop every lab host and remove namespaces, mounts and files (the base cache stays)."""
     from dcops.cli import output
+    from dcops.cli.confirm import confirm_change
     from dcops.lab import lifecycle
     from dcops.lab.topology import topology
 
@@ -51,8 +52,8 @@ def down(
     lifecycle.ensure_capable()
     topo = topology(state.site)
     if not yes:
-        typer.confirm(
-            f"拆除实验环境 Tear down lab {topo.prefix} ({len(topo.hosts)} hosts)?", abort=True
+        confirm_change(
+            f"拆除实验环境 Tear down lab {topo.prefix} ({len(topo.hosts)} hosts)?", "lab down"
         )
     removed = lifecycle.down(state.site, topo)
     if state.json:

@@ -20,7 +20,9 @@ def provision(
     """Preview a tenancy's stack, show the changes, ask, then apply it with the Pulumi engine."""
     from dcops.audit.recorder import audited
     from dcops.cli import output
+    from dcops.cli.confirm import confirm_change
     from dcops.cli.engine_progress import EngineProgress
+    from dcops.core.errors import Declined
 
     state = session(ctx)
     actor = state.require("ops", action="dcops provision")
@@ -35,10 +37,15 @@ def provision(
         if preview_only or not preview.changes:
             op.attach(diff=preview.text(), details={"applied": False})
             return
-        if not yes and not typer.confirm(f"Apply these changes to {planned.spec.name}?"):
-            op.attach(diff=preview.text(), details={"applied": False, "declined": True})
-            output.show("provision: nothing changed (declined)")
-            return
+        if not yes:
+            try:
+                confirm_change(
+                    f"变更 {planned.spec.name}？Apply these changes to {planned.spec.name}?",
+                    "provision",
+                )
+            except Declined:
+                op.attach(diff=preview.text(), details={"applied": False, "declined": True})
+                raise
         with EngineProgress(f"update {planned.spec.name}") as bar:
             bar.planned(preview.changes)
             outcome = driver.up(bar)
@@ -60,15 +67,17 @@ def destroy(
     """Delete every resource of a tenancy's stack (asks first unless --yes)."""
     from dcops.audit.recorder import audited
     from dcops.cli import output
+    from dcops.cli.confirm import confirm_change
     from dcops.cli.engine_progress import EngineProgress
 
     state = session(ctx)
     actor = state.require("ops", action="dcops destroy")
     driver, planned = _driver(state, request)
     name = planned.spec.name
-    if not yes and not typer.confirm(f"Destroy every resource of stack {name}? (删除全部资源)"):
-        output.show("destroy: nothing changed (declined)")
-        return
+    if not yes:
+        confirm_change(
+            f"删除堆栈 {name} 的全部资源？Destroy every resource of stack {name}?", "destroy"
+        )
     with audited(state.site, actor, "destroy", name, {"request": planned.source}) as op:
         with EngineProgress(f"destroy {name}") as bar:
             outcome = driver.destroy(bar)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from dcops.cli.confirm import confirm_change
 from dcops.cli.session import session
 
 if TYPE_CHECKING:
@@ -382,8 +383,7 @@ def _confirm(info: dict[str, Any]) -> None:
     for address in info["addresses"]:
         if not address["released"]:
             output.show(f"  addresses {address['cidr']} ({address['network']})")
-    if not typer.confirm("Offboard it?", default=False):
-        raise typer.Exit(1)
+    confirm_change("确认下线？Offboard it?", "tenancy offboard")
 
 
 @app.command("expire")

@@ -46,6 +46,12 @@ class OperationFailed(DcopsError):
     exit_code = 1
 
 
+class Declined(DcopsError):
+    """The person was asked to confirm a change and said no: nothing was changed."""
+
+    exit_code = 1
+
+
 class InputError(DcopsError):
     """Bad usage or bad input: the user must change something before trying again."""
 

@@ -74,6 +74,7 @@ def run_page(page: Path, workdir: Path) -> list[tuple[Example, str, int]]:
             cwd=site,
             env=dcops_env(),
             text=True,
+            stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             timeout=300,
