@@ -8,16 +8,21 @@ import typer
 
 from dcops.cli.session import Session, session
 
-REQUEST_HELP = "A request file, or a tenancy name in inventory/requests/."
+REQUEST_HELP = "An approved request (ID or tenancy name), or a request file."
+_REQUEST = typer.Argument(None, metavar="[REQUEST|NAME]", help=REQUEST_HELP, show_default=False)
+_PLATFORM = typer.Option(
+    False, "--platform", help="The platform stack (external network, flavor catalogue) instead."
+)
 
 
 def provision(
     ctx: typer.Context,
-    request: str = typer.Argument(..., metavar="REQUEST|NAME", help=REQUEST_HELP),
+    request: str | None = _REQUEST,
+    platform: bool = _PLATFORM,
     preview_only: bool = typer.Option(False, "--preview-only", help="Preview, change nothing."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Apply without asking after the preview."),
 ) -> None:
-    """Preview a tenancy's stack, show the changes, ask, then apply it with the Pulumi engine."""
+    """Preview a stack, show the changes, ask, then apply it with the Pulumi engine."""
     from dcops.audit.recorder import audited
     from dcops.cli import output
     from dcops.cli.confirm import confirm_change
@@ -26,33 +31,29 @@ def provision(
 
     state = session(ctx)
     actor = state.require("ops", action="dcops provision")
-    driver, planned = _driver(state, request)
-    parameters = {"request": planned.source, "preview_only": preview_only}
-    with audited(
-        state.site, actor, "provision", planned.spec.name, parameters, secrets=driver.secrets
-    ) as op:
-        with EngineProgress(f"preview {planned.spec.name}") as bar:
+    driver, planned = _driver(state, request, platform)
+    name = driver.name
+    parameters = {"request": _source(planned), "preview_only": preview_only}
+    with audited(state.site, actor, "provision", name, parameters, secrets=driver.secrets) as op:
+        with EngineProgress(f"preview {name}") as bar:
             preview = driver.preview(bar)
-        output.show(f"preview of {planned.spec.name}: {preview.text()}")
+        output.show(f"preview of {name}: {preview.text()}")
         if preview_only or not preview.changes:
             op.attach(diff=preview.text(), details={"applied": False})
             return
         if not yes:
             try:
-                confirm_change(
-                    f"变更 {planned.spec.name}？Apply these changes to {planned.spec.name}?",
-                    "provision",
-                )
+                confirm_change(f"变更 {name}？Apply these changes to {name}?", "provision")
             except Declined:
                 op.attach(diff=preview.text(), details={"applied": False, "declined": True})
                 raise
-        with EngineProgress(f"update {planned.spec.name}") as bar:
+        with EngineProgress(f"update {name}") as bar:
             bar.planned(preview.changes)
             outcome = driver.up(bar)
         _record_applied(state, planned)
         op.attach(diff=outcome.text(), details={"applied": True, "summary": outcome.summary})
-    output.show(f"provision: {planned.spec.name} updated — {outcome.text().splitlines()[0]}")
-    if planned.request_id is not None and planned.state == "approved":
+    output.show(f"provision: {name} updated — {outcome.text().splitlines()[0]}")
+    if planned is not None and planned.request_id is not None and planned.state == "approved":
         from dcops.tenancy.lifecycle import mark_provisioned
 
         mark_provisioned(state.site, str(planned.request_id), actor)
@@ -61,10 +62,11 @@ def provision(
 
 def destroy(
     ctx: typer.Context,
-    request: str = typer.Argument(..., metavar="REQUEST|NAME", help=REQUEST_HELP),
+    request: str | None = _REQUEST,
+    platform: bool = _PLATFORM,
     yes: bool = typer.Option(False, "--yes", "-y", help="Destroy without asking."),
 ) -> None:
-    """Delete every resource of a tenancy's stack (asks first unless --yes)."""
+    """Delete every resource of a stack (asks first unless --yes)."""
     from dcops.audit.recorder import audited
     from dcops.cli import output
     from dcops.cli.confirm import confirm_change
@@ -72,18 +74,18 @@ def destroy(
 
     state = session(ctx)
     actor = state.require("ops", action="dcops destroy")
-    driver, planned = _driver(state, request)
-    name = planned.spec.name
+    driver, planned = _driver(state, request, platform)
+    name = driver.name
     if not yes:
         confirm_change(
             f"删除堆栈 {name} 的全部资源？Destroy every resource of stack {name}?", "destroy"
         )
-    with audited(state.site, actor, "destroy", name, {"request": planned.source}) as op:
+    with audited(state.site, actor, "destroy", name, {"request": _source(planned)}) as op:
         with EngineProgress(f"destroy {name}") as bar:
             outcome = driver.destroy(bar)
         op.attach(diff=outcome.text(), details={"summary": outcome.summary})
     output.show(f"destroy: {name} — {outcome.text().splitlines()[0]}")
-    if planned.request_id is not None and planned.state == "offboarding":
+    if planned is not None and planned.request_id is not None and planned.state == "offboarding":
         from dcops.tenancy.lifecycle import mark_destroyed
 
         mark_destroyed(state.site, str(planned.request_id), actor)
@@ -92,33 +94,45 @@ def destroy(
 
 def refresh(
     ctx: typer.Context,
-    request: str = typer.Argument(..., metavar="REQUEST|NAME", help=REQUEST_HELP),
+    request: str | None = _REQUEST,
+    platform: bool = _PLATFORM,
 ) -> None:
-    """Read the real cloud back into a tenancy stack's state and show what drifted."""
+    """Read the real cloud back into a stack's state and show what drifted."""
     from dcops.audit.recorder import audited
     from dcops.cli import output
     from dcops.cli.engine_progress import EngineProgress
 
     state = session(ctx)
     actor = state.require("ops", action="dcops refresh")
-    driver, planned = _driver(state, request)
-    name = planned.spec.name
-    with audited(state.site, actor, "refresh", name, {"request": planned.source}) as op:
+    driver, planned = _driver(state, request, platform)
+    name = driver.name
+    with audited(state.site, actor, "refresh", name, {"request": _source(planned)}) as op:
         with EngineProgress(f"refresh {name}") as bar:
             outcome = driver.refresh(bar)
         op.attach(diff=outcome.text(), details={"summary": outcome.summary})
     output.show(f"refresh: {name} — {outcome.text().splitlines()[0]}")
 
 
-def _driver(state: Session, request: str) -> tuple[Any, Any]:
+def _driver(state: Session, request: str | None, platform: bool) -> tuple[Any, Any]:
+    """The stack driver, and the resolved request (None for the platform stack)."""
+    from dcops.core.errors import InputError
+
+    if platform == (request is not None):
+        raise InputError("name one stack: a REQUEST (file, ID or tenancy name), or --platform")
     from dcops.stacks.deprecations import quiet_third_party
 
     quiet_third_party()
-    from dcops.stacks.automation import TenancyStackDriver
+    from dcops.stacks.automation import StackDriver
     from dcops.stacks.requests import resolve
 
+    if request is None:
+        return StackDriver.for_platform(state.site), None
     planned = resolve(state.site, [request], False)[0]
-    return TenancyStackDriver(state.site, planned.spec), planned
+    return StackDriver.for_tenancy(state.site, planned.spec), planned
+
+
+def _source(planned: Any) -> str:
+    return "dcops.toml [catalogue]" if planned is None else str(planned.source)
 
 
 def _record_applied(state: Session, planned: Any) -> None:
@@ -126,6 +140,9 @@ def _record_applied(state: Session, planned: Any) -> None:
     from dcops.stacks import snapshot
     from dcops.stacks.plan import plan, snapshot_of
 
-    report = plan(state.site, [(planned.spec, planned.source)])
-    resources = snapshot_of(report.tenancies[0].resources)
-    snapshot.save(state.site, planned.spec.name, snapshot.APPLIED, resources)
+    if planned is None:
+        report = plan(state.site, [], platform=True)
+    else:
+        report = plan(state.site, [(planned.spec, planned.source)])
+    applied = report.tenancies[0]
+    snapshot.save(state.site, applied.tenancy, snapshot.APPLIED, snapshot_of(applied.resources))

@@ -1,4 +1,4 @@
-"""Drive the real Pulumi engine through the Automation API: one stack per tenancy."""
+"""Drive the real Pulumi engine through the Automation API: one stack per tenancy, and the platform."""
 
 from __future__ import annotations
 
@@ -17,8 +17,14 @@ import yaml
 from dcops.core.errors import InputError, OperationFailed
 from dcops.core.site import Site
 from dcops.stacks.backend import Backend, backend_of, read_secret, require_cli
-from dcops.stacks.program import PROJECT, SECRET_NAMESPACE, Clouds, tenancy_program
-from dcops.stacks.spec import TenancySpec
+from dcops.stacks.program import (
+    PROJECT,
+    SECRET_NAMESPACE,
+    Clouds,
+    platform_program,
+    tenancy_program,
+)
+from dcops.stacks.spec import PLATFORM_STACK, TenancySpec
 
 LOCK_HOLDER = re.compile(r"created by (?P<who>\S+) \(pid (?P<pid>\d+)\) at (?P<when>\S+)")
 
@@ -55,9 +61,11 @@ class Outcome:
         return "\n".join(lines)
 
 
-def stack_config(site: Site, spec: TenancySpec, clouds: Clouds) -> dict[str, Any]:
-    """The stack's config: where the providers point and the VPN pre-shared keys."""
+def stack_config(site: Site, spec: TenancySpec | None, clouds: Clouds) -> dict[str, Any]:
+    """A stack's config: where the providers point and a tenancy's VPN pre-shared keys."""
     config: dict[str, Any] = {"openstack:cloud": clouds.openstack_cloud}
+    if spec is None:  # the platform stack: OpenStack only, no secrets
+        return config
     if clouds.kube_context:
         config["kubernetes:context"] = clouds.kube_context
     for vpn in spec.vpns:
@@ -76,12 +84,12 @@ def write_stack_file(work_dir: Path, stack: str, config: dict[str, Any]) -> Path
     return path
 
 
-def workspace_options(site: Site, spec: TenancySpec, backend: Backend) -> Any:
-    """LocalWorkspaceOptions for a tenancy's stack: its own work dir, the site backend, passphrase."""
+def workspace_options(site: Site, stack: str, backend: Backend) -> Any:
+    """LocalWorkspaceOptions for a stack: its own work dir, the site backend, passphrase."""
     from pulumi import automation as auto
 
     return auto.LocalWorkspaceOptions(
-        work_dir=str(work_dir_of(site, spec.name)),
+        work_dir=str(work_dir_of(site, stack)),
         pulumi_home=str(backend.home),
         env_vars=backend.env(),
         secrets_provider="passphrase",
@@ -91,9 +99,9 @@ def workspace_options(site: Site, spec: TenancySpec, backend: Backend) -> Any:
     )
 
 
-def work_dir_of(site: Site, tenancy: str) -> Path:
-    """The Pulumi work dir of a tenancy's stack, in the state dir."""
-    return site.paths.state_path("stacks", tenancy, "workspace")
+def work_dir_of(site: Site, stack: str) -> Path:
+    """The Pulumi work dir of a stack (a tenancy's, or the platform's), in the state dir."""
+    return site.paths.state_path("stacks", stack, "workspace")
 
 
 def private_dirs(path: Path) -> None:
@@ -103,29 +111,49 @@ def private_dirs(path: Path) -> None:
         folder.mkdir(mode=0o700)
 
 
-class TenancyStackDriver:
-    """Preview, update, refresh and destroy one tenancy's stack with the real engine."""
+class StackDriver:
+    """Preview, update, refresh and destroy one stack (a tenancy's, or the platform) for real."""
 
-    def __init__(self, site: Site, spec: TenancySpec, clouds: Clouds | None = None) -> None:
-        require_cli()
-        self.site, self.spec, self.clouds = site, spec, clouds or Clouds.from_environment()
+    def __init__(
+        self, site: Site, name: str, program: Callable[[], None], config: dict[str, Any]
+    ) -> None:
+        self.site, self.name, self.program = site, name, program
         self.backend = backend_of(site)
-        config = stack_config(site, spec, self.clouds)
-        write_stack_file(work_dir_of(site, spec.name), spec.name, config)
+        write_stack_file(work_dir_of(site, name), name, config)
         self.secrets = [str(v) for k, v in config.items() if k.startswith(f"{SECRET_NAMESPACE}:")]
         self._stack: Any = None
+
+    @classmethod
+    def for_tenancy(
+        cls, site: Site, spec: TenancySpec, clouds: Clouds | None = None
+    ) -> StackDriver:
+        """The driver of one tenancy's stack (refused before anything is written without the CLI)."""
+        require_cli()
+        clouds = clouds or Clouds.from_environment()
+        config = stack_config(site, spec, clouds)
+        return cls(site, spec.name, tenancy_program(spec, clouds), config)
+
+    @classmethod
+    def for_platform(cls, site: Site, clouds: Clouds | None = None) -> StackDriver:
+        """The driver of the platform stack: external network and flavor catalogue."""
+        from dcops.stacks.config import platform_args
+
+        require_cli()
+        clouds = clouds or Clouds.from_environment()
+        program = platform_program(platform_args(site), clouds)
+        return cls(site, PLATFORM_STACK, program, stack_config(site, None, clouds))
 
     def stack(self) -> Any:
         """The Automation API stack, created on first use."""
         if self._stack is None:
             from pulumi import automation as auto
 
-            with _engine_errors(self.site, self.spec.name):
+            with _engine_errors(self.site, self.name):
                 self._stack = auto.create_or_select_stack(
-                    stack_name=self.spec.name,
+                    stack_name=self.name,
                     project_name=PROJECT,
-                    program=tenancy_program(self.spec, self.clouds),
-                    opts=workspace_options(self.site, self.spec, self.backend),
+                    program=self.program,
+                    opts=workspace_options(self.site, self.name, self.backend),
                 )
         return self._stack
 
@@ -133,7 +161,7 @@ class TenancyStackDriver:
         """What an update would change."""
         outcome = Outcome()
         listener = _listener(progress, outcome)
-        with _engine_errors(self.site, self.spec.name):
+        with _engine_errors(self.site, self.name):
             result = _cancellable(lambda: self.stack().preview(on_event=listener, color="never"))
         outcome.summary = {op_name(k): int(v) for k, v in (result.change_summary or {}).items()}
         return outcome
@@ -157,7 +185,7 @@ class TenancyStackDriver:
         kwargs: dict[str, Any] = {"on_event": listener, "color": "never"}
         if verb == "up":
             kwargs["show_secrets"] = False
-        with _engine_errors(self.site, self.spec.name):
+        with _engine_errors(self.site, self.name):
             result = _cancellable(lambda: method(**kwargs))
         changes = result.summary.resource_changes or {}
         outcome.summary = {op_name(k): int(v) for k, v in changes.items()}

@@ -1,9 +1,10 @@
-"""Map an approved (or planned) tenancy request to the stack's inputs."""
+"""Map an approved (or planned) tenancy request, and the site's catalogue, to the stacks' inputs."""
 
 from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dcops.core.site import Site
 from dcops.stacks.allocation import OfflineAllocation
@@ -21,6 +22,9 @@ from dcops.stacks.spec import (
 )
 from dcops.tenancy.model import LoadBalancer as LoadBalancerRequest
 from dcops.tenancy.model import TenancyRequest
+
+if TYPE_CHECKING:
+    from dcops.stacks.components.platform import PlatformArgs
 
 OPS_KEY = Path("keys") / "ops.pub"
 ALLOWS = (
@@ -148,3 +152,15 @@ def _kubernetes(request: TenancyRequest) -> KubernetesSpec | None:
 def _ops_key(site: Site) -> str:
     path = site.paths.inventory / OPS_KEY
     return path.read_text(encoding="utf-8").strip() if path.is_file() else ""
+
+
+def platform_args(site: Site) -> PlatformArgs:
+    """The platform stack's inputs from the site's catalogue: external network, flavors, images."""
+    from dcops.stacks.components.platform import FlavorSpec, PlatformArgs
+
+    catalogue = site.config.catalogue
+    return PlatformArgs(
+        external_network=catalogue.external_network,
+        flavors=tuple(FlavorSpec(f.name, f.vcpus, f.ram_gb, f.disk_gb) for f in catalogue.flavors),
+        images=tuple(i.name for i in catalogue.images),
+    )

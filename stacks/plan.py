@@ -14,7 +14,7 @@ from dcops.core.site import Site
 from dcops.stacks import snapshot
 from dcops.stacks.evaluation import PLAN_STACK, PlannedResource
 from dcops.stacks.policies import PolicyContext
-from dcops.stacks.spec import TenancySpec
+from dcops.stacks.spec import PLATFORM_STACK, TenancySpec
 from dcops.stacks.verdicts import Verdict
 
 ROOT = "dcops:stack:Tenancy"
@@ -119,9 +119,6 @@ def important(resource: PlannedResource) -> dict[str, Any]:
     return shown
 
 
-PLATFORM = "platform"
-
-
 def plan(
     site: Site,
     specs: Sequence[tuple[TenancySpec, str]],
@@ -154,23 +151,18 @@ def plan(
 
 def _platform_plan(site: Site, public: str) -> TenancyPlan:
     """The platform stack: the flavor catalogue and the external network, planned offline."""
-    from dcops.stacks.components.platform import FlavorSpec, PlatformArgs
+    from dcops.stacks.config import platform_args
     from dcops.stacks.evaluation import evaluate
     from dcops.stacks.mocks import CloudMocks
     from dcops.stacks.program import Clouds, platform_program
 
-    catalogue = site.config.catalogue
-    args = PlatformArgs(
-        external_network=catalogue.external_network,
-        flavors=tuple(FlavorSpec(f.name, f.vcpus, f.ram_gb, f.disk_gb) for f in catalogue.flavors),
-        images=tuple(i.name for i in catalogue.images),
-    )
-    resources = evaluate([platform_program(args, Clouds())], CloudMocks(public)).resources
+    program = platform_program(platform_args(site), Clouds())
+    resources = evaluate([program], CloudMocks(public)).resources
     for r in resources:
-        r.urn, r.parent = _restack(r.urn, PLATFORM), _restack(r.parent, PLATFORM)
+        r.urn, r.parent = _restack(r.urn, PLATFORM_STACK), _restack(r.parent, PLATFORM_STACK)
     resources.sort(key=lambda r: r.urn)
     return TenancyPlan(
-        PLATFORM, "", "dcops.toml [catalogue]", "none", resources, [], _duplicates(resources)
+        PLATFORM_STACK, "", "dcops.toml [catalogue]", "none", resources, [], _duplicates(resources)
     )
 
 

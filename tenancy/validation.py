@@ -11,6 +11,7 @@ from decimal import Decimal
 from dcops.core.documents import Document
 from dcops.core.errors import Problem
 from dcops.core.site import Network, Site
+from dcops.stacks.spec import PLATFORM_STACK
 from dcops.tenancy.model import TenancyRequest
 
 TENANCY_RULE = "lowercase a-z, 0-9 and '-', starting with a letter, at most 40 characters"
@@ -53,6 +54,8 @@ def _all_rules(
 def _name_rule(request: TenancyRequest) -> Iterator[tuple[Loc, str]]:
     if not _TENANCY.match(request.name):
         yield ("name",), f"{request.name!r} is not a valid tenancy name; allowed: {TENANCY_RULE}"
+    elif request.name == PLATFORM_STACK:
+        yield ("name",), f"{PLATFORM_STACK!r} is the shared platform stack's name; choose another"
 
 
 def _department_rules(request: TenancyRequest, site: Site) -> Iterator[tuple[Loc, str]]:

@@ -85,11 +85,21 @@ def test_provision_needs_ops_and_the_pulumi_cli(
     assert missing.returncode == 2, missing.stderr
     assert "the `pulumi` CLI is not on PATH" in missing.stderr
     assert "`dcops plan` works without it" in missing.stderr
-    for verb in ("destroy", "refresh"):
-        done = dcops(
-            verb,
-            "fgw-production",
-            "--yes" if verb == "destroy" else "fgw-production",
-            env={"PATH": f"{python_bin}:{empty}:/usr/bin:/bin"},
-        )
-        assert done.returncode == 2
+    no_cli = {"PATH": f"{python_bin}:{empty}:/usr/bin:/bin"}
+    for argv in (
+        ("destroy", "fgw-production", "--yes"),
+        ("refresh", "fgw-production"),
+        ("provision", "--platform", "--yes"),
+        ("refresh", "--platform"),
+    ):
+        done = dcops(*argv, env=no_cli)
+        assert done.returncode == 2, (argv, done.stderr)
+        assert "the `pulumi` CLI is not on PATH" in done.stderr, argv
+    assert not (site_dir / ".dcops" / "stacks").exists()
+
+
+def test_provision_names_one_stack(dcops: RunDcops) -> None:
+    for argv in (("provision",), ("provision", "--platform", "fgw-production"), ("destroy",)):
+        done = dcops(*argv)
+        assert done.returncode == 2, argv
+        assert "name one stack: a REQUEST (file, ID or tenancy name), or --platform" in done.stderr

@@ -12,7 +12,7 @@ from dcops.core.errors import InputError, MissingDependency, OperationFailed
 from dcops.core.loader import load_site
 from dcops.core.site import Site
 from dcops.stacks.automation import (
-    TenancyStackDriver,
+    StackDriver,
     lock_message,
     stack_config,
     work_dir_of,
@@ -83,7 +83,7 @@ def test_missing_cli_stops_before_anything_is_written(
     site: Site, sample_spec: TenancySpec, psk: Path, no_cli: None
 ) -> None:
     with pytest.raises(MissingDependency):
-        TenancyStackDriver(site, sample_spec)
+        StackDriver.for_tenancy(site, sample_spec)
     assert not (site.paths.state / "stacks").exists()
     assert not (site.paths.state / "pulumi").exists()
 
@@ -122,7 +122,7 @@ def test_workspace_uses_the_file_backend_and_a_passphrase_file(
     site: Site, sample_spec: TenancySpec
 ) -> None:
     backend = backend_of(site)
-    options = workspace_options(site, sample_spec, backend)
+    options = workspace_options(site, sample_spec.name, backend)
     state = site.paths.state / "pulumi"
     assert options.env_vars["PULUMI_BACKEND_URL"] == f"file://{state / 'state'}"
     assert options.env_vars["PULUMI_CONFIG_PASSPHRASE_FILE"] == str(state / "passphrase")
@@ -157,7 +157,7 @@ def test_preview_against_a_locked_stack_names_the_holder_and_keeps_secrets_off_a
 ) -> None:
     from tests.unit.stacks.recorded import RecordedProgress
 
-    driver = TenancyStackDriver(site, sample_spec)
+    driver = StackDriver.for_tenancy(site, sample_spec)
     assert driver.secrets == [PSK]
     with pytest.raises(OperationFailed) as caught:
         driver.preview(RecordedProgress())
@@ -233,3 +233,28 @@ def test_clouds_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.delenv("OS_CLOUD")
     monkeypatch.delenv("DCOPS_KUBE_CONTEXT")
     assert Clouds.from_environment() == Clouds()
+
+
+def test_platform_stack_has_its_own_workspace_and_no_secrets(site: Site, fake_cli: Path) -> None:
+    from tests.unit.stacks.recorded import RecordedProgress
+
+    driver = StackDriver.for_platform(site, Clouds(openstack_cloud="gdc-admin"))
+    assert driver.name == "platform" and driver.secrets == []
+    stack_file = work_dir_of(site, "platform") / "Pulumi.platform.yaml"
+    assert stat.S_IMODE(stack_file.stat().st_mode) == 0o600
+    assert stack_file.read_text() == "config:\n  openstack:cloud: gdc-admin\n"
+    with pytest.raises(OperationFailed, match="stack platform is locked by liuyang@ops-02"):
+        driver.preview(RecordedProgress())
+    assert "preview" in fake_cli.read_text() and "--stack platform" in fake_cli.read_text()
+
+
+def test_no_tenancy_may_take_the_platform_stack_name(site: Site, site_dir: Path) -> None:
+    from dcops.core.errors import InvalidInput
+    from dcops.tenancy.request import load_request
+
+    path = site_dir / "inventory" / "requests" / "fgw-production.yml"
+    path.write_text("name: platform\n" + path.read_text())
+    with pytest.raises(InvalidInput) as caught:
+        load_request(path, site)
+    assert [(p.field, p.line) for p in caught.value.problems] == [("name", 1)]
+    assert "'platform' is the shared platform stack's name" in caught.value.problems[0].message
