@@ -137,12 +137,21 @@ def collect_configs(
     lab: bool = _LAB,
 ) -> None:
     """Pull the switches' running configs over SSH, scrub secrets, commit to git, show the diff."""
+    from dcops.audit.recorder import audited
     from dcops.cli import output
     from dcops.lab import configs
 
     state = session(ctx)
-    state.require("ops", action="dcops configure collect-configs")
-    report = configs.collect(state.site, lab=lab, actor=state.actor.user)
+    actor = state.require("ops", action="dcops configure collect-configs")
+    target = "lab" if lab else "site"
+    with audited(state.site, actor, action="configure.collect-configs", target=target) as op:
+        report = configs.collect(state.site, lab=lab, actor=actor.user)
+        summary = report.as_dict()
+        op.attach(
+            diff=report.diff or None,
+            links={"repository": state.site.paths.relative(report.repository)},
+            details={k: v for k, v in summary.items() if k not in ("diff", "repository")},
+        )
     if state.json:
         output.print_json(report.as_dict())
         return

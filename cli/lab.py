@@ -15,13 +15,21 @@ app = typer.Typer(
 @app.command("up")
 def up(ctx: typer.Context) -> None:
     """Build the lab from inventory/hosts.yml: namespaces, cables, a root and sshd per host."""
+    from dcops.audit.recorder import audited
     from dcops.cli import output
     from dcops.lab import lifecycle
+    from dcops.lab.topology import topology
 
     state = session(ctx)
-    state.require("ops", action="dcops lab up")
-    with output.error_console().status("lab up: building hosts (首次需 debootstrap 约 1-2 分钟)"):
+    actor = state.require("ops", action="dcops lab up")
+    lifecycle.ensure_capable()
+    target = f"lab/{topology(state.site).prefix}"
+    with (
+        audited(state.site, actor, action="lab.up", target=target) as op,
+        output.error_console().status("lab up: building hosts (首次需 debootstrap 约 1-2 分钟)"),
+    ):
         report = lifecycle.up(state.site)
+        op.attach(details=report.__dict__)
     if state.json:
         output.print_json(report.__dict__)
         return
@@ -42,20 +50,23 @@ def down(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask."),
 ) -> None:
     """Stop every lab host and remove namespaces, mounts and files (the base cache stays)."""
+    from dcops.audit.recorder import audited
     from dcops.cli import output
     from dcops.cli.confirm import confirm_change
     from dcops.lab import lifecycle
     from dcops.lab.topology import topology
 
     state = session(ctx)
-    state.require("ops", action="dcops lab down")
+    actor = state.require("ops", action="dcops lab down")
     lifecycle.ensure_capable()
     topo = topology(state.site)
     if not yes:
         confirm_change(
             f"拆除实验环境 Tear down lab {topo.prefix} ({len(topo.hosts)} hosts)?", "lab down"
         )
-    removed = lifecycle.down(state.site, topo)
+    with audited(state.site, actor, action="lab.down", target=f"lab/{topo.prefix}") as op:
+        removed = lifecycle.down(state.site, topo)
+        op.attach(details={"removed": removed})
     if state.json:
         output.print_json({"prefix": topo.prefix, "removed": removed})
         return

@@ -295,6 +295,28 @@ def test_second_backup_run_changes_nothing(lab: Lab) -> None:
     assert _changed(done.stdout) == 0, json.loads(done.stdout)["changed_tasks"]
 
 
+def test_a_backup_run_limited_to_the_backup_host_keeps_the_servers_keys(lab: Lab) -> None:
+    allowed = lab.root("backup-1") / "srv" / "restic" / ".ssh" / "authorized_keys"
+    before = allowed.read_text()
+    assert before.count("backup-srv-1") == 1
+    done = lab.dcops("configure", "backup", "--lab", "--yes", "--limit", "backup-1", "-o", "json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert set(_tally(done.stdout)) == {"backup-1"}
+    assert _changed(done.stdout) == 0, json.loads(done.stdout)["changed_tasks"]
+    assert allowed.read_text() == before
+    lab.on("srv-1", "/usr/local/sbin/dcops-backup")  # srv-1 still reaches its repository
+
+
+def test_lab_changes_and_config_collections_are_in_the_audit_journal(lab: Lab) -> None:
+    log = json.loads(lab.dcops("audit", "log", "-o", "json").stdout)
+    actions = [op["action"] for op in log]
+    assert actions[0] == "lab.up" and log[0]["object"] == f"lab/{lab.prefix}"
+    assert log[0]["details"]["hosts"] and log[0]["status"] == "success"
+    collections = [op for op in log if op["action"] == "configure.collect-configs"]
+    assert len(collections) == 2 and collections[1]["details"]["changed"] == 1
+    assert "configure.backup" in actions and "configure.network" in actions
+
+
 def test_unreachable_host_is_reported_while_the_others_complete(lab: Lab) -> None:
     pids = subprocess.run(
         ["ip", "netns", "pids", lab.ns("backup-1")], capture_output=True, text=True
