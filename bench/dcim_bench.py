@@ -23,14 +23,18 @@ import time
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from record import record
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
-from dcops.core.requirements import find_program
-from dcops.dcim.inventory import Target
-from dcops.dcim.poller import Poller
-from dcops.dcim.profiles import Profile
-from dcops.dcim.simulator import free_port, free_ports
+from record import record  # noqa: E402
+
+from dcops.core.requirements import find_program  # noqa: E402
+from dcops.dcim.inventory import Target  # noqa: E402
+from dcops.dcim.poller import Poller  # noqa: E402
+from dcops.dcim.profiles import Profile  # noqa: E402
+from dcops.dcim.simulator import free_port, free_ports  # noqa: E402
+from tests.integration.dcim_fleet import loopback_target  # noqa: E402
 
 FLEET, ROUNDS, PARALLEL = 200, 10, 50
 TIMEOUT = 1.0
@@ -136,19 +140,7 @@ def stop(processes: list[subprocess.Popen[bytes]]) -> None:
 def _targets(ports: list[int], timeout: float, retries: int) -> list[Target]:
     profile = _profile()
     return [
-        Target(
-            name=f"ups-{n}",
-            kind="ups",
-            room="r",
-            rack="",
-            protocol="snmp",
-            host="127.0.0.1",
-            port=port,
-            profile=profile,
-            community="public",
-            timeout=timeout,
-            retries=retries,
-        )
+        loopback_target(f"ups-{n}", port, profile, timeout=timeout, retries=retries)
         for n, port in enumerate(ports)
     ]
 
@@ -253,13 +245,19 @@ def start_exporter(folder: Path) -> tuple[subprocess.Popen[bytes], int]:
         stdout=subprocess.DEVNULL,
         stderr=open(folder / "exporter.log", "wb"),  # noqa: SIM115 - closed with the process
     )
+    _wait_accepting(port, f"snmp_exporter did not start; see {folder / 'exporter.log'}")
+    return process, port
+
+
+def _wait_accepting(port: int, failure: str) -> None:
+    """Wait (100 tries, 50 ms apart) until a loopback TCP port accepts connections."""
     for _ in range(100):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process, port
+            return
         except OSError:
             time.sleep(0.05)
-    raise SystemExit(f"snmp_exporter did not start; see {folder / 'exporter.log'}")
+    raise SystemExit(failure)
 
 
 async def dead_and_alive(folder: Path) -> tuple[float, int, str]:
@@ -307,13 +305,8 @@ def start_modbus() -> tuple[subprocess.Popen[bytes], int]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process, port
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit("the pymodbus server did not start")
+    _wait_accepting(port, "the pymodbus server did not start")
+    return process, port
 
 
 async def modbus_units(port: int, connections: int) -> tuple[float, int]:
@@ -335,20 +328,8 @@ async def modbus_units(port: int, connections: int) -> tuple[float, int]:
         }
     )
     targets = [
-        Target(
-            name=f"u{unit}",
-            kind="env-sensor",
-            room="r",
-            rack="",
-            protocol="modbus",
-            host="127.0.0.1",
-            port=port,
-            unit=unit,
-            endpoint=f"127.0.0.1:{port}",
-            connections=connections,
-            profile=profile,
-            timeout=30,
-            retries=0,
+        loopback_target(
+            f"u{unit}", port, profile, unit=unit, timeout=30, retries=0, connections=connections
         )
         for unit in range(1, 201)
     ]

@@ -60,54 +60,74 @@ PRIVILEGES: dict[str, Callable[[], bool]] = {"root": _is_root, "netns": _can_mak
 
 _PIP = "pip install '.[all]'  (from the dcops checkout, inside its venv)"
 
+
+def _extra(name: str) -> str:
+    """The pip command that installs one of dcops' extras."""
+    return f"pip install 'dcops[{name}]'"
+
+
+def _modules(capability: str, fix: str, notes: dict[str, str]) -> tuple[Requirement, ...]:
+    """Python modules of one capability that one command installs, each with its note."""
+    return tuple(Requirement(capability, name, "python", fix, note=n) for name, n in notes.items())
+
+
+def _programs(
+    capability: str, packages: dict[str, str], notes: dict[str, str] | None = None
+) -> tuple[Requirement, ...]:
+    """Programs of one capability, each from its Debian package, with notes by program."""
+    notes = notes or {}
+    return tuple(
+        Requirement(
+            capability, name, "program", f"apt-get install -y {package}", note=notes.get(name, "")
+        )
+        for name, package in packages.items()
+    )
+
+
 REQUIREMENTS: tuple[Requirement, ...] = (
-    Requirement("site", "typer", "python", _PIP),
-    Requirement("site", "pydantic", "python", _PIP),
-    Requirement("site", "yaml", "python", _PIP, note="PyYAML"),
+    *_modules("site", _PIP, {"typer": "", "pydantic": "", "yaml": "PyYAML"}),
     Requirement(
         "audit",
         "cryptography",
         "python",
-        "pip install 'dcops[audit]'  (or: apt-get install -y python3-cryptography)",
+        f"{_extra('audit')}  (or: apt-get install -y python3-cryptography)",
         note="Ed25519 signatures on audit checkpoints",
     ),
-    Requirement("monitors", "prometheus", "program", "apt-get install -y prometheus"),
-    Requirement("monitors", "promtool", "program", "apt-get install -y prometheus"),
-    Requirement(
+    *_programs(
         "monitors",
-        "prometheus-alertmanager",
-        "program",
-        "apt-get install -y prometheus-alertmanager",
+        {
+            "prometheus": "prometheus",
+            "promtool": "prometheus",
+            "prometheus-alertmanager": "prometheus-alertmanager",
+            "amtool": "prometheus-alertmanager",
+        },
     ),
-    Requirement("monitors", "amtool", "program", "apt-get install -y prometheus-alertmanager"),
-    Requirement("dcim", "prometheus_client", "python", _PIP, note="the exporter"),
-    Requirement("dcim", "pymodbus", "python", _PIP, note="simulated Modbus devices"),
-    Requirement("dcim", "cryptography", "python", _PIP, note="SNMPv3 AES privacy"),
-    Requirement(
-        "dcim", "snmpd", "program", "apt-get install -y snmpd", note="simulated SNMP devices"
-    ),
-    Requirement(
+    *_modules(
         "dcim",
-        "prometheus-snmp-exporter",
-        "program",
-        "apt-get install -y prometheus-snmp-exporter",
-        note="only for the benchmark (bench/dcim_bench.py)",
+        _PIP,
+        {
+            "prometheus_client": "the exporter",
+            "pymodbus": "simulated Modbus devices",
+            "cryptography": "SNMPv3 AES privacy",
+        },
     ),
-    Requirement(
-        "stacks",
-        "pulumi",
-        "python",
-        "pip install 'dcops[stacks]'",
-        note="Pulumi SDK (plan, provision)",
+    *_programs(
+        "dcim",
+        {"snmpd": "snmpd", "prometheus-snmp-exporter": "prometheus-snmp-exporter"},
+        {
+            "snmpd": "simulated SNMP devices",
+            "prometheus-snmp-exporter": "only for the benchmark (bench/dcim_bench.py)",
+        },
     ),
-    Requirement("stacks", "pulumi_openstack", "python", "pip install 'dcops[stacks]'"),
-    Requirement("stacks", "pulumi_kubernetes", "python", "pip install 'dcops[stacks]'"),
-    Requirement(
+    *_modules(
         "stacks",
-        "pulumi_policy",
-        "python",
-        "pip install 'dcops[stacks]'",
-        note="CrossGuard policies",
+        _extra("stacks"),
+        {
+            "pulumi": "Pulumi SDK (plan, provision)",
+            "pulumi_openstack": "",
+            "pulumi_kubernetes": "",
+            "pulumi_policy": "CrossGuard policies",
+        },
     ),
     Requirement(
         "stacks",
@@ -116,16 +136,14 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "install the Pulumi CLI so that `pulumi` is on PATH (https://www.pulumi.com/docs/install/)",
         note="only dcops provision/destroy/refresh; dcops plan works without it",
     ),
-    Requirement("tenancy", "sqlalchemy", "python", "pip install 'dcops[tenancy]'"),
-    Requirement(
-        "tenancy", "alembic", "python", "pip install 'dcops[tenancy]'", note="store migrations"
-    ),
-    Requirement(
+    *_modules(
         "tenancy",
-        "psycopg",
-        "python",
-        "pip install 'dcops[tenancy]'",
-        note="only for a PostgreSQL tenancy store",
+        _extra("tenancy"),
+        {
+            "sqlalchemy": "",
+            "alembic": "store migrations",
+            "psycopg": "only for a PostgreSQL tenancy store",
+        },
     ),
     Requirement(
         "tenancy",
@@ -135,21 +153,32 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         probe="pg_ctlcluster",
         note="PostgreSQL server, for the tests of the PostgreSQL store",
     ),
-    Requirement("configure", "ansible_runner", "python", _PIP, note="ansible-runner"),
-    Requirement("configure", "ansible", "python", _PIP, note="ansible-core"),
-    Requirement("configure", "paramiko", "python", _PIP, note="collect-configs over SSH"),
-    Requirement("configure", "ssh", "program", "apt-get install -y openssh-client"),
-    Requirement("configure", "git", "program", "apt-get install -y git", note="config history"),
+    *_modules(
+        "configure",
+        _PIP,
+        {
+            "ansible_runner": "ansible-runner",
+            "ansible": "ansible-core",
+            "paramiko": "collect-configs over SSH",
+        },
+    ),
+    *_programs("configure", {"ssh": "openssh-client", "git": "git"}, {"git": "config history"}),
     Requirement("lab", "root", "privilege", "run dcops lab as root (sudo)"),
     Requirement(
         "lab", "netns", "privilege", "a kernel and container that allow network namespaces"
     ),
-    Requirement("lab", "ip", "program", "apt-get install -y iproute2"),
-    Requirement("lab", "debootstrap", "program", "apt-get install -y debootstrap"),
-    Requirement("lab", "nc", "program", "apt-get install -y netcat-openbsd"),
-    Requirement("lab", "ssh-keygen", "program", "apt-get install -y openssh-client"),
-    Requirement("lab", "unshare", "program", "apt-get install -y util-linux"),
-    Requirement("lab", "snmpget", "program", "apt-get install -y snmp", note="lab SNMP checks"),
+    *_programs(
+        "lab",
+        {
+            "ip": "iproute2",
+            "debootstrap": "debootstrap",
+            "nc": "netcat-openbsd",
+            "ssh-keygen": "openssh-client",
+            "unshare": "util-linux",
+            "snmpget": "snmp",
+        },
+        {"snmpget": "lab SNMP checks"},
+    ),
 )
 
 

@@ -14,7 +14,7 @@ from dcops.core.monitoring import MonitorsConfig
 from dcops.core.paths import SitePaths
 
 NAME_RULE = "lowercase a-z, 0-9 and '-', starting with a letter or digit, at most 63 characters"
-_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 ROLES = ("ops", "approver", "facility", "auditor")
@@ -32,7 +32,7 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def _name(value: str) -> str:
-    if not _NAME.match(value):
+    if not NAME_PATTERN.match(value):
         raise ValueError(f"{value!r} is not a valid name; allowed: {NAME_RULE}")
     return value
 
@@ -42,7 +42,7 @@ def _network(value: str) -> str:
         ipaddress.ip_network(value, strict=True)
     except ValueError as exc:
         raise ValueError(
-            f"{value!r} is not a network address ({exc}); allowed: a CIDR such as 10.20.0.0/16"
+            f"{value!r} is not a network address ({exc}); allowed: a CIDR such as 192.168.10.0/24"
         ) from None
     return value
 
@@ -73,6 +73,7 @@ def _role(value: str) -> str:
 Name = Annotated[str, AfterValidator(_name)]
 Cidr = Annotated[str, AfterValidator(_network)]
 Role = Annotated[str, AfterValidator(_role)]
+Email = Annotated[str, AfterValidator(_email)]
 
 
 class Strict(BaseModel):
@@ -162,7 +163,7 @@ class Person(Strict):
 
     user: str = Field(min_length=1)
     name: str
-    email: Annotated[str, AfterValidator(_email)]
+    email: Email
     roles: list[Role] = Field(min_length=1)
 
 
@@ -196,7 +197,7 @@ class SmtpSettings(Strict):
 
     host: str = Field(min_length=1)
     port: int = Field(default=25, ge=1, le=65535)
-    sender: Annotated[str, AfterValidator(_email)]
+    sender: Email
     starttls: bool = False
     username: str | None = None
     password_env: str | None = Field(

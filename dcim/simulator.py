@@ -254,17 +254,13 @@ class Simulation:
         raise OperationFailed(f"snmpd for {name} did not answer on {HOST}:{port}")
 
     async def _start_modbus(self, sims: list[Simulated]) -> None:
-        from pymodbus.server import ModbusTcpServer
-
         endpoints: dict[str, list[Simulated]] = {}
         for sim in sims:
             endpoints.setdefault(sim.device.gateway or f"device:{sim.device.name}", []).append(sim)
         for key, members in endpoints.items():
-            port = free_port(socket.SOCK_STREAM)
-            server = ModbusTcpServer([self._sim_device(s) for s in members], address=(HOST, port))
+            server, task, port = await serve_modbus([self._sim_device(s) for s in members])
             self._servers.append(server)
-            self._tasks.append(asyncio.create_task(server.serve_forever()))
-            await _wait_tcp(port)
+            self._tasks.append(task)
             if key.startswith("device:"):
                 for sim in members:
                     self.overlay["devices"][sim.device.name] = {"address": HOST, "port": port}
@@ -317,6 +313,17 @@ class Simulation:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+async def serve_modbus(units: Sequence[Any]) -> tuple[Any, asyncio.Task[None], int]:
+    """A pymodbus TCP server for simulated units on a free loopback port, once it accepts."""
+    from pymodbus.server import ModbusTcpServer
+
+    port = free_port(socket.SOCK_STREAM)
+    server = ModbusTcpServer(list(units), address=(HOST, port))
+    task = asyncio.create_task(server.serve_forever())
+    await _wait_tcp(port)
+    return server, task, port
 
 
 async def _wait_tcp(port: int) -> None:

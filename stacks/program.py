@@ -10,6 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_openstack as openstack
 
+from dcops.stacks.components import Component
 from dcops.stacks.components.kubernetes_tenancy import KubernetesTenancy, KubernetesTenancyArgs
 from dcops.stacks.components.openstack_tenancy import OpenStackTenancy, OpenStackTenancyArgs
 from dcops.stacks.components.platform import Platform, PlatformArgs
@@ -37,14 +38,13 @@ class Clouds:
         )
 
 
-class TenancyStack(pulumi.ComponentResource):
+class TenancyStack(Component):
     """The root of a tenancy stack; everything of the tenancy is parented here."""
 
     def __init__(self, spec: TenancySpec, clouds: Clouds, secret: SecretSource) -> None:
-        super().__init__("dcops:stack:Tenancy", spec.name, None, None)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("dcops:stack:Tenancy", spec.name, None)
         admin = openstack.Provider(
-            f"{spec.name}-openstack", cloud=clouds.openstack_cloud, opts=child
+            f"{spec.name}-openstack", cloud=clouds.openstack_cloud, opts=self.child_opts
         )
         external = openstack.networking.get_network_output(
             name=spec.external_network,
@@ -60,13 +60,13 @@ class TenancyStack(pulumi.ComponentResource):
                 external_network_id=external.id,
                 psks={vpn.name: secret(vpn.psk_secret) for vpn in spec.vpns},
             ),
-            child,
+            self.child_opts,
         )
         if spec.kubernetes is not None:
             cluster = k8s.Provider(
                 f"{spec.name}-kubernetes",
                 context=clouds.kube_context or None,
-                opts=child,
+                opts=self.child_opts,
             )
             KubernetesTenancy(
                 f"{spec.name}-k8s",

@@ -8,6 +8,7 @@ transition.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import functools
@@ -150,20 +151,43 @@ def _move(
             f"request #{record.id} ({record.name}) is {record.state}; it cannot become {to_state} "
             f"(from {record.state} it can become: {', '.join(allowed) or 'nothing, it is final'})"
         )
+    from_state, record.state = record.state, to_state
+    history = _history(ctx, session, record, actor, from_state, reason)
+    record.updated_at = history.at
+    return history
+
+
+def _history(
+    ctx: Context,
+    session: Session,
+    record: RequestRecord,
+    actor: Actor,
+    from_state: str | None,
+    reason: str,
+) -> HistoryRecord:
+    """Write the history row of the request's current state, and queue its notifications."""
     history = HistoryRecord(
         request_id=record.id,
         at=_now(),
         actor=actor.user,
-        from_state=record.state,
-        to_state=to_state,
+        from_state=from_state,
+        to_state=record.state,
         reason=reason,
     )
-    record.state = to_state
-    record.updated_at = history.at
     session.add(history)
     session.flush()
     enqueue(session, ctx.site, record, history)
     return history
+
+
+@contextlib.contextmanager
+def _locked_request(
+    ctx: Context, ref: str, wanted: Sequence[str]
+) -> Iterator[tuple[Session, RequestRecord]]:
+    """Hold the store's write lock, with the request that ref names (by name: in a wanted state)."""
+    with ctx.store.writing() as session:
+        ctx.steps.reached("locked")
+        yield session, find_request(session, ref, wanted)
 
 
 @_audited("tenancy.submit")
@@ -210,17 +234,8 @@ def submit(
         session.add(record)
         session.flush()
         what = f"change of #{changes.id}" if changes else "new tenancy"
-        history = HistoryRecord(
-            request_id=record.id,
-            at=now,
-            actor=actor.user,
-            from_state=None,
-            to_state=states.SUBMITTED,
-            reason=f"{what}; needs {record.approvals_needed} approver(s)",
-        )
-        session.add(history)
-        session.flush()
-        enqueue(session, site, record, history)
+        reason = f"{what}; needs {record.approvals_needed} approver(s)"
+        history = _history(ctx, session, record, actor, None, reason)
         ctx.steps.reached("recorded")
         result = Transition(record.id, record.name, None, states.SUBMITTED, history.reason)
     ctx.deliver([result])
@@ -325,11 +340,7 @@ def approve(
     """Record an approval; the last one needed approves the request and allocates its networks."""
     require_role(actor, "approver", action="approving a tenancy request")
     ctx = Context.of(site, store, steps, channels)
-    with ctx.store.writing() as session:
-        ctx.steps.reached("locked")
-        record = find_request(
-            session, ref, () if ref.lstrip("#").isdigit() else (states.SUBMITTED,)
-        )
+    with _locked_request(ctx, ref, (states.SUBMITTED,)) as (session, record):
         _check_approver(session, record, actor)
         session.add(ApprovalRecord(request_id=record.id, approver=actor.user, at=_now()))
         session.flush()
@@ -337,17 +348,7 @@ def approve(
         note = f"approval {count} of {record.approvals_needed} by {actor.user}"
         note += f": {comment}" if comment else ""
         if count < record.approvals_needed:
-            history = HistoryRecord(
-                request_id=record.id,
-                at=_now(),
-                actor=actor.user,
-                from_state=record.state,
-                to_state=record.state,
-                reason=note,
-            )
-            session.add(history)
-            session.flush()
-            enqueue(session, site, record, history)
+            _history(ctx, session, record, actor, record.state, note)
             ctx.steps.reached("recorded")
             result = Transition(record.id, record.name, record.state, record.state, note)
         else:
@@ -370,9 +371,13 @@ def _approvers(session: Session, request_id: int) -> list[str]:
     )
 
 
-def _check_approver(session: Session, record: RequestRecord, actor: Actor) -> None:
+def _check_submitted(record: RequestRecord) -> None:
     if record.state != states.SUBMITTED:
         raise InputError(f"request #{record.id} ({record.name}) is {record.state}, not submitted")
+
+
+def _check_approver(session: Session, record: RequestRecord, actor: Actor) -> None:
+    _check_submitted(record)
     if actor.user == record.requester:
         raise AccessDenied(
             f"{actor.user} submitted request #{record.id} and cannot approve it; "
@@ -427,14 +432,8 @@ def reject(
     if not reason.strip():
         raise InputError("a rejection needs a reason (--reason TEXT) that the department will read")
     ctx = Context.of(site, store, None, channels)
-    with ctx.store.writing() as session:
-        record = find_request(
-            session, ref, () if ref.lstrip("#").isdigit() else (states.SUBMITTED,)
-        )
-        if record.state != states.SUBMITTED:
-            raise InputError(
-                f"request #{record.id} ({record.name}) is {record.state}, not submitted"
-            )
+    with _locked_request(ctx, ref, (states.SUBMITTED,)) as (session, record):
+        _check_submitted(record)
         record.reason = reason
         _move(ctx, session, record, states.REJECTED, actor, reason)
         result = Transition(record.id, record.name, states.SUBMITTED, states.REJECTED, reason)
@@ -455,8 +454,7 @@ def mark_provisioned(
     require_role(actor, "ops", action="marking a tenancy provisioned")
     ctx = Context.of(site, store, None, channels)
     results = []
-    with ctx.store.writing() as session:
-        record = find_request(session, ref, () if ref.lstrip("#").isdigit() else (states.APPROVED,))
+    with _locked_request(ctx, ref, (states.APPROVED,)) as (session, record):
         if record.changes is not None:
             old = session.get(RequestRecord, record.changes)
             if old is not None and old.state in states.LIVE:
@@ -486,10 +484,8 @@ def offboard(
     """Offboard a tenancy: never provisioned → released now; live → offboarding until destroyed."""
     require_role(actor, "ops", action="offboarding a tenancy")
     ctx = Context.of(site, store, None, channels)
-    wanted = (states.APPROVED, *states.LIVE)
     results = []
-    with ctx.store.writing() as session:
-        record = find_request(session, ref, () if ref.lstrip("#").isdigit() else wanted)
+    with _locked_request(ctx, ref, (states.APPROVED, *states.LIVE)) as (session, record):
         if record.state == states.APPROVED and record.changes is not None:
             raise InputError(
                 f"request #{record.id} is an approved change of #{record.changes}; "
@@ -553,10 +549,7 @@ def mark_destroyed(
     """Record that `dcops destroy` removed an offboarding tenancy, and release its addresses."""
     require_role(actor, "ops", action="marking a tenancy destroyed")
     ctx = Context.of(site, store, None, channels)
-    with ctx.store.writing() as session:
-        record = find_request(
-            session, ref, () if ref.lstrip("#").isdigit() else (states.OFFBOARDING,)
-        )
+    with _locked_request(ctx, ref, (states.OFFBOARDING,)) as (session, record):
         released = _release(session, record.name)
         _move(ctx, session, record, states.OFFBOARDED, actor, "destroyed; addresses released")
         result = Transition(

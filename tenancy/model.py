@@ -12,15 +12,11 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
-from dcops.core.site import Flavor
+from dcops.core.site import NAME_PATTERN, NAME_RULE, Cidr, Email, Flavor
 
 PART_RULE = "lowercase a-z, 0-9 and '-', starting with a letter, at most 32 characters"
-SECRET_RULE = (
-    "the NAME of a secret (lowercase a-z, 0-9 and '-', at most 63 characters), never the key itself"
-)
+SECRET_RULE = f"the NAME of a secret ({NAME_RULE}), never the key itself"
 _PART = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
-_SECRET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([A-Za-z]*)$")
 _MEMORY_UNITS = {
     "": Decimal(1),
@@ -45,24 +41,8 @@ def _part(value: str) -> str:
 
 
 def _secret_name(value: str) -> str:
-    if not _SECRET_NAME.match(value):
+    if not NAME_PATTERN.match(value):
         raise ValueError(f"{value!r} is not allowed; psk_secret is {SECRET_RULE}")
-    return value
-
-
-def _email(value: str) -> str:
-    if not _EMAIL.match(value):
-        raise ValueError(f"{value!r} is not an e-mail address; allowed: name@domain")
-    return value
-
-
-def _cidr(value: str) -> str:
-    try:
-        ipaddress.ip_network(value, strict=True)
-    except ValueError as exc:
-        raise ValueError(
-            f"{value!r} is not a network address ({exc}); allowed: a CIDR such as 192.168.10.0/24"
-        ) from None
     return value
 
 
@@ -112,9 +92,7 @@ def cpu_cores(value: str | int | float) -> Decimal:
 
 
 PartName = Annotated[str, AfterValidator(_part)]
-Cidr = Annotated[str, AfterValidator(_cidr)]
 Address = Annotated[str, AfterValidator(_address)]
-Email = Annotated[str, AfterValidator(_email)]
 SecretName = Annotated[str, AfterValidator(_secret_name)]
 MemoryQuantity = Annotated[str | int, AfterValidator(_memory)]
 CpuQuantity = Annotated[str | int | float, AfterValidator(_cpu)]

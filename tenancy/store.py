@@ -143,16 +143,17 @@ def open_store(site: Site) -> Store:
 
 
 def find_request(session: Session, ref: str, states: Sequence[str] = ()) -> RequestRecord:
-    """A request by ID, or the newest request of a tenancy by name (in one of states, if given)."""
+    """A request by ID (in any state), or the newest of a tenancy by name (in one of states)."""
+    which = ""
     if ref.lstrip("#").isdigit():
         record = session.get(RequestRecord, int(ref.lstrip("#")))
     else:
         query = select(RequestRecord).where(RequestRecord.name == ref)
         if states:
             query = query.where(RequestRecord.state.in_(states))
+            which = f" in state {' or '.join(states)}"
         record = session.scalars(query.order_by(RequestRecord.id.desc()).limit(1)).first()
     if record is None:
-        which = f" in state {' or '.join(states)}" if states else ""
         raise InputError(
             f"no tenancy request {ref!r}{which}; give a request ID or a tenancy name "
             "(dcops tenancy list shows them)"
@@ -190,7 +191,7 @@ def approved_request(site: Site, ref: str) -> ApprovedTenancy:
     """The approved request with this ID, or the newest approved one of the tenancy with this name."""
     store = open_store(site)
     with store.reading() as session:
-        record = find_request(session, ref, () if ref.lstrip("#").isdigit() else APPROVED_STATES)
+        record = find_request(session, ref, APPROVED_STATES)
         if record.state not in APPROVED_STATES:
             raise InputError(
                 f"request #{record.id} ({record.name}) is {record.state}; only an approved "

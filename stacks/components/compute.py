@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_openstack as openstack
 
+from dcops.stacks.components import Component
 from dcops.stacks.spec import ServerSpec
 
 CLOUD_CONFIG = """#cloud-config
@@ -33,7 +34,7 @@ class ComputeArgs:
     depends_on: list[pulumi.Resource]
 
 
-class Servers(pulumi.ComponentResource):
+class Servers(Component):
     """Instances spread by anti-affinity, each with its data volume attached."""
 
     instances: dict[str, list[openstack.compute.Instance]]
@@ -41,17 +42,16 @@ class Servers(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ComputeArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("dcops:openstack:Servers", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("dcops:openstack:Servers", name, opts)
         keypair = (
             openstack.compute.Keypair(
-                f"{name}-key", name=f"{name}-key", public_key=args.public_key, opts=child
+                f"{name}-key", name=f"{name}-key", public_key=args.public_key, opts=self.child_opts
             ).name
             if args.public_key
             else None
         )
         self.instances = {
-            spec.name: self._service(name, spec, args, keypair, child) for spec in args.servers
+            spec.name: self._service(name, spec, args, keypair) for spec in args.servers
         }
         self.register_outputs({})
 
@@ -61,11 +61,10 @@ class Servers(pulumi.ComponentResource):
         spec: ServerSpec,
         args: ComputeArgs,
         keypair: pulumi.Output[str] | None,
-        child: pulumi.ResourceOptions,
     ) -> list[openstack.compute.Instance]:
         base = f"{name}-{spec.name}"
         group = openstack.compute.ServerGroup(
-            f"{base}-group", name=f"{base}-group", policies="anti-affinity", opts=child
+            f"{base}-group", name=f"{base}-group", policies="anti-affinity", opts=self.child_opts
         )
         after = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
         user_data = spec.user_data or CLOUD_CONFIG.format(tenancy=args.tenancy, service=spec.name)
@@ -88,7 +87,7 @@ class Servers(pulumi.ComponentResource):
                 opts=after,
             )
             if spec.volume_gb:
-                self._volume(f"{base}-{index}", spec.volume_gb, server, args, child)
+                self._volume(f"{base}-{index}", spec.volume_gb, server, args)
             instances.append(server)
         return instances
 
@@ -98,15 +97,14 @@ class Servers(pulumi.ComponentResource):
         size: int,
         server: openstack.compute.Instance,
         args: ComputeArgs,
-        child: pulumi.ResourceOptions,
     ) -> None:
         volume = openstack.blockstorage.Volume(
             f"{base}-data",
             name=f"{base}-data",
             size=size,
             metadata={"department": args.department, "tenancy": args.tenancy},
-            opts=child,
+            opts=self.child_opts,
         )
         openstack.compute.VolumeAttach(
-            f"{base}-data-attach", instance_id=server.id, volume_id=volume.id, opts=child
+            f"{base}-data-attach", instance_id=server.id, volume_id=volume.id, opts=self.child_opts
         )

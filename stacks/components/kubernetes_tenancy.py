@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from dcops.stacks.components import Component
 from dcops.stacks.spec import KubernetesSpec, NetworkAllowSpec
 
 EDIT_VERBS = ["get", "list", "watch", "create", "update", "patch", "delete"]
@@ -34,20 +35,19 @@ class KubernetesTenancyArgs:
     tenancy: str
 
 
-class KubernetesTenancy(pulumi.ComponentResource):
+class KubernetesTenancy(Component):
     """Everything a department gets in the shared cluster, fenced by quota and policy."""
 
     def __init__(
         self, name: str, args: KubernetesTenancyArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("dcops:kubernetes:Tenancy", name, None, opts)
+        super().__init__("dcops:kubernetes:Tenancy", name, opts)
         spec = args.spec
         labels = {"dcops.gov.cn/department": args.department, "dcops.gov.cn/tenancy": args.tenancy}
-        child = pulumi.ResourceOptions(parent=self)
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=spec.namespace, labels=labels),
-            opts=child,
+            opts=self.child_opts,
         )
         ns = namespace.metadata.name
         self._namespace, self._labels = ns, labels

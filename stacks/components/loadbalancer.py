@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_openstack as openstack
 
+from dcops.stacks.components import Component
 from dcops.stacks.spec import LoadBalancerSpec
 
 
@@ -21,7 +22,7 @@ class LoadBalancerArgs:
     tags: list[str]
 
 
-class LoadBalancer(pulumi.ComponentResource):
+class LoadBalancer(Component):
     """One load balancer in front of the servers of one service."""
 
     balancer: openstack.loadbalancer.LoadBalancer
@@ -29,11 +30,10 @@ class LoadBalancer(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("dcops:openstack:LoadBalancer", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("dcops:openstack:LoadBalancer", name, opts)
         spec = args.spec
         self.balancer = openstack.loadbalancer.LoadBalancer(
-            name, name=name, vip_subnet_id=args.subnet_id, tags=args.tags, opts=child
+            name, name=name, vip_subnet_id=args.subnet_id, tags=args.tags, opts=self.child_opts
         )
         listener = openstack.loadbalancer.Listener(
             f"{name}-listener",
@@ -42,7 +42,7 @@ class LoadBalancer(pulumi.ComponentResource):
             protocol=spec.protocol,
             protocol_port=spec.port,
             tags=args.tags,
-            opts=child,
+            opts=self.child_opts,
         )
         pool = openstack.loadbalancer.Pool(
             f"{name}-pool",
@@ -51,7 +51,7 @@ class LoadBalancer(pulumi.ComponentResource):
             protocol=spec.protocol,
             lb_method="ROUND_ROBIN",
             tags=args.tags,
-            opts=child,
+            opts=self.child_opts,
         )
         for index, server in enumerate(args.members, start=1):
             openstack.loadbalancer.Member(
@@ -62,7 +62,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 protocol_port=spec.member_port or spec.port,
                 subnet_id=args.subnet_id,
                 tags=args.tags,
-                opts=child,
+                opts=self.child_opts,
             )
         health = spec.health
         openstack.loadbalancer.Monitor(
@@ -74,7 +74,7 @@ class LoadBalancer(pulumi.ComponentResource):
             timeout=health.timeout,
             max_retries=health.retries,
             url_path=health.url_path if health.type in ("HTTP", "HTTPS") else None,
-            opts=child,
+            opts=self.child_opts,
         )
         if spec.floating_ip:
             openstack.networking.FloatingIp(
@@ -83,6 +83,6 @@ class LoadBalancer(pulumi.ComponentResource):
                 port_id=self.balancer.vip_port_id,
                 description=f"public address of {name}",
                 tags=args.tags,
-                opts=child,
+                opts=self.child_opts,
             )
         self.register_outputs({"vip_address": self.balancer.vip_address})

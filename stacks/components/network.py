@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_openstack as openstack
 
+from dcops.stacks.components import Component
 from dcops.stacks.spec import NetworkSpec
 
 DNS = ("10.10.0.53", "10.10.0.54")
@@ -22,7 +23,7 @@ class NetworkArgs:
     tags: list[str]
 
 
-class TenantNetwork(pulumi.ComponentResource):
+class TenantNetwork(Component):
     """Networks, subnets and a router with a gateway and one interface per subnet."""
 
     networks: dict[str, openstack.networking.Network]
@@ -33,27 +34,24 @@ class TenantNetwork(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("dcops:openstack:Network", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("dcops:openstack:Network", name, opts)
         self.router = openstack.networking.Router(
             f"{name}-router",
             name=f"{name}-router",
             external_network_id=args.external_network_id,
             admin_state_up=True,
             tags=args.tags,
-            opts=child,
+            opts=self.child_opts,
         )
         self.networks, self.subnets, self.interfaces = {}, {}, []
         for spec in args.networks:
-            self._add(name, spec, args.tags, child)
+            self._add(name, spec, args.tags)
         self.register_outputs({"router_id": self.router.id})
 
-    def _add(
-        self, name: str, spec: NetworkSpec, tags: list[str], child: pulumi.ResourceOptions
-    ) -> None:
+    def _add(self, name: str, spec: NetworkSpec, tags: list[str]) -> None:
         base = f"{name}-{spec.name}"
         network = openstack.networking.Network(
-            base, name=base, admin_state_up=True, tags=tags, opts=child
+            base, name=base, admin_state_up=True, tags=tags, opts=self.child_opts
         )
         subnet = openstack.networking.Subnet(
             f"{base}-subnet",
@@ -64,13 +62,13 @@ class TenantNetwork(pulumi.ComponentResource):
             enable_dhcp=True,
             dns_nameservers=list(DNS),
             tags=tags,
-            opts=child,
+            opts=self.child_opts,
         )
         interface = openstack.networking.RouterInterface(
             f"{base}-router-interface",
             router_id=self.router.id,
             subnet_id=subnet.id,
-            opts=child,
+            opts=self.child_opts,
         )
         self.networks[spec.name], self.subnets[spec.name] = network, subnet
         self.interfaces.append(interface)

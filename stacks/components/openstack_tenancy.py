@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_openstack as openstack
 
+from dcops.stacks.components import Component
 from dcops.stacks.components.compute import ComputeArgs, Servers
 from dcops.stacks.components.loadbalancer import LoadBalancer, LoadBalancerArgs
 from dcops.stacks.components.network import NetworkArgs, TenantNetwork
@@ -27,7 +28,7 @@ class OpenStackTenancyArgs:
     psks: dict[str, pulumi.Input[str]]
 
 
-class OpenStackTenancy(pulumi.ComponentResource):
+class OpenStackTenancy(Component):
     """A department's project with its networks, security groups, servers, LBs and VPNs."""
 
     project: openstack.identity.Project
@@ -35,7 +36,7 @@ class OpenStackTenancy(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: OpenStackTenancyArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("dcops:openstack:Tenancy", name, None, opts)
+        super().__init__("dcops:openstack:Tenancy", name, opts)
         spec = args.spec
         admin = pulumi.ResourceOptions(parent=self, provider=args.admin)
         self.project = openstack.identity.Project(
@@ -54,7 +55,7 @@ class OpenStackTenancy(pulumi.ComponentResource):
             f"{name}-project",
             cloud=args.cloud,
             tenant_id=self.project.id,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child_opts,
         )
         inside = pulumi.ResourceOptions(parent=self, providers={"openstack": scoped})
         self._inside(name, args, inside)

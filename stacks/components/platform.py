@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_openstack as openstack
 
+from dcops.stacks.components import Component
+
 
 @dataclass(frozen=True)
 class FlavorSpec:
@@ -27,7 +29,7 @@ class PlatformArgs:
     images: tuple[str, ...]
 
 
-class Platform(pulumi.ComponentResource):
+class Platform(Component):
     """Looks up the external network and keeps the public flavors in line with the site."""
 
     external_network_id: pulumi.Output[str]
@@ -35,8 +37,7 @@ class Platform(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("dcops:platform:Platform", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("dcops:platform:Platform", name, opts)
         network = openstack.networking.get_network_output(
             name=args.external_network, external=True, opts=pulumi.InvokeOutputOptions(parent=self)
         )
@@ -49,7 +50,7 @@ class Platform(pulumi.ComponentResource):
                 ram=flavor.ram_gb * 1024,
                 disk=flavor.disk_gb,
                 is_public=True,
-                opts=child,
+                opts=self.child_opts,
             )
         self.register_outputs(
             {"external_network_id": self.external_network_id, "images": list(args.images)}

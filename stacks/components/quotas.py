@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_openstack as openstack
 
+from dcops.stacks.components import Component
 from dcops.stacks.spec import QuotaSpec
 
 
@@ -18,14 +19,13 @@ class QuotaArgs:
     quota: QuotaSpec
 
 
-class ProjectQuotas(pulumi.ComponentResource):
+class ProjectQuotas(Component):
     """The three quota sets of one project."""
 
     def __init__(
         self, name: str, args: QuotaArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("dcops:openstack:Quotas", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("dcops:openstack:Quotas", name, opts)
         q = args.quota
         openstack.compute.QuotaSetV2(
             f"{name}-compute",
@@ -36,7 +36,7 @@ class ProjectQuotas(pulumi.ComponentResource):
             key_pairs=2,
             server_groups=max(q.instances, 1),
             server_group_members=max(q.instances, 1),
-            opts=child,
+            opts=self.child_opts,
         )
         openstack.networking.QuotaV2(
             f"{name}-network",
@@ -48,7 +48,7 @@ class ProjectQuotas(pulumi.ComponentResource):
             security_group=q.security_groups,
             security_group_rule=q.security_group_rules,
             floatingip=q.floating_ips,
-            opts=child,
+            opts=self.child_opts,
         )
         openstack.loadbalancer.Quota(
             f"{name}-loadbalancer",
@@ -58,6 +58,6 @@ class ProjectQuotas(pulumi.ComponentResource):
             pool=q.pools,
             member=q.members,
             health_monitor=q.health_monitors,
-            opts=child,
+            opts=self.child_opts,
         )
         self.register_outputs({})

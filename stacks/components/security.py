@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_openstack as openstack
 
+from dcops.stacks.components import Component
 from dcops.stacks.spec import IngressSpec
 
 
@@ -20,7 +21,7 @@ class SecurityArgs:
     tags: list[str]
 
 
-class SecurityGroups(pulumi.ComponentResource):
+class SecurityGroups(Component):
     """A security group per service with described ingress rules and one described egress rule."""
 
     groups: dict[str, openstack.networking.SecGroup]
@@ -28,8 +29,7 @@ class SecurityGroups(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: SecurityArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("dcops:openstack:SecurityGroups", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("dcops:openstack:SecurityGroups", name, opts)
         self.groups = {
             service: openstack.networking.SecGroup(
                 f"{name}-{service}",
@@ -37,7 +37,7 @@ class SecurityGroups(pulumi.ComponentResource):
                 description=f"{args.tenancy} {service}: declared ingress only",
                 delete_default_rules=True,
                 tags=args.tags,
-                opts=child,
+                opts=self.child_opts,
             )
             for service in args.services
         }
@@ -49,13 +49,13 @@ class SecurityGroups(pulumi.ComponentResource):
                 remote_ip_prefix="0.0.0.0/0",
                 security_group_id=group.id,
                 description="outbound traffic (updates, DNS, NTP)",
-                opts=child,
+                opts=self.child_opts,
             )
         for rule in args.ingress:
-            self._ingress(name, rule, child)
+            self._ingress(name, rule)
         self.register_outputs({})
 
-    def _ingress(self, name: str, rule: IngressSpec, child: pulumi.ResourceOptions) -> None:
+    def _ingress(self, name: str, rule: IngressSpec) -> None:
         source = rule.from_service or (rule.cidr or "any").replace("/", "-").replace(":", "-")
         remote_group = self.groups[rule.from_service].id if rule.from_service else None
         ethertype = "IPv6" if rule.cidr and ":" in rule.cidr else "IPv4"
@@ -70,5 +70,5 @@ class SecurityGroups(pulumi.ComponentResource):
             remote_group_id=remote_group,
             security_group_id=self.groups[rule.to].id,
             description=rule.description,
-            opts=child,
+            opts=self.child_opts,
         )

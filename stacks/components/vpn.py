@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_openstack as openstack
 
+from dcops.stacks.components import Component
 from dcops.stacks.spec import VpnSpec
 
 LIFETIME_IKE_S = 28800
@@ -24,14 +25,13 @@ class VpnArgs:
     psk: pulumi.Input[str]
 
 
-class SiteVpn(pulumi.ComponentResource):
+class SiteVpn(Component):
     """IKE policy, IPsec policy, VPN service, endpoint groups and the site connection."""
 
     def __init__(
         self, name: str, args: VpnArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("dcops:openstack:Vpn", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("dcops:openstack:Vpn", name, opts)
         crypto = args.spec.crypto
         ike = openstack.vpnaas.IkePolicy(
             f"{name}-ike",
@@ -43,7 +43,7 @@ class SiteVpn(pulumi.ComponentResource):
             lifetimes=[
                 openstack.vpnaas.IkePolicyLifetimeArgs(units="seconds", value=LIFETIME_IKE_S)
             ],
-            opts=child,
+            opts=self.child_opts,
         )
         ipsec = openstack.vpnaas.IpSecPolicy(
             f"{name}-ipsec",
@@ -56,24 +56,27 @@ class SiteVpn(pulumi.ComponentResource):
             lifetimes=[
                 openstack.vpnaas.IpSecPolicyLifetimeArgs(units="seconds", value=LIFETIME_IPSEC_S)
             ],
-            opts=child,
+            opts=self.child_opts,
         )
         service = openstack.vpnaas.Service(
-            f"{name}-service", name=f"{name}-service", router_id=args.router_id, opts=child
+            f"{name}-service",
+            name=f"{name}-service",
+            router_id=args.router_id,
+            opts=self.child_opts,
         )
         local = openstack.vpnaas.EndpointGroup(
             f"{name}-local",
             name=f"{name}-local",
             type="subnet",
             endpoints=list(args.local_subnet_ids),
-            opts=child,
+            opts=self.child_opts,
         )
         peer = openstack.vpnaas.EndpointGroup(
             f"{name}-peer",
             name=f"{name}-peer",
             type="cidr",
             endpoints=list(args.spec.peer_cidrs),
-            opts=child,
+            opts=self.child_opts,
         )
         openstack.vpnaas.SiteConnection(
             f"{name}-connection",
@@ -87,6 +90,6 @@ class SiteVpn(pulumi.ComponentResource):
             peer_id=args.spec.peer_address,
             psk=args.psk,
             initiator="bi-directional",
-            opts=child,
+            opts=self.child_opts,
         )
         self.register_outputs({})

@@ -10,10 +10,11 @@ from collections.abc import Callable
 import pytest
 
 from dcops.dcim import ber
-from dcops.dcim.inventory import Target
 from dcops.dcim.poller import DeviceState, Poller
-from dcops.dcim.profiles import Profile, bundled_profile
+from dcops.dcim.profiles import bundled_profile
+from dcops.dcim.simulator import serve_modbus
 from dcops.dcim.snmp_pdu import RESPONSE, community_message, parse_community_message, pdu
+from tests.integration.dcim_fleet import loopback_target
 
 pytestmark = pytest.mark.integration
 
@@ -66,22 +67,6 @@ class FakeAgent(asyncio.DatagramProtocol):
             self.transport.sendto(answer, addr)
 
 
-def _snmp_target(name: str, port: int, profile: Profile, timeout: float = 0.6) -> Target:
-    return Target(
-        name=name,
-        kind=profile.kind,
-        room="r",
-        rack="",
-        protocol="snmp",
-        host="127.0.0.1",
-        port=port,
-        profile=profile,
-        community="public",
-        timeout=timeout,
-        retries=1,
-    )
-
-
 async def _poll_fakes() -> dict[str, DeviceState]:
     loop = asyncio.get_running_loop()
     transports = []
@@ -92,11 +77,12 @@ async def _poll_fakes() -> dict[str, DeviceState]:
             lambda r=reply: FakeAgent(r), local_addr=("127.0.0.1", 0)
         )
         transports.append(transport)
-        targets.append(_snmp_target(mode, transport.get_extra_info("sockname")[1], profile))
+        port = transport.get_extra_info("sockname")[1]
+        targets.append(loopback_target(mode, port, profile, timeout=0.6))
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
-    targets.append(_snmp_target("refused", closed_port, profile))
+    targets.append(loopback_target("refused", closed_port, profile, timeout=0.6))
     poller = Poller(targets, interval=1)
     try:
         states = await poller.poll_all()
@@ -134,12 +120,8 @@ def test_each_bad_snmp_reply_gets_its_reason_and_the_good_device_is_polled() -> 
 
 async def _modbus_run() -> list[tuple[bool, str, str, int]]:
     """Two units on one server; unit 2 is asked for registers it lacks; then the server stops."""
-    from pymodbus.server import ModbusTcpServer
     from pymodbus.simulator import DataType, SimData, SimDevice
 
-    from dcops.dcim.simulator import free_port
-
-    port = free_port(socket.SOCK_STREAM)
     devices = [
         SimDevice(
             id=1, simdata=[SimData(address=0, count=8, values=2345, datatype=DataType.REGISTERS)]
@@ -148,30 +130,10 @@ async def _modbus_run() -> list[tuple[bool, str, str, int]]:
             id=2, simdata=[SimData(address=50, count=8, values=1, datatype=DataType.REGISTERS)]
         ),
     ]
-    server = ModbusTcpServer(devices, address=("127.0.0.1", port))
-    task = asyncio.create_task(server.serve_forever())
-    for _ in range(50):
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            break
-        except OSError:
-            await asyncio.sleep(0.05)
+    server, task, port = await serve_modbus(devices)
+    profile = bundled_profile("env-sensor")
     targets = [
-        Target(
-            name=f"unit-{unit}",
-            kind="env-sensor",
-            room="r",
-            rack="",
-            protocol="modbus",
-            host="127.0.0.1",
-            port=port,
-            unit=unit,
-            endpoint=f"127.0.0.1:{port}",
-            profile=bundled_profile("env-sensor"),
-            timeout=1.0,
-            retries=0,
-        )
+        loopback_target(f"unit-{unit}", port, profile, unit=unit, timeout=1.0, retries=0)
         for unit in (1, 2)
     ]
     poller = Poller(targets, interval=1)

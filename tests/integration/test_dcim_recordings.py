@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from dcops.dcim.inventory import Target
 from dcops.dcim.poller import DeviceState, Poller
 from dcops.dcim.profiles import Profile, bundled_profile
 from dcops.dcim.simulator import free_port
 from dcops.dcim.snmp import CommunityClient
+from tests.integration.dcim_fleet import loopback_target
 
 pytestmark = pytest.mark.integration
 
@@ -97,19 +97,7 @@ def _wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
 
 
 def _poll(port: int, community: str, profile: Profile) -> DeviceState:
-    target = Target(
-        name=community,
-        kind=profile.kind,
-        room="r",
-        rack="",
-        protocol="snmp",
-        host="127.0.0.1",
-        port=port,
-        profile=profile,
-        community=community,
-        timeout=10,
-        retries=1,
-    )
+    target = loopback_target(community, port, profile, timeout=10, community=community)
 
     async def run() -> DeviceState:
         poller = Poller([target], interval=60)
