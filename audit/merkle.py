@@ -130,6 +130,10 @@ class MerkleTree:
         offset = self._offset(height, index)
         if offset < 0:
             raise PrunedError(f"node {index} at height {height} covers pruned leaves")
+        return self._stored(height, offset)
+
+    def _stored(self, height: int, offset: int) -> bytes:
+        """The node kept at this offset of a level (in memory here; subclasses keep it elsewhere)."""
         start = offset * HASH_SIZE
         return bytes(self.levels[height][start : start + HASH_SIZE])
 

@@ -21,7 +21,6 @@ from dcops.audit.journal import Journal
 from dcops.audit.merkle import (
     HASH_SIZE,
     MerkleTree,
-    PrunedError,
     hashes_hex,
     leaf_hash,
     verify_inclusion,
@@ -129,13 +128,8 @@ class StoredTree(MerkleTree):
             return
         self.store.append(height, node)
 
-    def _node(self, height: int, index: int) -> bytes:
-        pruned = self._pruned.get((height, index))
-        if pruned is not None:
-            return pruned
-        offset = self._offset(height, index)
-        if offset < 0:
-            raise PrunedError(f"node {index} at height {height} covers pruned leaves")
+    def _stored(self, height: int, offset: int) -> bytes:
+        """The node at this offset of a level, read from the level files."""
         return self.store.read(height, offset)
 
 
