@@ -137,12 +137,15 @@ def test_scenarios_switch_while_running_and_end(simulated: RunDcops, exporter: i
     assert _value(text, "dcops_dcim_ups_output_source_code", device="ups-1") == 5.0
     assert _value(text, "dcops_dcim_ups_output_source_code", device="ups-2") == 3.0
     assert simulated("dcim", "simulate", "set-scenario", "fire-alarm").returncode == 0
-    text = _until(
+    # The fire panel and the UPS are polled independently: wait for both to show the switch.
+    _until(
         exporter,
-        lambda t: _value(t, "dcops_dcim_fire_zone_state_code", zone="1") == 2.0,
-        "fire zone 1 alarm",
+        lambda t: (
+            _value(t, "dcops_dcim_fire_zone_state_code", zone="1") == 2.0
+            and _value(t, "dcops_dcim_ups_alarm", device="ups-1", alarm="on_battery") == 0.0
+        ),
+        "fire zone 1 alarm, and ups-1 back on mains",
     )
-    assert _value(text, "dcops_dcim_ups_alarm", device="ups-1", alarm="on_battery") == 0.0
     assert simulated("dcim", "simulate", "set-scenario", "door-forced").returncode == 0
     _until(
         exporter,
