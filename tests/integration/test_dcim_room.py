@@ -129,12 +129,15 @@ def test_scenarios_switch_while_running_and_end(simulated: RunDcops, exporter: i
         "ups-1 on mains",
     )
     assert simulated("dcim", "simulate", "set-scenario", "ups-on-battery").returncode == 0
+    # The alarm table and the output source are separate requests: wait for a poll with both.
     text = _until(
         exporter,
-        lambda t: _value(t, "dcops_dcim_ups_alarm", device="ups-1", alarm="on_battery") == 1.0,
-        "on_battery alarm",
+        lambda t: (
+            _value(t, "dcops_dcim_ups_alarm", device="ups-1", alarm="on_battery") == 1.0
+            and _value(t, "dcops_dcim_ups_output_source_code", device="ups-1") == 5.0
+        ),
+        "on_battery alarm with output source battery",
     )
-    assert _value(text, "dcops_dcim_ups_output_source_code", device="ups-1") == 5.0
     assert _value(text, "dcops_dcim_ups_output_source_code", device="ups-2") == 3.0
     assert simulated("dcim", "simulate", "set-scenario", "fire-alarm").returncode == 0
     # The fire panel and the UPS are polled independently: wait for both to show the switch.
