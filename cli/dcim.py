@@ -251,29 +251,39 @@ def serve(
     retries: int = typer.Option(
         1, "--retries", min=0, max=5, help="Retries after a silent attempt."
     ),
+    shard: str | None = typer.Option(
+        None,
+        "--shard",
+        metavar="K/N",
+        help="Poll only shard K of N (run N exporters, one per shard, and list them all).",
+    ),
 ) -> None:
     """Poll the inventory every interval and serve Prometheus metrics until stopped."""
     from dcops.cli import output
     from dcops.core.errors import InputError
     from dcops.dcim.service import serve as run_serve
+    from dcops.dcim.sharding import Shard
 
     host, _, port_text = listen.rpartition(":")
     if not host or not port_text.isdigit() or int(port_text) > 65535:
         raise InputError(
             f"--listen {listen!r} is not HOST:PORT; allowed: for example 127.0.0.1:9810"
         )
+    share = Shard.parse(shard) if shard else None
     s = session(ctx)
     s.require(*_ROLES, action="dcim serve")
 
     def ready(port: int, devices: int) -> None:
+        part = f" (shard {share.index}/{share.count})" if share else ""
         output.show(
-            f"serving {devices} devices on http://{host}:{port}/metrics (interval {interval:g} s)"
+            f"serving {devices} devices{part} on http://{host}:{port}/metrics "
+            f"(interval {interval:g} s)"
         )
         import sys
 
         sys.stdout.flush()
 
-    run_serve(s.site, host, int(port_text), interval, timeout, retries, ready)
+    run_serve(s.site, host, int(port_text), interval, timeout, retries, ready, share)
 
 
 @simulate_app.callback()

@@ -18,6 +18,7 @@ from dcops.core.site import Device, Site
 from dcops.dcim import overlay
 from dcops.dcim.inventory import targets
 from dcops.dcim.poller import DeviceState, Poller
+from dcops.dcim.sharding import Shard
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:
@@ -28,11 +29,22 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 
 
 def site_poller(
-    site: Site, interval: float, timeout: float, retries: int, concurrency: int = 500
+    site: Site,
+    interval: float,
+    timeout: float,
+    retries: int,
+    concurrency: int = 500,
+    shard: Shard | None = None,
 ) -> Poller:
-    """A poller for every device of the site (at the simulation's addresses when one runs)."""
+    """A poller for the site's devices, or one shard of them (at the simulation's addresses
+    when one runs)."""
     devices, gateways, _ = overlay.effective_devices(site)
-    found = targets(site, devices, gateways, timeout, retries)
+    found = targets(site, shard.select(devices) if shard else devices, gateways, timeout, retries)
+    if not found and shard:
+        raise InputError(
+            f"shard {shard.index}/{shard.count} holds none of the {len(devices)} devices of "
+            "inventory/devices.yml; use fewer shards"
+        )
     if not found:
         raise InputError("no device in inventory/devices.yml has a protocol; nothing to poll")
     return Poller(found, interval=interval, concurrency=concurrency)
@@ -59,13 +71,14 @@ def serve(
     timeout: float,
     retries: int,
     on_ready: Callable[[int, int], None],
+    shard: Shard | None = None,
 ) -> None:
     """Poll every interval and serve /metrics and /probe until SIGINT or SIGTERM."""
     from dcops.core import __version__
     from dcops.dcim.exporter import serve as serve_http
 
     async def run() -> None:
-        poller = site_poller(site, interval, timeout, retries)
+        poller = site_poller(site, interval, timeout, retries, shard=shard)
         stop = asyncio.Event()
         _stop_on_signals(stop)
         try:
