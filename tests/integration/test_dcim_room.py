@@ -4,113 +4,35 @@ poll, watch and probe, all through the installed console script on loopback."""
 from __future__ import annotations
 
 import json
-import re
-import subprocess
 import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import DCOPS, RunDcops, dcops_env
+from tests.conftest import RunDcops
+from tests.integration.room_scrape import all_devices_up, reading, scrape_until
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def simulated(dcops: RunDcops, site_dir: Path) -> Iterator[RunDcops]:
-    """The example site with its devices simulated in the background."""
-    started = dcops("dcim", "simulate", "--detach", "--tick", "0.2", timeout=90)
-    assert started.returncode == 0, started.stderr
-    assert "simulating 15 devices (1 Modbus gateway), scenario normal" in started.stdout
-    try:
-        yield dcops
-    finally:
-        stopped = dcops("dcim", "simulate", "stop", timeout=60)
-        assert stopped.returncode == 0, stopped.stderr
-
-
-def _metrics(port: int) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
-        return str(answer.read().decode())
-
-
-def _value(text: str, metric: str, **labels: str) -> float | None:
-    for line in text.splitlines():
-        if not line.startswith(metric + "{"):
-            continue
-        if all(f'{k}="{v}"' in line for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return None
-
-
-def _until(port: int, check: object, what: str, limit: float = 60.0) -> str:
-    deadline = time.monotonic() + limit
-    text = ""
-    while time.monotonic() < deadline:
-        text = _metrics(port)
-        if check(text):  # type: ignore[operator]
-            return text
-        time.sleep(0.2)
-    raise AssertionError(f"{what} not seen within {limit} s; last scrape:\n{text[:3000]}")
-
-
-@pytest.fixture
-def exporter(simulated: RunDcops, site_dir: Path) -> Iterator[int]:
-    """`dcops dcim serve` on a free port, polling every 0.5 s."""
-    process = subprocess.Popen(
-        [
-            str(DCOPS),
-            "dcim",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--interval",
-            "0.5",
-            "--timeout",
-            "1",
-        ],
-        cwd=site_dir,
-        env=dcops_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    match = re.search(r"http://127\.0\.0\.1:(\d+)/metrics", line)
-    assert match, (
-        f"serve printed {line!r}; stderr {process.stderr.read() if process.stderr else ''}"
-    )
-    try:
-        yield int(match.group(1))
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 def test_every_inventory_device_is_up_with_contract_labels(exporter: int) -> None:
-    text = _until(
-        exporter,
-        lambda t: t.count("dcops_dcim_device_up{") == 15 and " 0.0" not in _ups(t),
-        "15 devices up",
-    )
+    text = scrape_until(exporter, all_devices_up, "15 devices up")
     for device in ("ups-1", "ups-2", "crac-1", "pdu-a01", "env-a01", "leak-1", "door-1", "fire-1"):
-        assert _value(text, "dcops_dcim_device_up", device=device) == 1.0, device
+        assert reading(text, "dcops_dcim_device_up", device=device) == 1.0, device
     assert (
         'dcops_dcim_env_temperature_celsius{device="env-a01",kind="env-sensor",rack="A01",room="r301",site="gdc"}'
         in text
     )
     assert (
-        _value(text, "dcops_dcim_ups_output_source_code", device="ups-2") == 3.0
+        reading(text, "dcops_dcim_ups_output_source_code", device="ups-2") == 3.0
     )  # SNMPv3 authPriv
-    assert _value(text, "dcops_dcim_ups_battery_runtime_seconds", device="ups-1") == 1800.0
-    assert _value(text, "dcops_dcim_pdu_outlet_on", device="pdu-a01", outlet="8") == 0.0
-    assert _value(text, "dcops_dcim_crac_running", device="crac-1", component="compressor") == 1.0
-    assert _value(text, "dcops_dcim_fire_zone_state_code", device="fire-1", zone="4") == 0.0
+    assert reading(text, "dcops_dcim_ups_battery_runtime_seconds", device="ups-1") == 1800.0
+    assert reading(text, "dcops_dcim_pdu_outlet_on", device="pdu-a01", outlet="8") == 0.0
+    assert reading(text, "dcops_dcim_crac_running", device="crac-1", component="compressor") == 1.0
+    assert reading(text, "dcops_dcim_fire_zone_state_code", device="fire-1", zone="4") == 0.0
     assert (
-        _value(text, "dcops_dcim_device_poll_errors_total", device="ups-1", reason="timeout") == 0.0
+        reading(text, "dcops_dcim_device_poll_errors_total", device="ups-1", reason="timeout")
+        == 0.0
     )
     assert (
         'dcops_dcim_exporter_build_info{device="",kind="",rack="",room="",site="",version="0.1.0"} 1.0'
@@ -118,73 +40,70 @@ def test_every_inventory_device_is_up_with_contract_labels(exporter: int) -> Non
     )
 
 
-def _ups(text: str) -> str:
-    return "\n".join(line for line in text.splitlines() if line.startswith("dcops_dcim_device_up{"))
-
-
 def test_scenarios_switch_while_running_and_end(simulated: RunDcops, exporter: int) -> None:
-    _until(
+    scrape_until(
         exporter,
-        lambda t: _value(t, "dcops_dcim_ups_output_source_code", device="ups-1") == 3.0,
+        lambda t: reading(t, "dcops_dcim_ups_output_source_code", device="ups-1") == 3.0,
         "ups-1 on mains",
     )
     assert simulated("dcim", "simulate", "set-scenario", "ups-on-battery").returncode == 0
     # The alarm table and the output source are separate requests: wait for a poll with both.
-    text = _until(
+    text = scrape_until(
         exporter,
         lambda t: (
-            _value(t, "dcops_dcim_ups_alarm", device="ups-1", alarm="on_battery") == 1.0
-            and _value(t, "dcops_dcim_ups_output_source_code", device="ups-1") == 5.0
+            reading(t, "dcops_dcim_ups_alarm", device="ups-1", alarm="on_battery") == 1.0
+            and reading(t, "dcops_dcim_ups_output_source_code", device="ups-1") == 5.0
         ),
         "on_battery alarm with output source battery",
     )
-    assert _value(text, "dcops_dcim_ups_output_source_code", device="ups-2") == 3.0
+    assert reading(text, "dcops_dcim_ups_output_source_code", device="ups-2") == 3.0
     assert simulated("dcim", "simulate", "set-scenario", "fire-alarm").returncode == 0
     # The fire panel and the UPS are polled independently: wait for both to show the switch.
-    _until(
+    scrape_until(
         exporter,
         lambda t: (
-            _value(t, "dcops_dcim_fire_zone_state_code", zone="1") == 2.0
-            and _value(t, "dcops_dcim_ups_alarm", device="ups-1", alarm="on_battery") == 0.0
+            reading(t, "dcops_dcim_fire_zone_state_code", zone="1") == 2.0
+            and reading(t, "dcops_dcim_ups_alarm", device="ups-1", alarm="on_battery") == 0.0
         ),
         "fire zone 1 alarm, and ups-1 back on mains",
     )
     assert simulated("dcim", "simulate", "set-scenario", "door-forced").returncode == 0
-    _until(
+    scrape_until(
         exporter,
-        lambda t: _value(t, "dcops_dcim_door_state_code", door="1") == 2.0,
+        lambda t: reading(t, "dcops_dcim_door_state_code", door="1") == 2.0,
         "door 1 forced",
     )
     assert simulated("dcim", "simulate", "set-scenario", "normal").returncode == 0
-    _until(
+    scrape_until(
         exporter,
-        lambda t: _value(t, "dcops_dcim_door_state_code", door="1") == 0.0,
+        lambda t: reading(t, "dcops_dcim_door_state_code", door="1") == 0.0,
         "door 1 closed again",
     )
 
 
 def test_overheat_crac_fault_and_leak_show_up(simulated: RunDcops, exporter: int) -> None:
     assert simulated("dcim", "simulate", "set-scenario", "overheat").returncode == 0
-    _until(
+    scrape_until(
         exporter,
-        lambda t: (_value(t, "dcops_dcim_env_temperature_celsius", device="env-a01") or 0) > 27.5,
+        lambda t: (reading(t, "dcops_dcim_env_temperature_celsius", device="env-a01") or 0) > 27.5,
         "inlet above 27 °C",
     )
     assert simulated("dcim", "simulate", "set-scenario", "crac-fault").returncode == 0
-    _until(
+    scrape_until(
         exporter,
         lambda t: (
-            _value(t, "dcops_dcim_crac_alarm", device="crac-1", alarm="compressor_fault") == 1.0
+            reading(t, "dcops_dcim_crac_alarm", device="crac-1", alarm="compressor_fault") == 1.0
         ),
         "compressor fault",
     )
     assert simulated("dcim", "simulate", "set-scenario", "leak").returncode == 0
     # Devices are polled independently, so the leak may show before crac-1's next poll.
-    _until(
+    scrape_until(
         exporter,
         lambda t: (
-            _value(t, "dcops_dcim_leak_detected", device="leak-1", zone="1") == 1.0
-            and _value(t, "dcops_dcim_crac_alarm", device="crac-1", alarm="compressor_fault") == 0.0
+            reading(t, "dcops_dcim_leak_detected", device="leak-1", zone="1") == 1.0
+            and reading(t, "dcops_dcim_crac_alarm", device="crac-1", alarm="compressor_fault")
+            == 0.0
         ),
         "leak zone 1, and the compressor fault of the previous scenario cleared",
     )

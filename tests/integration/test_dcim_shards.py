@@ -50,7 +50,7 @@ def polled_devices(line: str, port: int) -> set[str]:
         time.sleep(0.2)
 
 
-def test_two_shards_split_the_room_between_them(site_dir: Path) -> None:
+def test_two_shards_split_the_room_between_them(simulated: RunDcops, site_dir: Path) -> None:
     with (
         shard_exporter(site_dir, "1/2") as (first_line, first),
         shard_exporter(site_dir, "2/2") as (second_line, second),
