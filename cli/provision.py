@@ -71,9 +71,12 @@ def destroy(
     from dcops.cli import output
     from dcops.cli.confirm import confirm_change
     from dcops.cli.engine_progress import EngineProgress
+    from dcops.stacks import snapshot
 
     state = session(ctx)
     actor = state.require("ops", action="dcops destroy")
+    if platform:
+        _refuse_while_tenancies_live(state)
     driver, planned = _driver(state, request, platform)
     name = driver.name
     if not yes:
@@ -84,6 +87,7 @@ def destroy(
         with EngineProgress(f"destroy {name}") as bar:
             outcome = driver.destroy(bar)
         op.attach(diff=outcome.text(), details={"summary": outcome.summary})
+        snapshot.save(state.site, name, snapshot.APPLIED, {})  # nothing of it is live any more
     output.show(f"destroy: {name} — {outcome.text().splitlines()[0]}")
     if planned is not None and planned.request_id is not None and planned.state == "offboarding":
         from dcops.tenancy.lifecycle import mark_destroyed
@@ -129,6 +133,20 @@ def _driver(state: Session, request: str | None, platform: bool) -> tuple[Any, A
         return StackDriver.for_platform(state.site), None
     planned = resolve(state.site, [request], False)[0]
     return StackDriver.for_tenancy(state.site, planned.spec), planned
+
+
+def _refuse_while_tenancies_live(state: Session) -> None:
+    """The platform stack holds the flavors that live tenancies' servers run on."""
+    from dcops.core.errors import InputError
+    from dcops.stacks.snapshot import live_stacks
+    from dcops.stacks.spec import PLATFORM_STACK
+
+    live = [name for name in live_stacks(state.site) if name != PLATFORM_STACK]
+    if live:
+        raise InputError(
+            f"the platform stack is shared by {len(live)} provisioned tenancy stacks "
+            f"({', '.join(live)}); destroy those first (dcops destroy NAME), then the platform"
+        )
 
 
 def _source(planned: Any) -> str:

@@ -64,6 +64,18 @@ def load(site: Site, tenancy: str) -> tuple[str, Snapshot]:
     return "none", {}
 
 
+def live_stacks(site: Site) -> list[str]:
+    """Stacks whose last applied snapshot holds resources: provisioned and not destroyed."""
+    root = site.paths.state / "stacks"
+    if not root.is_dir():
+        return []
+    return sorted(
+        path.parent.name
+        for path in root.glob(f"*/{APPLIED}.json")
+        if json.loads(path.read_text(encoding="utf-8")).get("resources")
+    )
+
+
 def save(site: Site, tenancy: str, kind: str, resources: Snapshot) -> Path:
     """Write a snapshot atomically, readable by the owner only."""
     target = folder(site, tenancy)

@@ -103,3 +103,20 @@ def test_provision_names_one_stack(dcops: RunDcops) -> None:
         done = dcops(*argv)
         assert done.returncode == 2, argv
         assert "name one stack: a REQUEST (file, ID or tenancy name), or --platform" in done.stderr
+
+
+def test_the_platform_is_not_destroyed_under_live_tenancies(
+    dcops: RunDcops, site_dir: Path
+) -> None:
+    from dcops.core.loader import load_site
+    from dcops.stacks import snapshot
+
+    site = load_site(site_dir)
+    live = {"urn:pulumi:fgw-production::dcops::dcops:stack:Tenancy::fgw-production": {}}
+    snapshot.save(site, "fgw-production", snapshot.APPLIED, live)
+    snapshot.save(site, "wjw-staging", snapshot.APPLIED, {})  # provisioned, then destroyed
+    assert snapshot.live_stacks(site) == ["fgw-production"]
+    done = dcops("destroy", "--platform", "--yes")
+    assert done.returncode == 2, done.stderr
+    assert "shared by 1 provisioned tenancy stacks (fgw-production)" in done.stderr
+    assert "destroy those first" in done.stderr
