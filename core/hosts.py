@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from dcops.core.documents import Document, read_yaml
 from dcops.core.errors import Problem
+from dcops.core.strict import Strict
 
 if TYPE_CHECKING:
     from dcops.core.site import AddressPool
@@ -61,12 +62,6 @@ IPv4 = Annotated[str, AfterValidator(_ipv4)]
 IPv4Cidr = Annotated[str, AfterValidator(_cidr)]
 PortName = Annotated[str, AfterValidator(_port_name)]
 Name = Annotated[str, AfterValidator(_host_name)]
-
-
-class Strict(BaseModel):
-    """Base of inventory types: unknown fields are errors and values are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class HostEntry(Strict):

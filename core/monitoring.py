@@ -6,10 +6,11 @@ import ipaddress
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from dcops.core.documents import Document
 from dcops.core.errors import Problem
+from dcops.core.strict import Strict
 
 DURATION_RULE = "a Prometheus duration such as 15s, 1m, 2h30m"
 _DURATION = re.compile(r"^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$")
@@ -52,11 +53,7 @@ HostPort = Annotated[str, AfterValidator(_host_port)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Thresholds(_Strict):
+class Thresholds(Strict):
     """Limits the alert rules read from the rendered thresholds file (site-tunable)."""
 
     ups_min_runtime_seconds: float = Field(600, gt=0)
@@ -68,7 +65,7 @@ class Thresholds(_Strict):
     fire_zone_isolated_max_seconds: float = Field(28_800, gt=0)
 
 
-class Receiver(_Strict):
+class Receiver(Strict):
     """Where notifications go: the shift log (JSON lines in the state dir), a webhook or e-mail."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -93,7 +90,7 @@ class Receiver(_Strict):
         return self
 
 
-class Route(_Strict):
+class Route(Strict):
     """Which alerts a receiver gets: by severity and room (empty list: all)."""
 
     receiver: str
@@ -101,7 +98,7 @@ class Route(_Strict):
     rooms: list[str] = []
 
 
-class MonitorsConfig(_Strict):
+class MonitorsConfig(Strict):
     """Prometheus, Alertmanager and the shift-log sink on this host, and the notification routes."""
 
     listen_host: Annotated[str, AfterValidator(_listen_host)] = "127.0.0.1"

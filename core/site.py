@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt, 
 from dcops.core.hosts import HostInventory
 from dcops.core.monitoring import MonitorsConfig
 from dcops.core.paths import SitePaths
+from dcops.core.strict import Strict
 
 NAME_RULE = "lowercase a-z, 0-9 and '-', starting with a letter or digit, at most 63 characters"
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -74,12 +75,6 @@ Name = Annotated[str, AfterValidator(_name)]
 Cidr = Annotated[str, AfterValidator(_network)]
 Role = Annotated[str, AfterValidator(_role)]
 Email = Annotated[str, AfterValidator(_email)]
-
-
-class Strict(BaseModel):
-    """Base of site types: unknown fields are errors and values are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class SiteInfo(Strict):

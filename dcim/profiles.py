@@ -8,10 +8,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from dcops.core.documents import Document, read_yaml
 from dcops.core.errors import InvalidInput, Problem
+from dcops.core.strict import Strict
 from dcops.dcim.catalogue import METRICS, READING_METRICS
 
 _OID = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))+$")
@@ -19,10 +20,6 @@ _LABEL = re.compile(r"^[a-z][a-z0-9_]*$")
 DeviceKind = Literal[
     "ups", "crac", "pdu", "ats", "env-sensor", "leak-sensor", "door-controller", "fire-panel"
 ]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _metric(value: str) -> str:
@@ -43,7 +40,7 @@ def _oid(value: str) -> str:
     return value
 
 
-class SnmpObject(_Strict):
+class SnmpObject(Strict):
     """One OID (a scalar instance, or a table column) and how it becomes a reading."""
 
     metric: str
@@ -81,7 +78,7 @@ class SnmpObject(_Strict):
         return self
 
 
-class SnmpTable(_Strict):
+class SnmpTable(Strict):
     """A conceptual table walked with GETBULK; its index becomes the label `index_label`."""
 
     name: str
@@ -96,7 +93,7 @@ class SnmpTable(_Strict):
         return value
 
 
-class Repeat(_Strict):
+class Repeat(Strict):
     """The same register layout repeated for several doors, zones or phases."""
 
     label: str
@@ -108,7 +105,7 @@ class Repeat(_Strict):
 RegisterType = Literal["int16", "uint16", "int32", "uint32", "float32"]
 
 
-class ModbusRegister(_Strict):
+class ModbusRegister(Strict):
     """One value at a register address and how it becomes one or more readings."""
 
     metric: str
@@ -149,7 +146,7 @@ class ModbusRegister(_Strict):
         return 1 if self.type.endswith("16") else 2
 
 
-class Profile(_Strict):
+class Profile(Strict):
     """A device profile: protocol, device kind and the values to read."""
 
     name: str
