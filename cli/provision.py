@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from dcops.cli.session import Session, session
+
+if TYPE_CHECKING:
+    from dcops.core.identity import Actor
 
 REQUEST_HELP = "An approved request (ID or tenancy name), or a request file."
 _REQUEST = typer.Argument(None, metavar="[REQUEST|NAME]", help=REQUEST_HELP, show_default=False)
@@ -67,10 +70,8 @@ def destroy(
     yes: bool = typer.Option(False, "--yes", "-y", help="Destroy without asking."),
 ) -> None:
     """Delete every resource of a stack (asks first unless --yes)."""
-    from dcops.audit.recorder import audited
     from dcops.cli import output
     from dcops.cli.confirm import confirm_change
-    from dcops.cli.engine_progress import EngineProgress
     from dcops.stacks import snapshot
 
     state = session(ctx)
@@ -83,12 +84,8 @@ def destroy(
         confirm_change(
             f"删除堆栈 {name} 的全部资源？Destroy every resource of stack {name}?", "destroy"
         )
-    with audited(state.site, actor, "destroy", name, {"request": _source(planned)}) as op:
-        with EngineProgress(f"destroy {name}") as bar:
-            outcome = driver.destroy(bar)
-        op.attach(diff=outcome.text(), details={"summary": outcome.summary})
-        snapshot.save(state.site, name, snapshot.APPLIED, {})  # nothing of it is live any more
-    output.show(f"destroy: {name} — {outcome.text().splitlines()[0]}")
+    _engine_run(state, actor, "destroy", driver, planned)
+    snapshot.save(state.site, name, snapshot.APPLIED, {})  # nothing of it is live any more
     if planned is not None and planned.request_id is not None and planned.state == "offboarding":
         from dcops.tenancy.lifecycle import mark_destroyed
 
@@ -102,19 +99,24 @@ def refresh(
     platform: bool = _PLATFORM,
 ) -> None:
     """Read the real cloud back into a stack's state and show what drifted."""
+    state = session(ctx)
+    actor = state.require("ops", action="dcops refresh")
+    driver, planned = _driver(state, request, platform)
+    _engine_run(state, actor, "refresh", driver, planned)
+
+
+def _engine_run(state: Session, actor: Actor, verb: str, driver: Any, planned: Any) -> None:
+    """Run one engine verb (destroy, refresh) on a stack, with progress and its audit record."""
     from dcops.audit.recorder import audited
     from dcops.cli import output
     from dcops.cli.engine_progress import EngineProgress
 
-    state = session(ctx)
-    actor = state.require("ops", action="dcops refresh")
-    driver, planned = _driver(state, request, platform)
     name = driver.name
-    with audited(state.site, actor, "refresh", name, {"request": _source(planned)}) as op:
-        with EngineProgress(f"refresh {name}") as bar:
-            outcome = driver.refresh(bar)
+    with audited(state.site, actor, verb, name, {"request": _source(planned)}) as op:
+        with EngineProgress(f"{verb} {name}") as bar:
+            outcome = getattr(driver, verb)(bar)
         op.attach(diff=outcome.text(), details={"summary": outcome.summary})
-    output.show(f"refresh: {name} — {outcome.text().splitlines()[0]}")
+    output.show(f"{verb}: {name} — {outcome.text().splitlines()[0]}")
 
 
 def _driver(state: Session, request: str | None, platform: bool) -> tuple[Any, Any]:
