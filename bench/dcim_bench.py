@@ -33,7 +33,7 @@ from dcops.core.requirements import find_program  # noqa: E402
 from dcops.dcim.inventory import Target  # noqa: E402
 from dcops.dcim.poller import Poller  # noqa: E402
 from dcops.dcim.profiles import Profile  # noqa: E402
-from dcops.dcim.simulator import free_port, free_ports  # noqa: E402
+from dcops.dcim.simulation.simulator import free_port, free_ports  # noqa: E402
 from tests.integration.dcim_fleet import loopback_target  # noqa: E402
 
 FLEET, ROUNDS, PARALLEL = 200, 10, 50
@@ -112,7 +112,7 @@ def start_snmpd(folder: Path, ports: list[int]) -> list[subprocess.Popen[bytes]]
 
 async def _until_answering(ports: list[int]) -> None:
     """Wait (bounded) until every port answers one GET."""
-    from dcops.dcim.snmp import CommunityClient
+    from dcops.dcim.snmp.client import CommunityClient
 
     pending = list(ports)
     for _ in range(60):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dcops.cli.session import session
+from dcops.cli.views.session import session
 
 
 def alerts(
@@ -17,8 +17,8 @@ def alerts(
     ),
 ) -> None:
     """List active alerts by room, most severe first, with what they say and where."""
-    from dcops.cli import output
-    from dcops.dcim.alertmanager_api import active_alerts
+    from dcops.cli.views import output
+    from dcops.monitors.alertmanager_api import active_alerts
 
     state = session(ctx)
     url = alertmanager or state.site.config.monitors.alertmanager_url

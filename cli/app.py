@@ -22,7 +22,7 @@ from dcops.cli import (
     tenancy,
     whoami,
 )
-from dcops.cli.session import OutputFormat, Session, session
+from dcops.cli.views.session import OutputFormat, Session, session
 
 app = typer.Typer(
     name="dcops",
@@ -116,7 +116,7 @@ def hoist_global_options(argv: Sequence[str]) -> list[str]:
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run dcops with argv and return the exit code: 0 ok, 1 failed, 2 bad input, 130 interrupted."""
-    from dcops.cli import boundary
+    from dcops.cli.views import boundary
 
     args = hoist_global_options(sys.argv[1:] if argv is None else argv)
     state = Session(debug="--debug" in args, output=_output_from(args))

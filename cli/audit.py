@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from dcops.cli.confirm import confirm_change
-from dcops.cli.session import Session, session
+from dcops.cli.views.confirm import confirm_change
+from dcops.cli.views.session import Session, session
 
 if TYPE_CHECKING:
     from dcops.audit.checkpoint import Checkpoint
@@ -72,7 +72,7 @@ def log(
 ) -> None:
     """List operations: who did what to which object, when, and with what result."""
     from dcops.audit.history import operations
-    from dcops.cli import output
+    from dcops.cli.views import output
 
     state = session(ctx)
     state.require(*READERS, action="dcops audit log")
@@ -100,7 +100,7 @@ def show(
 
     from dcops.audit.checkpoint import latest
     from dcops.audit.proofs import event_at
-    from dcops.cli import output
+    from dcops.cli.views import output
 
     state = session(ctx)
     state.require(*READERS, action="dcops audit show")
@@ -161,7 +161,7 @@ def verify(
     """Recompute the tree and check every checkpoint; exit 1 naming the first bad event."""
     from dcops.audit.verification import Tampered, trusted_key
     from dcops.audit.verification import verify as run
-    from dcops.cli import output
+    from dcops.cli.views import output
 
     state = session(ctx)
     state.require(*READERS, action="dcops audit verify")
@@ -202,7 +202,7 @@ def prove(
     from dcops.audit.checkpoint import latest, read_checkpoints
     from dcops.audit.proofs import prove as make
     from dcops.audit.verification import trusted_key
-    from dcops.cli import output
+    from dcops.cli.views import output
     from dcops.core.errors import InputError
 
     state = session(ctx)
@@ -273,7 +273,7 @@ def report(
 def checkpoint(ctx: typer.Context) -> None:
     """Sign the current tree head if it has grown, and print the latest checkpoint to keep elsewhere."""
     from dcops.audit.checkpoint import latest, write_checkpoint
-    from dcops.cli import output
+    from dcops.cli.views import output
 
     state = session(ctx)
     state.require(*READERS, action="dcops audit checkpoint")
@@ -295,7 +295,7 @@ def record(
 ) -> None:
     """Record a change made outside dcops (a manual fix, a vendor visit) in the audit journal."""
     from dcops.audit.recorder import audited
-    from dcops.cli import output
+    from dcops.cli.views import output
     from dcops.core.errors import InputError
 
     state = session(ctx)
@@ -333,7 +333,7 @@ def prune(
     from dcops.audit.recorder import audited
     from dcops.audit.retention import cutoff
     from dcops.audit.retention import prune as run
-    from dcops.cli import output
+    from dcops.cli.views import output
 
     state = session(ctx)
     actor = state.require("auditor", action="dcops audit prune")

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from dcops.cli.session import Session, session
+from dcops.cli.views.session import Session, session
 
 if TYPE_CHECKING:
     from dcops.lab.playbook import RunResult
@@ -55,9 +55,9 @@ def _run(
     state: Session, name: str, *, limit: str | None, check: bool, diff: bool, yes: bool, lab: bool
 ) -> None:
     from dcops.audit.recorder import audited
-    from dcops.cli import output
-    from dcops.cli.confirm import confirm_change
-    from dcops.cli.playbook_progress import PlaybookProgress
+    from dcops.cli.views import output
+    from dcops.cli.views.confirm import confirm_change
+    from dcops.cli.views.playbook_progress import PlaybookProgress
     from dcops.lab import playbook
 
     actor = state.require("ops", action=f"dcops configure {name}")
@@ -100,7 +100,7 @@ def _audit_details(result: RunResult) -> dict[str, object]:
 
 
 def _show(result: RunResult) -> None:
-    from dcops.cli import output
+    from dcops.cli.views import output
 
     rows = [
         (host, t.ok, t.changed, t.failed, t.unreachable, t.skipped)
@@ -138,7 +138,7 @@ def collect_configs(
 ) -> None:
     """Pull the switches' running configs over SSH, scrub secrets, commit to git, show the diff."""
     from dcops.audit.recorder import audited
-    from dcops.cli import output
+    from dcops.cli.views import output
     from dcops.lab import configs
 
     state = session(ctx)

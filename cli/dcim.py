@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from dcops.cli.session import session
+from dcops.cli.views.session import session
 
 app = typer.Typer(
     help="Machine-room devices (动环): UPS, precision AC, PDUs, sensors, doors, fire panels.",
@@ -34,7 +34,7 @@ def _timeout_option() -> Any:
 @app.command("profiles")
 def profiles(ctx: typer.Context) -> None:
     """List the device profiles shipped with dcops."""
-    from dcops.cli import output
+    from dcops.cli.views import output
     from dcops.dcim.profiles import bundled_profile, profile_names
 
     rows = [bundled_profile(n) for n in profile_names()]
@@ -74,7 +74,7 @@ def probe(
     """Poll one device once and print its readings; exit 1 with the reason if it does not answer."""
     import asyncio
 
-    from dcops.cli import output
+    from dcops.cli.views import output
     from dcops.core.errors import OperationFailed
     from dcops.dcim.poller import Poller
     from dcops.dcim.probe_url import target_from_url
@@ -140,7 +140,7 @@ def poll(
     ),
 ) -> None:
     """Poll every device once: problems first, then the devices by room and rack."""
-    from dcops.cli import output
+    from dcops.cli.views import output
     from dcops.dcim import room
     from dcops.dcim.service import poll_once
 
@@ -181,7 +181,7 @@ def _device_json(state: Any) -> dict[str, Any]:
 
 
 def _problem_table(found: list[Any]) -> Any:
-    from dcops.cli import output
+    from dcops.cli.views import output
 
     if not found:
         return "问题 problems: none — 一切正常 all devices normal"
@@ -192,7 +192,7 @@ def _problem_table(found: list[Any]) -> Any:
 
 
 def _room_tables(states: list[Any]) -> list[Any]:
-    from dcops.cli import output
+    from dcops.cli.views import output
     from dcops.dcim import room
 
     tables = []
@@ -229,7 +229,7 @@ def watch(
     ),
 ) -> None:
     """A live view of the room: racks, temperatures against thresholds, UPS, doors, fire zones, problems."""
-    from dcops.cli.dcim_watch import run_watch
+    from dcops.cli.views.dcim_watch import run_watch
 
     s = session(ctx)
     s.require(*_ROLES, action="dcim watch")
@@ -259,7 +259,7 @@ def serve(
     ),
 ) -> None:
     """Poll the inventory every interval and serve Prometheus metrics until stopped."""
-    from dcops.cli import output
+    from dcops.cli.views import output
     from dcops.core.errors import InputError
     from dcops.dcim.service import serve as run_serve
     from dcops.dcim.sharding import Shard
@@ -308,10 +308,10 @@ def simulate(
     """Start simulated devices for the inventory and record their addresses for serve and poll."""
     if ctx.invoked_subcommand is not None:
         return
-    from dcops.cli import output
-    from dcops.dcim import overlay
+    from dcops.cli.views import output
     from dcops.dcim.service import simulate as run_simulation
     from dcops.dcim.service import spawn_simulation
+    from dcops.dcim.simulation import overlay
 
     s = session(ctx)
     s.require(*_ROLES, action="dcim simulate")
@@ -347,8 +347,8 @@ def set_scenario(
     ctx: typer.Context, name: str = typer.Argument(..., help="Scenario name.")
 ) -> None:
     """Switch the running simulation to another scenario (normal ends any incident)."""
-    from dcops.cli import output
-    from dcops.dcim import overlay
+    from dcops.cli.views import output
+    from dcops.dcim.simulation import overlay
 
     s = session(ctx)
     s.require(*_ROLES, action="dcim simulate set-scenario")
@@ -363,8 +363,8 @@ def set_scenario(
 @simulate_app.command("scenarios")
 def list_scenarios(ctx: typer.Context) -> None:
     """List the scenarios a simulation can play."""
-    from dcops.cli import output
-    from dcops.dcim.scenarios import SCENARIOS
+    from dcops.cli.views import output
+    from dcops.dcim.simulation.scenarios import SCENARIOS
 
     if session(ctx).json:
         output.print_json(SCENARIOS)
@@ -375,7 +375,7 @@ def list_scenarios(ctx: typer.Context) -> None:
 @simulate_app.command("stop")
 def stop(ctx: typer.Context) -> None:
     """Stop the simulation running in the background."""
-    from dcops.cli import output
+    from dcops.cli.views import output
     from dcops.dcim.service import stop_simulation
 
     s = session(ctx)

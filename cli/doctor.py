@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dcops.cli.session import session
+from dcops.cli.views.session import session
 
 
 def doctor(
@@ -12,7 +12,7 @@ def doctor(
     strict: bool = typer.Option(False, "--strict", help="Exit 1 if anything is missing."),
 ) -> None:
     """For each capability: the packages, programs and privileges it needs, and how to get them."""
-    from dcops.cli import output
+    from dcops.cli.views import output
     from dcops.core.requirements import check_all
 
     results = check_all()

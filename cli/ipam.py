@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dcops.cli.session import session
+from dcops.cli.views.session import session
 
 app = typer.Typer(
     help="Address management (IPAM): pools, allocations, free space.", no_args_is_help=True
@@ -22,7 +22,7 @@ def _needs_the_store() -> None:
 @app.command("show")
 def show(ctx: typer.Context) -> None:
     """Show each pool with allocated and free addresses, and the allocations by department."""
-    from dcops.cli import output
+    from dcops.cli.views import output
     from dcops.tenancy.reports import address_report
     from dcops.tenancy.store import open_store
 

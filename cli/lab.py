@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dcops.cli.session import session
+from dcops.cli.views.session import session
 
 app = typer.Typer(
     help="Lab hosts in network namespaces for rehearsing playbooks (needs root).",
@@ -16,7 +16,7 @@ app = typer.Typer(
 def up(ctx: typer.Context) -> None:
     """Build the lab from inventory/hosts.yml: namespaces, cables, a root and sshd per host."""
     from dcops.audit.recorder import audited
-    from dcops.cli import output
+    from dcops.cli.views import output
     from dcops.lab import lifecycle
     from dcops.lab.topology import topology
 
@@ -51,8 +51,8 @@ def down(
 ) -> None:
     """Stop every lab host and remove namespaces, mounts and files (the base cache stays)."""
     from dcops.audit.recorder import audited
-    from dcops.cli import output
-    from dcops.cli.confirm import confirm_change
+    from dcops.cli.views import output
+    from dcops.cli.views.confirm import confirm_change
     from dcops.lab import lifecycle
     from dcops.lab.topology import topology
 
@@ -77,7 +77,7 @@ def down(
 @app.command("status")
 def status(ctx: typer.Context) -> None:
     """Each lab host: namespace, processes and whether sshd answers."""
-    from dcops.cli import output
+    from dcops.cli.views import output
     from dcops.lab import lifecycle
 
     state = session(ctx)

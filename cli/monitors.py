@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from dcops.cli.session import session
+from dcops.cli.views.session import session
 
 if TYPE_CHECKING:
-    from dcops.dcim.monitor_processes import ServiceStatus
+    from dcops.monitors.processes import ServiceStatus
 
 app = typer.Typer(
     help="Prometheus rules and Alertmanager for the machine room: render, check, up, down, status.",
@@ -24,8 +24,8 @@ _ROLES = ("ops", "facility")
 @app.command("check")
 def check(ctx: typer.Context) -> None:
     """Check rule syntax, run the promtool unit tests, and check the rendered configs; exit 2 on a problem."""
-    from dcops.cli import output
-    from dcops.dcim.monitor_render import check_monitors
+    from dcops.cli.views import output
+    from dcops.monitors.render import check_monitors
 
     steps = check_monitors(session(ctx).site)
     if session(ctx).json:
@@ -43,8 +43,8 @@ def check(ctx: typer.Context) -> None:
 def render(ctx: typer.Context) -> None:
     """Write rules, prometheus.yml and alertmanager.yml into the state dir (checked first)."""
     from dcops.audit.recorder import audited
-    from dcops.cli import output
-    from dcops.dcim.monitor_render import render_monitors
+    from dcops.cli.views import output
+    from dcops.monitors.render import render_monitors
 
     state = session(ctx)
     actor = state.require(*_ROLES, action="dcops monitors render")
@@ -65,8 +65,8 @@ def render(ctx: typer.Context) -> None:
 def up(ctx: typer.Context) -> None:
     """Render and check the configs, then start (or reload) Prometheus, Alertmanager and the shift log."""
     from dcops.audit.recorder import audited
-    from dcops.dcim.monitor_processes import start
-    from dcops.dcim.monitor_render import render_monitors
+    from dcops.monitors.processes import start
+    from dcops.monitors.render import render_monitors
 
     state = session(ctx)
     actor = state.require(*_ROLES, action="dcops monitors up")
@@ -81,9 +81,9 @@ def up(ctx: typer.Context) -> None:
 def down(ctx: typer.Context) -> None:
     """Stop what `dcops monitors up` started."""
     from dcops.audit.recorder import audited
-    from dcops.cli import output
-    from dcops.dcim.monitor_layout import layout_of
-    from dcops.dcim.monitor_processes import stop
+    from dcops.cli.views import output
+    from dcops.monitors.layout import layout_of
+    from dcops.monitors.processes import stop
 
     state = session(ctx)
     actor = state.require(*_ROLES, action="dcops monitors down")
@@ -99,8 +99,8 @@ def down(ctx: typer.Context) -> None:
 @app.command("status")
 def status(ctx: typer.Context) -> None:
     """Show whether Prometheus, Alertmanager and the shift log run, and their URLs."""
-    from dcops.dcim.monitor_layout import layout_of
-    from dcops.dcim.monitor_processes import status as service_status
+    from dcops.monitors.layout import layout_of
+    from dcops.monitors.processes import status as service_status
 
     site = session(ctx).site
     layout = layout_of(site)
@@ -108,7 +108,7 @@ def status(ctx: typer.Context) -> None:
 
 
 def _print_status(ctx: typer.Context, rows: Sequence[ServiceStatus], alert_log: Path) -> None:
-    from dcops.cli import output
+    from dcops.cli.views import output
 
     log = session(ctx).site.paths.relative(alert_log)
     if session(ctx).json:
@@ -135,7 +135,7 @@ def sink(
 ) -> None:
     """Run the shift-log webhook receiver in the foreground (started by `monitors up`)."""
     from dcops.core.errors import InputError
-    from dcops.dcim.alert_sink import alert_sink_server
+    from dcops.monitors.shift_log import alert_sink_server
 
     host, _, port = listen.rpartition(":")
     if not port.isdigit():

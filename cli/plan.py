@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dcops.cli.session import session
+from dcops.cli.views.session import session
 
 
 def plan(
@@ -22,8 +22,8 @@ def plan(
     ),
 ) -> None:
     """Plan tenancies offline (no cloud, no pulumi CLI); exit 1 on a policy violation, 2 on bad input."""
-    from dcops.cli import output
-    from dcops.cli.plan_view import diff_text, plan_view, report_json
+    from dcops.cli.views import output
+    from dcops.cli.views.plan_view import diff_text, plan_view, report_json
     from dcops.stacks.deprecations import quiet_third_party
     from dcops.stacks.markdown import render
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from dcops.cli.session import Session, session
+from dcops.cli.views.session import Session, session
 
 if TYPE_CHECKING:
     from dcops.core.identity import Actor
@@ -27,9 +27,9 @@ def provision(
 ) -> None:
     """Preview a stack, show the changes, ask, then apply it with the Pulumi engine."""
     from dcops.audit.recorder import audited
-    from dcops.cli import output
-    from dcops.cli.confirm import confirm_change
-    from dcops.cli.engine_progress import EngineProgress
+    from dcops.cli.views import output
+    from dcops.cli.views.confirm import confirm_change
+    from dcops.cli.views.engine_progress import EngineProgress
     from dcops.core.errors import Declined
 
     state = session(ctx)
@@ -70,8 +70,8 @@ def destroy(
     yes: bool = typer.Option(False, "--yes", "-y", help="Destroy without asking."),
 ) -> None:
     """Delete every resource of a stack (asks first unless --yes)."""
-    from dcops.cli import output
-    from dcops.cli.confirm import confirm_change
+    from dcops.cli.views import output
+    from dcops.cli.views.confirm import confirm_change
     from dcops.stacks import snapshot
 
     state = session(ctx)
@@ -108,8 +108,8 @@ def refresh(
 def _engine_run(state: Session, actor: Actor, verb: str, driver: Any, planned: Any) -> None:
     """Run one engine verb (destroy, refresh) on a stack, with progress and its audit record."""
     from dcops.audit.recorder import audited
-    from dcops.cli import output
-    from dcops.cli.engine_progress import EngineProgress
+    from dcops.cli.views import output
+    from dcops.cli.views.engine_progress import EngineProgress
 
     name = driver.name
     with audited(state.site, actor, verb, name, {"request": _source(planned)}) as op:
@@ -141,7 +141,7 @@ def _refuse_while_tenancies_live(state: Session) -> None:
     """The platform stack holds the flavors that live tenancies' servers run on."""
     from dcops.core.errors import InputError
     from dcops.stacks.snapshot import live_stacks
-    from dcops.stacks.spec import PLATFORM_STACK
+    from dcops.tenancy.model import PLATFORM_STACK
 
     live = [name for name in live_stacks(state.site) if name != PLATFORM_STACK]
     if live:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dcops.cli.session import session
+from dcops.cli.views.session import session
 
 app = typer.Typer(
     help="Validate and show the site: dcops.toml and inventory/.", no_args_is_help=True
@@ -14,7 +14,7 @@ app = typer.Typer(
 @app.command("check")
 def check(ctx: typer.Context) -> None:
     """Load and validate dcops.toml and inventory/; exit 2 listing every problem."""
-    from dcops.cli import output
+    from dcops.cli.views import output
     from dcops.core.summary import site_counts
 
     site = session(ctx).site
@@ -38,8 +38,8 @@ def check(ctx: typer.Context) -> None:
 @app.command("show")
 def show(ctx: typer.Context) -> None:
     """Show the site as a tree: rooms, rows, racks, devices, departments, pools, people."""
-    from dcops.cli import output
-    from dcops.cli.site_tree import site_tree
+    from dcops.cli.views import output
+    from dcops.cli.views.site_tree import site_tree
 
     site = session(ctx).site
     if session(ctx).json:

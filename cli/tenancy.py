@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from dcops.cli.confirm import confirm_change
-from dcops.cli.session import session
+from dcops.cli.views.confirm import confirm_change
+from dcops.cli.views.session import session
 
 if TYPE_CHECKING:
     from dcops.core.site import Site
@@ -50,7 +50,7 @@ _STATE_HELP = (
 @app.command("schema")
 def schema() -> None:
     """Print the JSON Schema of a request file (for editors and CI checks)."""
-    from dcops.cli import output
+    from dcops.cli.views import output
     from dcops.tenancy.request import request_schema
 
     output.print_json(request_schema())
@@ -78,7 +78,7 @@ def request(
 
         raise InputError("give a request FILE or --interactive (one of the two)")
     if interactive:
-        from dcops.cli.tenancy_prompt import ask_request
+        from dcops.cli.views.tenancy_prompt import ask_request
 
         data = ask_request(site, actor, today_at(site))
         parsed = parse_request(data, site, source="(interactive request)")
@@ -108,7 +108,7 @@ def _peers(site: Site, name: str) -> list[tuple[str, str]]:
 def _write_request(site: Site, data: dict[str, Any], name: str, save: Path | None) -> None:
     import yaml
 
-    from dcops.cli import output
+    from dcops.cli.views import output
     from dcops.core.errors import InputError
 
     target = save or site.paths.inventory / "requests" / f"{name}.yml"
@@ -123,7 +123,7 @@ def _write_request(site: Site, data: dict[str, Any], name: str, save: Path | Non
 
 
 def _show_valid(ctx: typer.Context, site: Site, parsed: TenancyRequest) -> None:
-    from dcops.cli import output
+    from dcops.cli.views import output
 
     totals = parsed.totals({f.name: f for f in site.config.catalogue.flavors})
     tier = site.tier_of(parsed.department.code)
@@ -145,7 +145,7 @@ def _show_valid(ctx: typer.Context, site: Site, parsed: TenancyRequest) -> None:
 def _report(ctx: typer.Context, transitions: list[Transition]) -> None:
     from dataclasses import asdict
 
-    from dcops.cli import output
+    from dcops.cli.views import output
 
     if session(ctx).json:
         output.print_json([asdict(t) for t in transitions])
@@ -200,7 +200,7 @@ def list_requests(
     department: str | None = typer.Option(None, "--department", help="A department code."),
 ) -> None:
     """List requests, newest first."""
-    from dcops.cli import output
+    from dcops.cli.views import output
     from dcops.tenancy import reports
     from dcops.tenancy.store import open_store
 
@@ -253,7 +253,7 @@ def show(
     ref: str = typer.Argument(..., metavar="ID|NAME", help="Request ID or tenancy name."),
 ) -> None:
     """Show a request: what it builds, its addresses, approvals and history."""
-    from dcops.cli import output
+    from dcops.cli.views import output
     from dcops.core.errors import AccessDenied
     from dcops.tenancy import reports
     from dcops.tenancy.store import find_request, open_store
@@ -312,7 +312,7 @@ def status(
     ),
 ) -> None:
     """Where each request of a department stands (for department staff)."""
-    from dcops.cli import output
+    from dcops.cli.views import output
     from dcops.tenancy import reports
     from dcops.tenancy.store import open_store
 
@@ -372,7 +372,7 @@ def offboard(
 
 
 def _confirm(info: dict[str, Any]) -> None:
-    from dcops.cli import output
+    from dcops.cli.views import output
     from dcops.core.errors import InputError
 
     if not sys.stdin.isatty():
@@ -416,7 +416,7 @@ def notifications(
     retry: bool = typer.Option(False, "--retry", help="Try to deliver them now."),
 ) -> None:
     """List notifications not yet delivered, with their last error; --retry delivers them."""
-    from dcops.cli import output
+    from dcops.cli.views import output
     from dcops.tenancy import reports
     from dcops.tenancy.notifications import deliver_pending
     from dcops.tenancy.store import open_store

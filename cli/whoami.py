@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from dcops.cli.session import session
+from dcops.cli.views.session import session
 
 
 def whoami(ctx: typer.Context) -> None:
     """Show the user dcops acts as ($DCOPS_USER or the login) and the roles dcops.toml gives them."""
-    from dcops.cli import output
+    from dcops.cli.views import output
 
     actor = session(ctx).actor
     data = {

@@ -1,1 +1,1 @@
-"""DCIM: facility devices, their metrics, and the monitors that watch them."""
+"""DCIM: facility devices, how they are polled, and the metrics they become."""

@@ -7,9 +7,9 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from dcops.dcim import ber
 from dcops.dcim.catalogue import METRICS
 from dcops.dcim.profiles import ModbusRegister, Profile, RegisterType, SnmpObject
+from dcops.dcim.snmp import ber
 
 Labels = tuple[tuple[str, str], ...]
 _FORMATS = {"int16": "h", "uint16": "H", "int32": "i", "uint32": "I", "float32": "f"}

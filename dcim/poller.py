@@ -22,8 +22,8 @@ from dcops.dcim.decoding import (
 )
 from dcops.dcim.faults import DeviceFault, Reason
 from dcops.dcim.inventory import Target, rated_current_fallback
-from dcops.dcim.modbus import ModbusTcpClient
-from dcops.dcim.snmp import CommunityClient, SnmpClient, UserClient, V3Credentials
+from dcops.dcim.modbus.client import ModbusTcpClient
+from dcops.dcim.snmp.client import CommunityClient, SnmpClient, UserClient, V3Credentials
 
 Key = tuple[str, Labels]
 GRACE = 0.1

@@ -15,10 +15,10 @@ from typing import Any
 
 from dcops.core.errors import InputError, OperationFailed
 from dcops.core.site import Device, Site
-from dcops.dcim import overlay
 from dcops.dcim.inventory import targets
 from dcops.dcim.poller import DeviceState, Poller
 from dcops.dcim.sharding import Shard
+from dcops.dcim.simulation import overlay
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:
@@ -129,7 +129,7 @@ def simulate(
     duration: float | None = None,
 ) -> None:
     """Run simulated devices for the inventory until SIGINT/SIGTERM (or duration seconds)."""
-    from dcops.dcim.simulator import Simulation
+    from dcops.dcim.simulation.simulator import Simulation
 
     if scenario is not None:
         overlay.set_scenario(site, scenario)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from dcops.core.errors import OperationFailed
 from dcops.core.monitoring import MonitorsConfig
-from dcops.dcim.monitor_checks import program
-from dcops.dcim.monitor_layout import MonitorLayout
+from dcops.monitors.checks import program
+from dcops.monitors.layout import MonitorLayout
 
 SERVICES = ("sink", "alertmanager", "prometheus")
 READY_TIMEOUT = 20.0

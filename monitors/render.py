@@ -9,17 +9,17 @@ from pathlib import Path
 import yaml
 
 from dcops.core.site import Site
-from dcops.dcim.alert_rules import write_rendered_rules
-from dcops.dcim.alertmanager_config import alertmanager_config
-from dcops.dcim.monitor_checks import (
+from dcops.monitors.alert_rules import write_rendered_rules
+from dcops.monitors.alertmanager_config import alertmanager_config
+from dcops.monitors.checks import (
     CheckStep,
     check_alertmanager_config,
     check_prometheus_config,
     check_rule_files,
     run_rule_tests,
 )
-from dcops.dcim.monitor_layout import MonitorLayout, layout_of
-from dcops.dcim.prometheus_config import prometheus_config
+from dcops.monitors.layout import MonitorLayout, layout_of
+from dcops.monitors.prometheus_config import prometheus_config
 
 
 def write_configs(site: Site, layout: MonitorLayout) -> None:

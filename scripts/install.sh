@@ -19,7 +19,9 @@ fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-# A regular (not editable) install, so that tests exercise the installed package.
+# A regular (not editable) install, so that tests exercise the installed package. A stale build/
+# would carry modules that were moved or deleted into the wheel: start it afresh.
+rm -rf build
 .venv/bin/python -m pip install -q --force-reinstall --no-deps .
 .venv/bin/python -m pip install -q ".[${extras}]"
 # Recordings of real SNMP devices for the DCIM tests. The package pins an older pysmi than the

@@ -24,7 +24,8 @@ from dcops.stacks.program import (
     platform_program,
     tenancy_program,
 )
-from dcops.stacks.spec import PLATFORM_STACK, TenancySpec
+from dcops.stacks.spec import TenancySpec
+from dcops.tenancy.model import PLATFORM_STACK
 
 LOCK_HOLDER = re.compile(r"created by (?P<who>\S+) \(pid (?P<pid>\d+)\) at (?P<when>\S+)")
 

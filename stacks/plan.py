@@ -14,8 +14,9 @@ from dcops.core.site import Site
 from dcops.stacks import snapshot
 from dcops.stacks.evaluation import PLAN_STACK, PlannedResource
 from dcops.stacks.policies import PolicyContext
-from dcops.stacks.spec import PLATFORM_STACK, TenancySpec
+from dcops.stacks.spec import TenancySpec
 from dcops.stacks.verdicts import Verdict
+from dcops.tenancy.model import PLATFORM_STACK
 
 ROOT = "dcops:stack:Tenancy"
 TENANCIES_PER_WORKER = 8

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 ADMIN_PORTS = (22, 3389, 3306, 5432, 6379, 9200, 27017, 2379, 6443, 10250)
 WORLD = ("0.0.0.0/0", "::/0")
-PLATFORM_STACK = "platform"  # the stack every tenancy shares; no tenancy may take its name
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,7 @@ from decimal import Decimal
 from dcops.core.documents import Document
 from dcops.core.errors import Problem
 from dcops.core.site import Network, Site
-from dcops.stacks.spec import PLATFORM_STACK
-from dcops.tenancy.model import TenancyRequest
+from dcops.tenancy.model import PLATFORM_STACK, TenancyRequest
 
 TENANCY_RULE = "lowercase a-z, 0-9 and '-', starting with a letter, at most 40 characters"
 _TENANCY = re.compile(r"^[a-z][a-z0-9-]{0,39}$")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from dcops.cli.session import Session
+from dcops.cli.views.session import Session
 from dcops.core.errors import DcopsError, InvalidInput
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130

@@ -99,9 +99,9 @@ def run_watch(site: Site, interval: float, timeout: float, iterations: int) -> N
     """Poll every interval and redraw until Ctrl-C or after iterations refreshes."""
     from rich.live import Live
 
-    from dcops.cli.output import console
-    from dcops.dcim import overlay
+    from dcops.cli.views.output import console
     from dcops.dcim.service import site_poller
+    from dcops.dcim.simulation import overlay
 
     async def run() -> None:
         poller = site_poller(site, interval, min(timeout, interval), retries=0)

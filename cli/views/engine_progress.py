@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from dcops.cli import output
+from dcops.cli.views import output
 
 MARKS = {"create": "+", "update": "~", "delete": "-", "replace": "±", "same": "=", "refresh": "↻"}
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
-from dcops.cli.output import error_console
+from dcops.cli.views.output import error_console
 
 _DONE = {
     "runner_on_ok": "ok",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dcops.dcim.decoding import expanded, raw_for, value_to_words
 from dcops.dcim.profiles import Profile, SnmpObject
-from dcops.dcim.scenarios import State
+from dcops.dcim.simulation.scenarios import State
 
 
 def _raw(obj: SnmpObject, value: float) -> int:

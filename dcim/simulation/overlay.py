@@ -10,7 +10,7 @@ from typing import Any
 from dcops.core.errors import InputError
 from dcops.core.site import Device, Gateway, Site
 from dcops.dcim.inventory import apply_overlay
-from dcops.dcim.scenarios import SCENARIOS
+from dcops.dcim.simulation.scenarios import SCENARIOS
 
 
 def folder(site: Site) -> Path:

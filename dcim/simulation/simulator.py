@@ -21,10 +21,10 @@ from typing import Any
 from dcops.core.errors import MissingDependency, OperationFailed
 from dcops.core.requirements import find_program
 from dcops.core.site import Device, Gateway
-from dcops.dcim import scenarios
-from dcops.dcim.encoding import modbus_words, snmp_values
 from dcops.dcim.profiles import Profile, bundled_profile
-from dcops.dcim.snmp import CommunityClient
+from dcops.dcim.simulation import scenarios
+from dcops.dcim.simulation.encoding import modbus_words, snmp_values
+from dcops.dcim.snmp.client import CommunityClient
 
 HOST = "127.0.0.1"
 V3_USER = "dcops-sim"
@@ -197,7 +197,7 @@ class Simulation:
         name = leader.device.name
         ports = free_ports(len(group))
         conf = self.workdir / f"{name}.snmpd.conf"
-        passer = f"{sys.executable} -m dcops.dcim.snmpd_pass {leader.values_file}"
+        passer = f"{sys.executable} -m dcops.dcim.simulation.snmpd_pass {leader.values_file}"
         lines = [
             "agentaddress " + ",".join(f"udp:{HOST}:{p}" for p in ports[i : i + 50])
             for i in range(0, len(ports), 50)

@@ -1,6 +1,6 @@
 """A pass_persist program for Debian's snmpd: serves OIDs from a JSON file the simulator rewrites.
 
-snmpd starts it as `python -m dcops.dcim.snmpd_pass VALUES.json`; values change while snmpd
+snmpd starts it as `python -m dcops.dcim.simulation.snmpd_pass VALUES.json`; values change while snmpd
 keeps running, which `override` lines cannot do.
 """
 

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from dcops.dcim import ber, usm
 from dcops.dcim.faults import DeviceFault
-from dcops.dcim.snmp_pdu import (
+from dcops.dcim.snmp import ber, usm
+from dcops.dcim.snmp.pdu import (
     ERROR_NAMES,
     GET,
     GETBULK,

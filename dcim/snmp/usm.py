@@ -7,8 +7,8 @@ import hmac
 import os
 from dataclasses import dataclass
 
-from dcops.dcim import ber
-from dcops.dcim.snmp_pdu import Pdu, parse_pdu
+from dcops.dcim.snmp import ber
+from dcops.dcim.snmp.pdu import Pdu, parse_pdu
 
 VERSION_3 = 3
 USM_MODEL = 3

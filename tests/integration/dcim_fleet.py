@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dcops.dcim.inventory import Target
 from dcops.dcim.profiles import Profile
-from dcops.dcim.simulator import HOST
+from dcops.dcim.simulation.simulator import HOST
 
 
 def loopback_target(

@@ -104,7 +104,7 @@ def test_scenario_alert_arrives_with_its_labels_and_resolves(
 
 
 def test_the_shift_log_recorded_the_incidents(played: tuple[AlertPath, dict[str, Played]]) -> None:
-    from dcops.dcim.alert_sink import read_alert_log
+    from dcops.monitors.shift_log import read_alert_log
 
     records = read_alert_log(played[0].site_dir / ".dcops" / "monitors" / "alerts.jsonl")
     names = {a["labels"]["alertname"] for r in records for a in r["alerts"]}

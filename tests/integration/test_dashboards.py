@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from dcops.dcim.monitor_checks import program
+from dcops.monitors.checks import program
 from tests.conftest import REPO, RunDcops
 from tests.integration.monitors_stack import set_monitors
 from tests.integration.room_scrape import all_devices_up, scrape_until

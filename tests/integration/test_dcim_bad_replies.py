@@ -9,11 +9,11 @@ from collections.abc import Callable
 
 import pytest
 
-from dcops.dcim import ber
 from dcops.dcim.poller import DeviceState, Poller
 from dcops.dcim.profiles import bundled_profile
-from dcops.dcim.simulator import serve_modbus
-from dcops.dcim.snmp_pdu import RESPONSE, community_message, parse_community_message, pdu
+from dcops.dcim.simulation.simulator import serve_modbus
+from dcops.dcim.snmp import ber
+from dcops.dcim.snmp.pdu import RESPONSE, community_message, parse_community_message, pdu
 from tests.integration.dcim_fleet import loopback_target
 
 pytestmark = pytest.mark.integration

@@ -17,8 +17,8 @@ import pytest
 
 from dcops.dcim.poller import DeviceState, Poller
 from dcops.dcim.profiles import Profile, bundled_profile
-from dcops.dcim.simulator import free_port
-from dcops.dcim.snmp import CommunityClient
+from dcops.dcim.simulation.simulator import free_port
+from dcops.dcim.snmp.client import CommunityClient
 from tests.integration.dcim_fleet import loopback_target
 
 pytestmark = pytest.mark.integration

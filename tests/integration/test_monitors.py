@@ -186,7 +186,7 @@ def _listed(stdout: str, count: int) -> list[dict[str, object]] | None:
 
 
 def _records(log: Path) -> list[dict[str, object]]:
-    from dcops.dcim.alert_sink import read_alert_log
+    from dcops.monitors.shift_log import read_alert_log
 
     return read_alert_log(log)
 

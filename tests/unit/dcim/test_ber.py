@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dcops.dcim import ber, usm
-from dcops.dcim.snmp_pdu import (
+from dcops.dcim.snmp import ber, usm
+from dcops.dcim.snmp.pdu import (
     GET,
     RESPONSE,
     community_message,

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from dcops.core.monitoring import MonitorsConfig, Thresholds
-from dcops.dcim.alert_rules import alert_names, load_rule_file, render_rules
+from dcops.monitors.alert_rules import alert_names, load_rule_file, render_rules
 from tests.conftest import REPO
 
 RULES = sorted((REPO / "monitors" / "rules").glob("*.yml"))

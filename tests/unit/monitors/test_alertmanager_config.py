@@ -9,7 +9,7 @@ import pytest
 from dcops.core.errors import InvalidInput
 from dcops.core.loader import load_site
 from dcops.core.monitoring import MonitorsConfig, Receiver, Route
-from dcops.dcim.alertmanager_config import alertmanager_config
+from dcops.monitors.alertmanager_config import alertmanager_config
 
 MAIL = Receiver.model_validate(
     {

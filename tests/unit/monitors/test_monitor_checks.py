@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dcops.dcim.monitor_checks import failure_problems
+from dcops.monitors.checks import failure_problems
 
 PROMTOOL_BROKEN_RULE = """Checking /tmp/x/power.yml
   FAILED:

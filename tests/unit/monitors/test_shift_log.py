@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from dcops.dcim.alert_sink import alert_sink_server, read_alert_log
-from dcops.dcim.alertmanager_api import parse_alert
+from dcops.monitors.alertmanager_api import parse_alert
+from dcops.monitors.shift_log import alert_sink_server, read_alert_log
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""Modbus TCP: the register client, serialised per gateway."""

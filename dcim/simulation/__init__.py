@@ -1,0 +1,1 @@
+"""The simulated machine room: scenarios, device simulators on loopback, and their record."""

@@ -1,0 +1,1 @@
+"""The alerting stack: Prometheus and Alertmanager configs, rules, processes, the shift log."""
