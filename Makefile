@@ -1,5 +1,5 @@
 # The two commands of the README, and a few for developers.
-.PHONY: demo test install dev docs bench bench-lab
+.PHONY: demo test install dev docs bench bench-lab mutation
 
 demo: install
 	scripts/demo.sh
@@ -27,3 +27,7 @@ bench: install
 
 bench-lab: install
 	.venv/bin/python bench/lab_bench.py
+
+# Mutation testing of the modules in scripts/mutation.toml; the report goes to docs/ (docs/mutation.md).
+mutation: install
+	.venv/bin/python scripts/mutation.py --all --report docs/mutation-report.md
