@@ -1,4 +1,4 @@
-"""`dcops alerts`: the alerts that are active now, by room, from Alertmanager."""
+"""`dcops alerts`: active alerts by room, acknowledging one, and the silences that hold them."""
 
 from __future__ import annotations
 
@@ -6,23 +6,40 @@ import typer
 
 from dcops.cli.views.session import session
 
+app = typer.Typer(
+    help="Active alerts by room; acknowledge one (stops its escalation); list silences.",
+    invoke_without_command=True,
+)
 
+_ROLES = ("ops", "facility")
+
+
+def _alertmanager_url(ctx: typer.Context, given: str | None) -> str:
+    return (given or session(ctx).site.config.monitors.alertmanager_url).rstrip("/")
+
+
+_AM_OPTION = typer.Option(
+    None, "--alertmanager", metavar="URL", help="Alertmanager to ask (default: the site's)."
+)
+
+
+@app.callback()
 def alerts(
     ctx: typer.Context,
     show_all: bool = typer.Option(
         False, "--all", help="Also show alerts that are inhibited or silenced."
     ),
-    alertmanager: str | None = typer.Option(
-        None, "--alertmanager", metavar="URL", help="Alertmanager to ask (default: the site's)."
-    ),
+    alertmanager: str | None = _AM_OPTION,
 ) -> None:
     """List active alerts by room, most severe first, with what they say and where."""
+    if ctx.invoked_subcommand is not None:
+        return
     from dcops.cli.views import output
     from dcops.monitors.alertmanager_api import active_alerts
 
     state = session(ctx)
-    url = alertmanager or state.site.config.monitors.alertmanager_url
-    found = active_alerts(url.rstrip("/"), include_suppressed=show_all)
+    url = _alertmanager_url(ctx, alertmanager)
+    found = active_alerts(url, include_suppressed=show_all)
     if state.json:
         output.print_json([a.__dict__ for a in found])
         return
@@ -39,3 +56,100 @@ def alerts(
         columns = ["severity", "alert", "rack", "device", "state", "since (UTC)", "summary"]
         output.show(output.table(title, columns, rows))
     output.show(f"{len(found)} active alerts")
+
+
+@app.command("ack")
+def ack(
+    ctx: typer.Context,
+    alert: str = typer.Argument(
+        ..., help="Fingerprint (or its first characters), NAME or NAME@DEVICE."
+    ),
+    window: str = typer.Option(
+        ..., "--for", metavar="DURATION", help="How long, e.g. 30m (1m to 7d)."
+    ),
+    reason: str = typer.Option(..., "--reason", help="Why: what is being done about it."),
+    alertmanager: str | None = _AM_OPTION,
+) -> None:
+    """Acknowledge an alert: silence exactly it for a while, saying who and why; escalation stops."""
+    from dcops.audit.recorder import audited
+    from dcops.cli.views import output
+    from dcops.monitors.acknowledgement import ack_reason, ack_window, acknowledge, alert_named
+
+    ack_window(window)
+    ack_reason(reason)
+    state = session(ctx)
+    actor = state.require(*_ROLES, action="dcops alerts ack")
+    url = _alertmanager_url(ctx, alertmanager)
+    found = alert_named(url, alert)
+    target = f"{found.name}@{found.device}"
+    parameters = {"alert": alert, "for": window, "reason": reason}
+    with audited(
+        state.site, actor, action="alerts.ack", target=target, parameters=parameters
+    ) as op:
+        done = acknowledge(url, found, window, reason, actor.user)
+        op.attach(
+            details={
+                "silence": done.silence_id,
+                "fingerprint": done.alert.fingerprint,
+                "labels": done.alert.labels,
+                "until": done.until.isoformat(),
+            }
+        )
+    if state.json:
+        output.print_json(
+            {
+                "silence": done.silence_id,
+                "alert": done.alert.name,
+                "device": done.alert.device,
+                "fingerprint": done.alert.fingerprint,
+                "by": done.by,
+                "reason": done.reason,
+                "until": done.until.isoformat(),
+            }
+        )
+        return
+    output.show(
+        f"acknowledged {done.alert.name}@{done.alert.device} ({done.alert.fingerprint}) "
+        f"until {done.until.isoformat(timespec='seconds')} by {done.by}: silence {done.silence_id}"
+    )
+
+
+@app.command("silences")
+def silences(
+    ctx: typer.Context,
+    expired: bool = typer.Option(False, "--expired", help="Also list expired silences."),
+    alertmanager: str | None = _AM_OPTION,
+) -> None:
+    """List Alertmanager's silences (acknowledgements among them): what, who, why, until when."""
+    from dcops.cli.views import output
+    from dcops.monitors.silences import list_silences
+
+    state = session(ctx)
+    url = _alertmanager_url(ctx, alertmanager)
+    found = list_silences(url, include_expired=expired)
+    if state.json:
+        output.print_json(
+            [
+                {
+                    "id": s.id,
+                    "state": s.state,
+                    "matchers": s.describe_matchers(),
+                    "created_by": s.created_by,
+                    "comment": s.comment,
+                    "starts_at": s.starts_at,
+                    "ends_at": s.ends_at,
+                }
+                for s in found
+            ]
+        )
+        return
+    if not found:
+        output.show(f"no silences ({url})")
+        return
+    rows = [
+        (s.id[:8], s.state, s.created_by, s.comment, s.ends_at[:19], s.describe_matchers())
+        for s in found
+    ]
+    columns = ["id", "state", "by", "comment", "ends (UTC)", "matchers"]
+    output.show(output.table(None, columns, rows))
+    output.show(f"{len(found)} silences")

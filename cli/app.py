@@ -74,7 +74,7 @@ def root(
 
 app.add_typer(site.app, name="site")
 app.add_typer(monitors.app, name="monitors")
-app.command("alerts")(alerts.alerts)
+app.add_typer(alerts.app, name="alerts")
 app.add_typer(audit.app, name="audit")
 app.add_typer(dcim.app, name="dcim")
 app.add_typer(tenancy.app, name="tenancy")

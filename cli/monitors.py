@@ -145,3 +145,24 @@ def sink(
         server.serve_forever()
     finally:
         server.server_close()
+
+
+@app.command("notifier", hidden=True)
+def notifier(
+    ctx: typer.Context,
+    listen: str = typer.Option(..., "--listen", help="HOST:PORT to listen on."),
+    database: Path = typer.Option(..., "--database", help="The notifier's SQLite record."),
+) -> None:
+    """Run dcops' notifier in the foreground (started by `monitors up`): channels, roster, escalation."""
+    import signal
+    import threading
+
+    from dcops.core.errors import InputError
+    from dcops.monitors.notifier_server import serve_notifier, site_notifier
+
+    host, _, port = listen.rpartition(":")
+    if not port.isdigit():
+        raise InputError(f"--listen {listen!r} is not HOST:PORT")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    serve_notifier(site_notifier(session(ctx).site, database), host.strip("[]"), int(port), stop)

@@ -59,7 +59,12 @@ def load_site(explicit: str | Path | None = None, start: Path | None = None) -> 
         problems.extend(_check_dcim(device_list, devices.model.gateways, devices.doc))
     if config and (rooms or rooms_ok):
         problems.extend(
-            check_monitors(config.model.monitors, [r.name for r in room_list], config.doc)
+            check_monitors(
+                config.model.monitors,
+                [r.name for r in room_list],
+                config.doc,
+                config.model.people,
+            )
         )
     hosts = HostInventory()
     if config:

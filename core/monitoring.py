@@ -4,33 +4,24 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated, Literal
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
+from dcops.core.channels import ChannelSettings
 from dcops.core.documents import Document
+from dcops.core.durations import DURATION_RULE as DURATION_RULE
+from dcops.core.durations import Duration
+from dcops.core.durations import duration_seconds as duration_seconds
+from dcops.core.duty import EscalationPolicy, Roster
 from dcops.core.errors import Problem
 from dcops.core.strict import Strict
 
-DURATION_RULE = "a Prometheus duration such as 15s, 1m, 2h30m"
-_DURATION = re.compile(r"^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$")
-_UNITS_MS = {"y": 31_536_000_000, "w": 604_800_000, "d": 86_400_000, "h": 3_600_000}
-_UNITS_MS |= {"m": 60_000, "s": 1_000, "ms": 1}
+if TYPE_CHECKING:
+    from dcops.core.site import Person
+
 SEVERITIES = ("critical", "warning")
-
-
-def _duration(value: str) -> str:
-    if not value or not _DURATION.match(value):
-        raise ValueError(f"{value!r} is not a duration; allowed: {DURATION_RULE}")
-    return value
-
-
-def duration_seconds(value: str) -> float:
-    """A Prometheus duration in seconds."""
-    total = 0
-    for number, unit in re.findall(r"(\d+)(ms|[ywdhms])", value):
-        total += int(number) * _UNITS_MS[unit]
-    return total / 1000
 
 
 def _host_port(value: str) -> str:
@@ -48,7 +39,6 @@ def _listen_host(value: str) -> str:
     return value
 
 
-Duration = Annotated[str, AfterValidator(_duration)]
 HostPort = Annotated[str, AfterValidator(_host_port)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 
@@ -66,10 +56,10 @@ class Thresholds(Strict):
 
 
 class Receiver(Strict):
-    """Where notifications go: the shift log (JSON lines in the state dir), a webhook or e-mail."""
+    """Where Alertmanager sends: the shift log, dcops' notifier (channels, roster), a webhook or e-mail."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
-    kind: Literal["log", "webhook", "email"]
+    kind: Literal["log", "webhook", "email", "notifier"]
     url: str | None = None
     to: str | None = None
     sender: str | None = Field(None, alias="from")
@@ -80,7 +70,12 @@ class Receiver(Strict):
 
     @model_validator(mode="after")
     def _fields_of_kind(self) -> Receiver:
-        needed = {"log": (), "webhook": ("url",), "email": ("to", "sender", "smarthost")}
+        needed = {
+            "log": (),
+            "notifier": (),
+            "webhook": ("url",),
+            "email": ("to", "sender", "smarthost"),
+        }
         missing = [f for f in needed[self.kind] if getattr(self, f) is None]
         if missing:
             names = ", ".join("from" if f == "sender" else f for f in missing)
@@ -105,6 +100,7 @@ class MonitorsConfig(Strict):
     prometheus_port: Port = 9090
     alertmanager_port: Port = 9093
     sink_port: Port = 9811
+    notifier_port: Port = 9812
     exporters: list[HostPort] = ["127.0.0.1:9810"]
     scrape_interval: Duration = "15s"
     evaluation_interval: Duration = "15s"
@@ -120,6 +116,15 @@ class MonitorsConfig(Strict):
     thresholds: Thresholds = Thresholds()
     receivers: list[Receiver] = [Receiver(name="shift-log", kind="log")]
     routes: list[Route] = []
+    channels: list[ChannelSettings] = []
+    roster: Roster = Roster()
+    escalation: list[EscalationPolicy] = []
+    retry_initial: Duration = Field(
+        "1s", description="first pause before a failed delivery is retried"
+    )
+    retry_max: Duration = Field(
+        "5m", description="longest pause between retries (doubling up to it)"
+    )
 
     def address(self, port: int) -> str:
         """HOST:PORT on the listen host (IPv6 in brackets)."""
@@ -141,10 +146,23 @@ class MonitorsConfig(Strict):
         """URL that Alertmanager posts to for the shift log."""
         return f"http://{self.address(self.sink_port)}/alerts"
 
+    @property
+    def notifier_url(self) -> str:
+        """URL that Alertmanager posts to for dcops' notifier."""
+        return f"http://{self.address(self.notifier_port)}/alerts"
 
-def check_monitors(monitors: MonitorsConfig, rooms: list[str], doc: Document) -> list[Problem]:
-    """Cross-checks of [monitors]: unique receivers, routes naming known receivers and rooms."""
+    @property
+    def notifier_wanted(self) -> bool:
+        """Whether a receiver sends to the notifier, so `monitors up` starts it."""
+        return any(r.kind == "notifier" for r in self.receivers)
+
+
+def check_monitors(
+    monitors: MonitorsConfig, rooms: list[str], doc: Document, people: Sequence[Person] = ()
+) -> list[Problem]:
+    """Cross-checks of [monitors]: unique names, routes, channels, roster and escalation references."""
     problems: list[Problem] = []
+    problems += _check_duty(monitors, people, doc)
     names = [r.name for r in monitors.receivers]
     known = ", ".join(names) or "(none defined)"
     for i, name in enumerate(names):
@@ -179,6 +197,7 @@ def check_monitors(monitors: MonitorsConfig, rooms: list[str], doc: Document) ->
         "prometheus_port": monitors.prometheus_port,
         "alertmanager_port": monitors.alertmanager_port,
         "sink_port": monitors.sink_port,
+        "notifier_port": monitors.notifier_port,
     }
     for field, port in ports.items():
         clash = [other for other, p in ports.items() if p == port and other < field]
@@ -189,3 +208,75 @@ def check_monitors(monitors: MonitorsConfig, rooms: list[str], doc: Document) ->
                 )
             )
     return problems
+
+
+def _check_duty(monitors: MonitorsConfig, people: Sequence[Person], doc: Document) -> list[Problem]:
+    problems: list[Problem] = []
+    channels = [c.name for c in monitors.channels]
+    for i, name in enumerate(channels):
+        if name in channels[:i]:
+            problems.append(
+                doc.problem(("monitors", "channels", i, "name"), f"duplicate channel {name!r}")
+            )
+    if not people:
+        return problems
+    known = {p.user: p for p in people}
+    users = ", ".join(known)
+    roster = monitors.roster
+    if roster.manager is not None and roster.manager not in known:
+        problems.append(
+            doc.problem(
+                ("monitors", "roster", "manager"),
+                f"unknown person {roster.manager!r}; allowed: {users}",
+            )
+        )
+    for i, shift in enumerate(roster.shifts):
+        for j, user in enumerate(shift.people):
+            if user not in known:
+                at = ("monitors", "roster", "shifts", i, "people", j)
+                problems.append(doc.problem(at, f"unknown person {user!r}; allowed: {users}"))
+    roles = {s.role for s in roster.shifts}
+    kinds = {c.name: c.kind for c in monitors.channels}
+    for i, policy in enumerate(monitors.escalation):
+        if policy.role not in roles:
+            problems.append(
+                doc.problem(
+                    ("monitors", "escalation", i, "role"),
+                    f"no shift of role {policy.role!r} in [monitors.roster]; "
+                    f"allowed: {', '.join(sorted(roles)) or '(no shifts)'}",
+                )
+            )
+        for j, step in enumerate(policy.steps):
+            if step.to == "manager" and roster.manager is None:
+                problems.append(
+                    doc.problem(
+                        ("monitors", "escalation", i, "steps", j, "to"),
+                        "escalates to the manager but [monitors.roster] names no manager",
+                    )
+                )
+            for k, channel in enumerate(step.channels):
+                where = ("monitors", "escalation", i, "steps", j, "channels", k)
+                if channel not in kinds:
+                    problems.append(
+                        doc.problem(
+                            where,
+                            f"unknown channel {channel!r}; allowed: {', '.join(kinds) or '(none defined)'}",
+                        )
+                    )
+                elif kinds[channel] == "sms":
+                    problems += _phones_needed(policy.role, roster, known, doc, where)
+    return problems
+
+
+def _phones_needed(
+    role: str, roster: Roster, known: dict[str, Person], doc: Document, where: tuple[str | int, ...]
+) -> list[Problem]:
+    users = {u for s in roster.shifts if s.role == role for u in s.people}
+    if roster.manager:
+        users.add(roster.manager)
+    missing = sorted(u for u in users if u in known and known[u].phone is None)
+    if not missing:
+        return []
+    return [
+        doc.problem(where, f"an SMS channel needs a phone for {', '.join(missing)} in [[people]]")
+    ]

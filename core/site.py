@@ -7,11 +7,12 @@ import re
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt
 
 from dcops.core.hosts import HostInventory
 from dcops.core.monitoring import MonitorsConfig
 from dcops.core.paths import SitePaths
+from dcops.core.secrets import SecretRef
 from dcops.core.strict import Strict
 
 NAME_RULE = "lowercase a-z, 0-9 and '-', starting with a letter or digit, at most 63 characters"
@@ -160,6 +161,9 @@ class Person(Strict):
     name: str
     email: Email
     roles: list[Role] = Field(min_length=1)
+    phone: str | None = Field(
+        default=None, pattern=r"^\+?[0-9]{5,15}$", description="mobile number for SMS and robots' @"
+    )
 
 
 class Flavor(Strict):
@@ -268,37 +272,6 @@ class RoomsFile(Strict):
     """inventory/rooms.yml."""
 
     rooms: list[Room]
-
-
-class SecretRef(Strict):
-    """Where a secret is: an environment variable or a file in the state dir; never the secret."""
-
-    env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    file: str | None = Field(default=None, min_length=1)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _not_literal(cls, value: object) -> object:
-        if isinstance(value, str | int):
-            raise ValueError(
-                "secrets are never written in inventory; "
-                "allowed: {env: VARIABLE} or {file: path in the state dir}"
-            )
-        return value
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> SecretRef:
-        if (self.env is None) == (self.file is None):
-            raise ValueError(
-                "give exactly one of env (a variable name) or file (a path in the state dir)"
-            )
-        if self.file is not None and (self.file.startswith("/") or ".." in self.file.split("/")):
-            raise ValueError(f"file {self.file!r} must be a relative path inside the state dir")
-        return self
-
-    def describe(self) -> str:
-        """Where the secret comes from, for messages (never the secret itself)."""
-        return f"environment variable {self.env}" if self.env else f"state file {self.file}"
 
 
 class Thresholds(Strict):

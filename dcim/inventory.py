@@ -10,7 +10,8 @@ from typing import Any
 
 from dcops.core.documents import Document
 from dcops.core.errors import InputError, InvalidInput, Problem
-from dcops.core.site import Device, Gateway, SecretRef, Site
+from dcops.core.secrets import SecretRef
+from dcops.core.site import Device, Gateway, Site
 from dcops.dcim.decoding import Reading
 from dcops.dcim.profiles import Profile, bundled_profile, profile_names
 

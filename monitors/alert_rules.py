@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,8 @@ from dcops.core.errors import InvalidInput, Problem
 from dcops.core.monitoring import MonitorsConfig, duration_seconds
 
 THRESHOLD_METRIC = "dcops:monitors_threshold"
+VALUE_TEMPLATE = '{{ printf "%.4g" $value }}'
+_THRESHOLD_REF = re.compile(r'monitors_threshold\{threshold="([a-z_]+)"\}')
 
 
 def load_rule_file(path: Path, shown: str) -> dict[str, Any]:
@@ -48,9 +51,19 @@ def render_rules(data: dict[str, Any], monitors: MonitorsConfig) -> dict[str, An
                 if name in limits:
                     rule["expr"] = f"vector({limits[name]!r})"
             if "alert" in rule:
+                _apply_value_and_threshold(rule, limits)
                 _apply_cap(rule, cap, monitors.max_for)
                 _apply_runbook_base(rule, monitors.runbook_base_url)
     return data
+
+
+def _apply_value_and_threshold(rule: dict[str, Any], limits: dict[str, Any]) -> None:
+    """Every notification carries the value, and the site's limit when the rule compares to one."""
+    annotations = rule.setdefault("annotations", {})
+    annotations.setdefault("value", VALUE_TEMPLATE)
+    found = _THRESHOLD_REF.search(str(rule.get("expr", "")))
+    if found and found.group(1) in limits:
+        annotations.setdefault("threshold", f"{limits[found.group(1)]:g}")
 
 
 def _apply_cap(rule: dict[str, Any], cap: float | None, text: str | None) -> None:

@@ -28,6 +28,8 @@ class ActiveAlert:
     summary: str
     runbook_url: str
     labels: dict[str, str]
+    fingerprint: str = ""
+    silenced_by: tuple[str, ...] = ()
 
     def sort_key(self) -> tuple[str, int, str, str, str]:
         """By room, most severe first, then rack, device and name."""
@@ -50,6 +52,8 @@ def parse_alert(raw: dict[str, Any]) -> ActiveAlert:
         summary=str(annotations.get("summary", "")),
         runbook_url=str(annotations.get("runbook_url", "")),
         labels=labels,
+        fingerprint=str(raw.get("fingerprint", "")),
+        silenced_by=tuple(str(s) for s in raw.get("status", {}).get("silencedBy") or ()),
     )
 
 

@@ -101,6 +101,11 @@ def _receiver(receiver: Receiver, monitors: MonitorsConfig) -> dict[str, Any]:
             "name": receiver.name,
             "webhook_configs": [{"url": monitors.sink_url, "send_resolved": True}],
         }
+    if receiver.kind == "notifier":
+        return {
+            "name": receiver.name,
+            "webhook_configs": [{"url": monitors.notifier_url, "send_resolved": True}],
+        }
     if receiver.kind == "webhook":
         return {
             "name": receiver.name,

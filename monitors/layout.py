@@ -46,6 +46,11 @@ class MonitorLayout:
         """The shift log: one JSON line per notification the embedded receiver got."""
         return self.state / "alerts.jsonl"
 
+    @property
+    def notifier_db(self) -> Path:
+        """The notifier's record of incidents, escalations and deliveries (SQLite)."""
+        return self.state / "notifier.db"
+
     def data_dir(self, service: str) -> Path:
         """Storage folder of prometheus or alertmanager."""
         return self.state / f"{service}-data"

@@ -17,7 +17,7 @@ from dcops.core.monitoring import MonitorsConfig
 from dcops.monitors.checks import program
 from dcops.monitors.layout import MonitorLayout
 
-SERVICES = ("sink", "alertmanager", "prometheus")
+SERVICES = ("sink", "notifier", "alertmanager", "prometheus")
 READY_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
 
@@ -39,6 +39,7 @@ def base_url(service: str, monitors: MonitorsConfig) -> str:
         "prometheus": monitors.prometheus_url,
         "alertmanager": monitors.alertmanager_url,
         "sink": monitors.sink_url.removesuffix("/alerts"),
+        "notifier": monitors.notifier_url.removesuffix("/alerts"),
     }[service]
 
 
@@ -60,10 +61,25 @@ def command(service: str, layout: MonitorLayout, monitors: MonitorsConfig) -> li
             f"--web.listen-address={monitors.address(monitors.alertmanager_port)}",
             "--cluster.listen-address=",
         ]
-    return [
+    dcops = [
         sys.executable,
         "-c",
         "import sys; from dcops.cli.app import main; sys.argv[0] = 'dcops'; main()",
+    ]
+    if service == "notifier":
+        return [
+            *dcops,
+            "--site",
+            str(layout.source.parent / "dcops.toml"),
+            "monitors",
+            "notifier",
+            "--listen",
+            monitors.address(monitors.notifier_port),
+            "--database",
+            str(layout.notifier_db),
+        ]
+    return [
+        *dcops,
         "monitors",
         "sink",
         "--listen",
@@ -91,6 +107,8 @@ def _alive(pid: int, marker: str) -> bool:
 
 
 def _marker(service: str, layout: MonitorLayout) -> str:
+    if service == "notifier":
+        return str(layout.notifier_db)
     return str(layout.alert_log if service == "sink" else layout.state / f"{service}.yml")
 
 
@@ -113,6 +131,8 @@ def status(layout: MonitorLayout, monitors: MonitorsConfig) -> list[ServiceStatu
     result = []
     for service in SERVICES:
         pid = running_pid(service, layout)
+        if service == "notifier" and pid is None and not monitors.notifier_wanted:
+            continue
         url = base_url(service, monitors)
         result.append(
             ServiceStatus(service, pid, pid is not None, pid is not None and _ready(url), url)
@@ -124,16 +144,20 @@ def start(layout: MonitorLayout, monitors: MonitorsConfig) -> list[ServiceStatus
     """Start what is not running (reload what is), and wait until each answers."""
     for service in SERVICES:
         pid = running_pid(service, layout)
+        if service == "notifier" and not monitors.notifier_wanted:
+            if pid is not None:
+                _terminate(pid, _marker(service, layout))
+            continue
         if pid is None:
             _launch(service, layout, monitors)
-        elif service != "sink":
+        elif service not in ("sink", "notifier"):
             _reload(service, monitors)
     return status(layout, monitors)
 
 
 def _launch(service: str, layout: MonitorLayout, monitors: MonitorsConfig) -> None:
     args = command(service, layout, monitors)
-    if service != "sink":
+    if service not in ("sink", "notifier"):
         layout.data_dir(service).mkdir(mode=0o700, parents=True, exist_ok=True)
     log_path = layout.log_file(service)
     with log_path.open("ab") as log:

@@ -36,7 +36,7 @@ def test_bad_connections_are_listed_with_lines(dcops: RunDcops, site_dir: Path) 
     assert done.returncode == 2
     err = done.stderr
     assert (
-        "inventory/devices.yml:8: devices[0].community: secrets are never written in inventory; "
+        "inventory/devices.yml:8: devices[0].community: secrets are never written in inventory or dcops.toml; "
         "allowed: {env: VARIABLE} or {file: path in the state dir}"
     ) in err
     devices.write_text(text.replace("community: public}", "community: {env: X}}"), encoding="utf-8")

@@ -157,3 +157,13 @@ def test_a_rule_file_that_is_not_yaml_is_reported_with_its_line(tmp_path: Path) 
         load_rule_file(broken, "monitors/rules/broken.yml")
     problem = caught.value.problems[0]
     assert problem.source == "monitors/rules/broken.yml" and problem.line is not None
+
+
+def test_rendering_adds_the_value_and_the_site_threshold_to_every_alert() -> None:
+    monitors = MonitorsConfig(thresholds=Thresholds(ups_min_runtime_seconds=900))
+    data = render_rules(load_rule_file(REPO / "monitors/rules/power.yml", "power.yml"), monitors)
+    rules = {r["alert"]: r for g in data["groups"] for r in g["rules"] if "alert" in r}
+    assert rules["UpsRuntimeLow"]["annotations"]["threshold"] == "900"
+    assert rules["UpsRuntimeLow"]["annotations"]["value"] == '{{ printf "%.4g" $value }}'
+    assert "threshold" not in rules["UpsOnBattery"]["annotations"]
+    assert all("value" in r["annotations"] for r in rules.values())

@@ -102,3 +102,14 @@ def test_clashing_ports_are_refused(site_dir: Path) -> None:
     with pytest.raises(InvalidInput) as caught:
         load_site(site_dir)
     assert "port 9090 is also prometheus_port" in str(caught.value.problems[0])
+
+
+def test_a_notifier_receiver_posts_to_the_notifier_with_resolved_notices() -> None:
+    notifier = Receiver(name="duty", kind="notifier")
+    config = alertmanager_config(
+        MonitorsConfig(notifier_port=9955, receivers=[*MonitorsConfig().receivers, notifier])
+    )
+    duty = next(r for r in config["receivers"] if r["name"] == "duty")
+    assert duty["webhook_configs"] == [
+        {"url": "http://127.0.0.1:9955/alerts", "send_resolved": True}
+    ]

@@ -1,0 +1,90 @@
+"""Acknowledging an alert: a silence in Alertmanager for exactly its labels, with who and why."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from dcops.core.durations import DURATION_RULE, duration_seconds
+from dcops.core.errors import InputError
+from dcops.monitors.alertmanager_api import ActiveAlert, active_alerts
+from dcops.monitors.silences import Matcher, create_silence
+
+ACK_PREFIX = "ack: "
+MAX_ACK = timedelta(days=7)
+MAX_REASON = 500
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """An acknowledged alert: the silence that holds it, by whom, why, until when."""
+
+    silence_id: str
+    alert: ActiveAlert
+    by: str
+    reason: str
+    until: datetime
+
+
+def ack_window(text: str) -> timedelta:
+    """How long an acknowledgement lasts; InputError unless a duration from 1m to 7d."""
+    if not re.fullmatch(r"(\d+[wdhms])+", text):
+        raise InputError(f"--for {text!r} is not a duration; allowed: {DURATION_RULE}")
+    window = timedelta(seconds=duration_seconds(text))
+    if not timedelta(minutes=1) <= window <= MAX_ACK:
+        raise InputError(f"--for {text!r} is out of range; allowed: 1m to 7d")
+    return window
+
+
+def ack_reason(text: str) -> str:
+    """The reason, stripped; InputError if empty or longer than 500 characters."""
+    reason = " ".join(text.split())
+    if not reason:
+        raise InputError("--reason is empty; say why the alert is acknowledged")
+    if len(reason) > MAX_REASON:
+        raise InputError(f"--reason is {len(reason)} characters; allowed: at most {MAX_REASON}")
+    return reason
+
+
+def find_alert(alerts: list[ActiveAlert], ref: str) -> ActiveAlert:
+    """The one alert a reference names: a fingerprint (or its start), NAME, or NAME@DEVICE."""
+    found = [
+        a
+        for a in alerts
+        if (len(ref) >= 4 and a.fingerprint.startswith(ref))
+        or ref == a.name
+        or ref == f"{a.name}@{a.device}"
+    ]
+    listed = ", ".join(f"{a.name}@{a.device} ({a.fingerprint})" for a in alerts[:10])
+    if not found:
+        raise InputError(
+            f"no active alert matches {ref!r}; give a fingerprint, NAME or NAME@DEVICE of: "
+            f"{listed or '(no active alerts)'}"
+        )
+    if len(found) > 1:
+        several = ", ".join(f"{a.name}@{a.device} ({a.fingerprint})" for a in found)
+        raise InputError(f"{ref!r} matches {len(found)} alerts: {several}; give one fingerprint")
+    return found[0]
+
+
+def alert_named(base_url: str, ref: str) -> ActiveAlert:
+    """The active alert (silenced or not) a reference names; InputError if none or several."""
+    return find_alert(active_alerts(base_url, include_suppressed=True), ref)
+
+
+def acknowledge(
+    base_url: str,
+    alert: ActiveAlert,
+    window: str,
+    reason: str,
+    actor: str,
+    now: datetime | None = None,
+) -> Acknowledgement:
+    """Silence exactly this alert for a while, saying who and why; its escalation stops."""
+    span = ack_window(window)
+    why = ack_reason(reason)
+    start = now or datetime.now(UTC)
+    matchers = [Matcher(name, value) for name, value in sorted(alert.labels.items())]
+    silence_id = create_silence(base_url, matchers, start, start + span, actor, ACK_PREFIX + why)
+    return Acknowledgement(silence_id, alert, actor, why, start + span)

@@ -1,0 +1,160 @@
+"""Alertmanager → dcops' notifier → a webhook, all started by `dcops monitors up`; `dcops alerts
+ack` silences one alert (audited with who and why) and its escalation stops, the other's goes on."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import RunDcops
+from tests.integration.monitors_stack import free_port, post_alerts, set_monitors, wait_for
+from tests.integration.receivers import robot_server, serving
+
+pytestmark = pytest.mark.integration
+
+HOOK_SECRET = "hook-secret-ack"
+SECOND_STEP_S = 60
+
+
+def _duty(hook_port: int) -> str:
+    return f"""
+[[monitors.receivers]]
+name = "duty"
+kind = "notifier"
+
+[[monitors.routes]]
+receiver = "duty"
+severities = ["critical"]
+
+[[monitors.channels]]
+name = "hook"
+kind = "webhook"
+url = "http://127.0.0.1:{hook_port}/alerts"
+secret = {{env = "DCOPS_TEST_HOOK_SECRET"}}
+timeout_s = 5
+
+[[monitors.escalation]]
+name = "critical-facility"
+role = "facility"
+severities = ["critical"]
+steps = [
+  {{after = "0s", to = "on-call", channels = ["hook"]}},
+  {{after = "{SECOND_STEP_S}s", to = "backup", channels = ["hook"]}},
+]
+"""
+
+
+def _ups(device: str) -> dict[str, Any]:
+    labels = {
+        "alertname": "UpsOnBattery",
+        "severity": "critical",
+        "category": "power",
+        "site": "gdc",
+        "room": "r301",
+        "device": device,
+    }
+    return {
+        "labels": labels,
+        "annotations": {"summary": f"UPS {device} 转电池 / UPS {device} on battery"},
+    }
+
+
+def _incidents(db: Path) -> dict[str, dict[str, Any]]:
+    with sqlite3.connect(db) as conn:
+        conn.row_factory = sqlite3.Row
+        rows = conn.execute("SELECT * FROM incidents").fetchall()
+        steps = conn.execute(
+            "SELECT incident_id, step FROM deliveries WHERE kind = 'firing'"
+        ).fetchall()
+    found = {}
+    for row in rows:
+        device = json.loads(row["labels"])["device"]
+        found[device] = {
+            **dict(row),
+            "steps": sorted(s["step"] for s in steps if s["incident_id"] == row["id"]),
+        }
+    return found
+
+
+def test_ack_stops_escalation_of_that_alert_only_and_is_audited(
+    dcops: RunDcops, site_dir: Path
+) -> None:
+    hook_port = free_port()
+    ports = set_monitors(
+        site_dir,
+        group_wait="1s",
+        critical_group_wait="1s",
+        group_interval="1s",
+        exporters=["127.0.0.1:9"],
+        notifier_port=free_port(),
+    )
+    with (site_dir / "dcops.toml").open("a", encoding="utf-8") as out:
+        out.write(_duty(hook_port))
+    env = {"DCOPS_TEST_HOOK_SECRET": HOOK_SECRET}
+    server, hook = robot_server("webhook", hook_port, {"secret": HOOK_SECRET})
+    db = site_dir / ".dcops" / "monitors" / "notifier.db"
+    journal = site_dir / ".dcops" / "audit" / "journal.jsonl"
+    with serving(server):
+        started = dcops("monitors", "up", env=env)
+        try:
+            assert started.returncode == 0, started.stderr
+            assert "notifier" in started.stdout
+            post_alerts(ports["alertmanager_port"], [_ups("ups-1"), _ups("ups-2")])
+            wait_for("both first notices", lambda: len(hook.accepted) >= 2)
+            events_before = journal.read_text(encoding="utf-8").count("\n")
+
+            unknown = dcops("alerts", "ack", "UpsOnBattery@ups-9", "--for", "30m", "--reason", "x")
+            assert (
+                unknown.returncode == 2
+                and "no active alert matches 'UpsOnBattery@ups-9'" in unknown.stderr
+            )
+            ambiguous = dcops("alerts", "ack", "UpsOnBattery", "--for", "30m", "--reason", "x")
+            assert ambiguous.returncode == 2 and "matches 2 alerts" in ambiguous.stderr
+            too_long = dcops("alerts", "ack", "UpsOnBattery@ups-1", "--for", "8d", "--reason", "x")
+            assert too_long.returncode == 2 and "allowed: 1m to 7d" in too_long.stderr
+            assert journal.read_text(encoding="utf-8").count("\n") == events_before
+            assert json.loads(dcops("alerts", "silences", "--output", "json").stdout) == []
+
+            acked = dcops(
+                "alerts", "ack", "UpsOnBattery@ups-1", "--for", "30m",
+                "--reason", "已到现场，市电检修中 on site, mains under repair",
+                "--output", "json",
+            )  # fmt: skip
+            assert acked.returncode == 0, acked.stderr
+            done = json.loads(acked.stdout)
+            assert done["by"] == "zhangwei" and done["device"] == "ups-1"
+            [silence] = json.loads(dcops("alerts", "silences", "--output", "json").stdout)
+            assert silence["id"] == done["silence"] and silence["created_by"] == "zhangwei"
+            assert silence["comment"] == "ack: 已到现场，市电检修中 on site, mains under repair"
+            assert 'device="ups-1"' in silence["matchers"]
+            table = dcops("alerts", "silences")
+            assert table.returncode == 0 and "zhangwei" in table.stdout
+
+            wait_for("the notifier to see the ack", lambda: _incidents(db)["ups-1"]["acked_by"])
+            incidents = _incidents(db)
+            assert incidents["ups-1"]["acked_at"] - incidents["ups-1"]["opened_at"] < SECOND_STEP_S
+            wait_for(
+                "the second step for ups-2",
+                lambda: _incidents(db)["ups-2"]["steps"] == [0, 1],
+                timeout=SECOND_STEP_S + 60,
+            )
+            assert _incidents(db)["ups-1"]["steps"] == [0]
+            devices = [a["body"]["labels"]["device"] for a in hook.accepted]
+            assert sorted(devices) == ["ups-1", "ups-2", "ups-2"]
+            assert hook.refused == []
+        finally:
+            stopped = dcops("monitors", "down")
+    assert "notifier" in stopped.stdout
+    events = [json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines()]
+    ack = [e for e in events if e.get("action") == "alerts.ack"]
+    assert [e["phase"] for e in ack] == ["intent", "result"]
+    assert ack[1]["result"]["status"] == "success"
+    assert (
+        "UpsOnBattery@ups-1" in json.dumps(ack[0]["object"])
+        and ack[0]["actor"]["user"] == "zhangwei"
+    )
+    assert "on site, mains under repair" in json.dumps(ack[0], ensure_ascii=False)
