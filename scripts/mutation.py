@@ -327,6 +327,9 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="fail when a module is below target")
     parser.add_argument("--budget", type=float, default=3600.0, help="seconds for the mutmut run")
     parser.add_argument("--report", type=Path, default=STAGE.parent / "mutation-report.md")
+    parser.add_argument(
+        "--report-only", action="store_true", help="report on the last run, do not run mutmut"
+    )
     parser.add_argument("--work", type=Path, default=STAGE, help="folder for mutmut's run")
     args = parser.parse_args()
     STAGE = args.work.resolve()
@@ -353,8 +356,10 @@ def main() -> int:
 
     print(f"mutation: {', '.join(modules)}", flush=True)
     tests = sorted({path for module in modules for path in settings[module]["tests"]})
-    stage(modules, tests)
-    finished = run_mutmut(args.budget)
+    finished = True
+    if not args.report_only:
+        stage(modules, tests)
+        finished = run_mutmut(args.budget)
     results = collect(modules, targets)
     write_report(results, args.report, scope)
     below = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -136,6 +137,54 @@ def test_a_torn_last_line_is_cut_and_the_cut_recorded(
     actions = [e["action"] for e in journal.events()]
     assert actions[2] == "audit.repair"
     assert chain_is_intact(journal)
+
+
+def test_the_repair_of_a_torn_line_is_a_complete_audit_event(
+    site: Site, actor: Actor, journal: Journal
+) -> None:
+    with audited(site, actor, action="monitors.reload", target="alert-rules"):
+        pass
+    torn = b'{"half-written'
+    with journal.path.open("ab") as handle:
+        handle.write(torn)
+    with audited(site, actor, action="monitors.reload", target="alert-rules"):
+        pass
+    repair = list(journal.events())[2]
+    time = repair.pop("time")
+    assert time["utc"].endswith("Z") and time["timezone"] == "UTC"
+    repair["actor"].pop("host")
+    assert repair == {
+        "v": 1,
+        "phase": "record",
+        "action": "audit.repair",
+        "object": {"type": "audit-journal", "id": journal.path.name},
+        "actor": {"user": "dcops", "name": "dcops", "roles": []},
+        "parameters": {},
+        "correlation": "",
+        "result": {"status": "success", "error": None},
+        "links": {},
+        "details": {"torn_bytes": len(torn), "torn_sha256": hashlib.sha256(torn).hexdigest()},
+        "id": 2,
+        "prev": leaf_hash(journal.path.read_bytes().splitlines()[1]).hex(),
+    }
+    assert verify(journal, (), trusted_key(journal, None)).ok
+
+
+def test_a_second_crash_after_a_repair_is_repaired_too(
+    site: Site, actor: Actor, journal: Journal
+) -> None:
+    with audited(site, actor, action="monitors.reload", target="alert-rules"):
+        pass
+    first = next(iter(journal.events()))
+    again = {k: v for k, v in first.items() if k not in ("id", "prev")}
+    for torn in (b'{"half-written', b"{"):
+        with journal.path.open("ab") as handle:
+            handle.write(torn)
+        journal.append(again)  # each crash right after the event before it was written
+    actions = [e["action"] for e in journal.events()]
+    assert actions.count("audit.repair") == 2
+    assert chain_is_intact(journal)
+    assert verify(journal, (), trusted_key(journal, None)).ok
 
 
 WRITER = """

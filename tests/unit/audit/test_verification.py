@@ -20,7 +20,7 @@ from dcops.audit.checkpoint import (
 from dcops.audit.event import draft
 from dcops.audit.journal import Journal
 from dcops.audit.recorder import audited
-from dcops.audit.verification import Verification, trusted_key, verify
+from dcops.audit.verification import Tampered, Verification, trusted_key, verify
 from dcops.core.identity import Actor
 from dcops.core.site import Site
 
@@ -265,3 +265,48 @@ def test_any_single_mutation_is_caught_and_located(operations: int, data: st.Dat
 def test_every_signature_can_be_checked_on_its_own(filled: Journal) -> None:
     result = verify(filled, (), trusted_key(filled, None), every_signature=True)
     assert result.ok and len(result.checkpoints) == OPERATIONS
+
+
+def test_the_json_report_of_an_intact_journal(filled: Journal) -> None:
+    result = check(filled)
+    report = result.as_dict()
+    latest = report.pop("latest_checkpoint")
+    assert report == {
+        "ok": True,
+        "events": 8,
+        "tree_size": 8,
+        "pruned": 0,
+        "root": result.root.hex(),
+        "first_bad_event": None,
+        "findings": [],
+        "unsigned_events": 0,
+        "checkpoints_checked": 4,
+        "checkpoints_failed": [],
+    }
+    assert latest["size"] == 8 and latest["root"] == result.root.hex()
+    assert latest["origin"] == filled.origin and latest["signature"]
+
+
+def test_the_json_report_names_the_altered_event_and_the_failed_checkpoint(
+    filled: Journal,
+) -> None:
+    events = lines(filled)
+    events[3] = edit(events[3], action="tenancy.reject")
+    rewrite(filled, events)
+    result = check(filled)
+    report = result.as_dict()
+    assert report["ok"] is False and report["first_bad_event"] == 3
+    assert any(f.startswith("event 3 (journal line 4): altered") for f in report["findings"])
+    failed = report["checkpoints_failed"]
+    assert [(c["source"], c["size"], c["ok"]) for c in failed] == [
+        ("checkpoints.jsonl:2", 4, False),
+        ("checkpoints.jsonl:3", 6, False),
+        ("checkpoints.jsonl:4", 8, False),
+    ]
+    assert all("root differs" in c["note"] and len(c["root"]) == 64 and c["time"] for c in failed)
+    assert report["latest_checkpoint"]["size"] == 2
+    assert report["tree_size"] == report["events"] == 8
+    assert report["unsigned_events"] == 6
+    error = Tampered(result)
+    assert error.details() == report["findings"]
+    assert "first bad: event 3 (journal line 4)" in str(error)
