@@ -33,6 +33,9 @@ class Operation:
     diff: str | None = None
     links: dict[str, str] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
+    login: str = ""
+    method: str = ""
+    source: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for `--output json` and the reports."""
@@ -60,6 +63,9 @@ def _start(event: dict[str, Any]) -> Operation:
         action=str(event.get("action", "")),
         object=_object(event),
         parameters=dict(event.get("parameters") or {}),
+        login=str(actor.get("login", "")),
+        method=str(actor.get("method", "")),
+        source=str(actor.get("source", "")),
     )
 
 

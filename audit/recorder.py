@@ -52,13 +52,26 @@ class Operation:
 
 
 def actor_fields(actor: Actor) -> dict[str, Any]:
-    """The actor as recorded: login, name, host and roles."""
-    return {
+    """The actor as recorded: user, name, host and roles; how they were identified, and from where.
+
+    When a local user claimed another name (DCOPS_USER, allowed by the site), `login` keeps
+    the operating-system login next to the claimed `user`; the server adds its method, the
+    client's address and user agent.
+    """
+    fields: dict[str, Any] = {
         "user": actor.user,
         "name": actor.name,
         "host": actor.host,
         "roles": sorted(actor.roles),
     }
+    if actor.method != "os":
+        fields["login"] = actor.login
+        fields["method"] = actor.method
+    if actor.source:
+        fields["source"] = actor.source
+    if actor.agent:
+        fields["agent"] = actor.agent
+    return fields
 
 
 @contextmanager

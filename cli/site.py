@@ -15,10 +15,12 @@ app = typer.Typer(
 def check(ctx: typer.Context) -> None:
     """Load and validate dcops.toml and inventory/; exit 2 listing every problem."""
     from dcops.cli.views import output
+    from dcops.core.duties import conflicts
     from dcops.core.summary import site_counts
 
     site = session(ctx).site
     counts = site_counts(site)
+    warnings = [c.message() for c in conflicts(site.config)]
     if session(ctx).json:
         output.print_json(
             {
@@ -27,12 +29,19 @@ def check(ctx: typer.Context) -> None:
                 "ok": True,
                 "counts": counts,
                 "problems": [],
+                "warnings": warnings,
             }
         )
         return
     output.show(f"Site {site.name} — {site.config.site.title} ({site.config.site.timezone})")
     output.show(output.table(None, ["item", "count"], counts.items()))
     output.show("site check: ok — no problems in dcops.toml or inventory/")
+    for warning in warnings:
+        typer.echo(f"warning: {warning}")
+    if warnings:
+        typer.echo(
+            "提示 / hint: [identity.separation] strict = true in dcops.toml refuses such a site"
+        )
 
 
 @app.command("show")

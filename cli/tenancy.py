@@ -226,25 +226,10 @@ def _check_state(state: str | None) -> None:
 
 def _visible(ctx: typer.Context, department: str | None) -> list[str] | None:
     """The departments the actor may see (None: all), narrowed to the one asked for."""
-    from dcops.core.errors import AccessDenied, InputError
+    from dcops.tenancy.visibility import visible_departments
 
     state = session(ctx)
-    site, actor = state.site, state.actor
-    if department is not None and site.department(department) is None:
-        codes = ", ".join(d.code for d in site.config.departments)
-        raise InputError(f"unknown department {department!r}; allowed: {codes}")
-    sees_all = any(actor.has(r) for r in ("ops", "approver", "auditor"))
-    if sees_all:
-        return [department] if department else None
-    own = actor.departments
-    if not own:
-        raise AccessDenied(
-            f"user {actor.user!r} has no department or ops role; tenancy requests are visible "
-            "to their department, ops, approvers and auditors"
-        )
-    if department and department not in own:
-        raise AccessDenied(f"user {actor.user!r} may only see department {', '.join(own)}")
-    return [department] if department else own
+    return visible_departments(state.site, state.actor, department)
 
 
 @app.command("show")
@@ -254,16 +239,15 @@ def show(
 ) -> None:
     """Show a request: what it builds, its addresses, approvals and history."""
     from dcops.cli.views import output
-    from dcops.core.errors import AccessDenied
     from dcops.tenancy import reports
     from dcops.tenancy.store import find_request, open_store
+    from dcops.tenancy.visibility import check_visible
 
     state = session(ctx)
     visible = _visible(ctx, None)
     with open_store(state.site).reading() as db:
         record = find_request(db, ref)
-        if visible is not None and record.department not in visible:
-            raise AccessDenied(f"request #{record.id} belongs to another department")
+        check_visible(visible, record.id, record.department)
         info = reports.detail(db, state.site, record)
     if state.json:
         output.print_json(info)

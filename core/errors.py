@@ -78,3 +78,7 @@ class InvalidInput(InputError):
     def details(self) -> list[str]:
         """One line per problem, in file and line order."""
         return [str(p) for p in self.problems]
+
+
+class NotAuthenticated(InputError):
+    """The caller did not prove who they are (no, wrong, expired or revoked credentials)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import types
 import typing
 from collections.abc import Iterable, Sequence
@@ -12,6 +13,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from dcops.core.documents import Document, read_toml, read_yaml
+from dcops.core.duties import check_duties
 from dcops.core.errors import InputError, InvalidInput, Problem
 from dcops.core.hosts import HostInventory, load_hosts
 from dcops.core.monitoring import check_monitors
@@ -230,7 +232,27 @@ def check_config(config: SiteConfig, doc: Document) -> list[Problem]:
                     )
                 )
     problems += _overlapping_pools(config, doc)
+    problems += check_duties(config, doc)
+    problems += _check_server(config, doc)
     return problems
+
+
+def _check_server(config: SiteConfig, doc: Document) -> list[Problem]:
+    server = config.server
+    if server.http and not ipaddress.ip_address(server.listen_host).is_loopback:
+        message = (
+            f"明文 HTTP 只允许监听本机回环地址 / plain HTTP on {server.listen_host} would send "
+            "passwords and tokens in the clear; allowed: http = true only with a loopback "
+            "listen_host such as 127.0.0.1"
+        )
+        return [doc.problem(("server", "http"), message)]
+    if (server.cert is None) != (server.key is None):
+        message = (
+            "证书与私钥须同时给出 / cert and key go together; allowed: both paths, or neither "
+            "for a generated loopback certificate"
+        )
+        return [doc.problem(("server", "cert"), message)]
+    return []
 
 
 def _overlapping_pools(config: SiteConfig, doc: Document) -> list[Problem]:

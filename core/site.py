@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt
 
+from dcops.core.access import IdentitySettings, ServerSettings
 from dcops.core.hosts import HostInventory
 from dcops.core.monitoring import MonitorsConfig
 from dcops.core.paths import SitePaths
@@ -19,7 +20,7 @@ NAME_RULE = "lowercase a-z, 0-9 and '-', starting with a letter or digit, at mos
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
-ROLES = ("ops", "approver", "facility", "auditor")
+ROLES = ("ops", "approver", "facility", "auditor", "security")
 DEVICE_KINDS = (
     "ups",
     "crac",
@@ -238,6 +239,8 @@ class SiteConfig(Strict):
     catalogue: Catalogue
     monitors: MonitorsConfig = MonitorsConfig()
     notifications: Notifications = Notifications()
+    identity: IdentitySettings = IdentitySettings()
+    server: ServerSettings = ServerSettings()
 
 
 class Rack(Strict):

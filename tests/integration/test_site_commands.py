@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from dcops.core.identity import os_login
 from tests.conftest import REPO, RunDcops
 
 
@@ -83,5 +84,38 @@ def test_doctor_lists_found_and_missing_with_the_fix(dcops: RunDcops) -> None:
 
 
 def test_whoami_and_version(dcops: RunDcops) -> None:
-    assert dcops("whoami", user="chenjing").stdout.strip() == "chenjing (陈静) — roles: approver"
+    shown = dcops("whoami", user="chenjing").stdout.splitlines()
+    assert shown[0] == "chenjing (陈静) — roles: approver"
     assert dcops("--version").stdout.startswith("dcops 0.")
+
+
+def test_an_allowed_dcops_user_is_audited_with_the_os_login(dcops: RunDcops) -> None:
+    done = dcops(
+        "audit", "record", "--action", "manual.power-cycle", "--object", "device/ups-a",
+        "--message", "vendor visit", user="zhaomin",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    log = dcops("audit", "log", "--output", "json", user="sunli")
+    assert log.returncode == 0, log.stderr
+    (event, *_) = [e for e in json.loads(log.stdout) if e["action"] == "manual.power-cycle"]
+    assert event["user"] == "zhaomin"
+    assert event["login"] == os_login() and event["method"] == "override"
+
+
+def test_dcops_user_is_refused_where_the_site_does_not_allow_it(
+    dcops: RunDcops, site_dir: Path
+) -> None:
+    toml = site_dir / "dcops.toml"
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace(
+            "allow_user_override = true", "allow_user_override = false"
+        ),
+        encoding="utf-8",
+    )
+    denied = dcops("tenancy", "approve", "1", user="chenjing")
+    assert denied.returncode == 2
+    assert "DCOPS_USER='chenjing' is not honoured" in denied.stderr
+    assert "set DCOPS_USER" not in denied.stderr
+    alone = dcops("whoami", "--output", "json", env={"DCOPS_USER": ""})
+    assert alone.returncode == 0, alone.stderr
+    assert json.loads(alone.stdout)["user"] == os_login()

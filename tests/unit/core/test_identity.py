@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import pwd
 from pathlib import Path
 
 import pytest
 
 from dcops.core.errors import AccessDenied
-from dcops.core.identity import current_actor, require_role
+from dcops.core.identity import actor_for, current_actor, os_login, require_role
 from dcops.core.loader import load_site
 
 
@@ -41,3 +43,60 @@ def test_department_people_speak_for_their_department(
     assert actor.departments == ["fgw"]
     with pytest.raises(AccessDenied):
         require_role(actor, "approver", action="approving")
+
+
+def _without_override(site_dir: Path) -> Path:
+    toml = site_dir / "dcops.toml"
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(
+        text.replace("allow_user_override = true", "allow_user_override = false"), encoding="utf-8"
+    )
+    return site_dir
+
+
+def test_dcops_user_is_refused_unless_the_site_allows_it(
+    site_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DCOPS_USER", "chenjing")
+    site = load_site(_without_override(site_dir))
+    with pytest.raises(AccessDenied) as caught:
+        current_actor(site)
+    assert "DCOPS_USER='chenjing' is not honoured" in str(caught.value)
+    assert f"your login {os_login()!r}" in str(caught.value)
+
+
+def test_without_override_dcops_acts_as_the_os_login(
+    site_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DCOPS_USER", raising=False)
+    monkeypatch.delenv("SUDO_USER", raising=False)
+    monkeypatch.setenv("USER", "liuyang")  # the environment's USER is not believed
+    monkeypatch.setenv("LOGNAME", "liuyang")
+    actor = current_actor(load_site(_without_override(site_dir)))
+    assert actor.user == pwd.getpwuid(os.getuid()).pw_name
+    assert actor.method == "os" and actor.user != "liuyang"
+
+
+def test_under_sudo_the_invoking_user_acts_not_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    if os.getuid() != 0:
+        pytest.skip("SUDO_USER is only believed for a process running as root; this one is not")
+    monkeypatch.setenv("SUDO_USER", "zhangwei")
+    assert os_login() == "zhangwei"
+    monkeypatch.setenv("SUDO_USER", "root")
+    assert os_login() == "root"
+
+
+def test_an_allowed_override_keeps_the_os_login_in_the_actor(
+    site_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DCOPS_USER", "chenjing")
+    actor = current_actor(load_site(site_dir))
+    assert (actor.user, actor.login, actor.method) == ("chenjing", os_login(), "override")
+
+
+def test_refusals_no_longer_advise_setting_dcops_user(site_dir: Path) -> None:
+    actor = actor_for(load_site(site_dir), "wanglei", login="wanglei", method="os")
+    with pytest.raises(AccessDenied) as caught:
+        require_role(actor, "ops", action="dcops provision")
+    assert "DCOPS_USER" not in str(caught.value)
+    assert str(caught.value).startswith("权限不足 / dcops provision needs the ops role")
