@@ -199,7 +199,7 @@ def _cap_rules(request: TenancyRequest, site: Site) -> Iterator[tuple[Loc, str]]
 
 
 def _num(value: Decimal | int) -> str:
-    return str(value.normalize()) if isinstance(value, Decimal) else str(value)
+    return format(value.normalize(), "f") if isinstance(value, Decimal) else str(value)
 
 
 def _expiry_rules(

@@ -138,6 +138,27 @@ def test_problems_name_file_line_and_field(site: Site) -> None:
             "exceeds the cap of tier 'standard' of fgw; allowed: at most 32",
         ),
         ("memory: 64Gi", "memory: 64 gigs", "kubernetes.quota.memory", "not a memory quantity"),
+        (
+            "memory: 64Gi",
+            "memory: 200Gi",
+            "kubernetes.quota.memory",
+            "memory total 200 GiB exceeds",
+        ),
+        (
+            "memory: 64Gi",
+            "memory: 130.5Gi",
+            "kubernetes.quota.memory",
+            "memory total 130.5 GiB exceeds",
+        ),
+        ("purpose:", "name: Fgw_Prod\npurpose:", "name", "'Fgw_Prod' is not a valid tenancy name"),
+        ("purpose:", "name: platform\npurpose:", "name", "the shared platform stack's name"),
+        ("volume_gb: 500", "volume_gb: 1", "compute[1].volume_gb", "allowed: 0 (no volume) or"),
+        (
+            "image: kylin-v10-sp3, count: 1",
+            "image: windows-2019, count: 1",
+            "compute[1].image",
+            "allowed: kylin-v10-sp3, openeuler-22.03-lts, uos-server-20",
+        ),
         ("count: 2, volume_gb: 100", "count: 31, volume_gb: 100", "compute", "vCPUs total 66"),
         ("volume_gb: 500", "volume_gb: 9000", "compute", "volume total 9200 GB exceeds"),
         ("volume_gb: 500", "volume_gb: 10", "compute[1].volume_gb", "at least 20"),
@@ -161,6 +182,11 @@ def test_each_rule_names_the_field(site: Site, old: str, new: str, field: str, w
     matching = [p for p in problems if p.field == field and words in p.message]
     assert matching, [str(p) for p in problems]
     assert matching[0].line is not None
+
+
+def test_a_volume_of_exactly_the_images_minimum_disk_is_accepted(site: Site) -> None:
+    path = _edit(site, "volume_gb: 500", "volume_gb: 20")
+    assert load_request(path, site, today=TODAY).compute[1].volume_gb == 20
 
 
 def test_all_problems_are_reported_at_once(site: Site) -> None:
