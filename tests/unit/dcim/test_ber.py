@@ -80,3 +80,34 @@ def test_key_localisation_matches_rfc_3414_vector() -> None:
         usm.password_key(b"maplesyrup"), bytes.fromhex("000000000000000000000002")
     )
     assert key.hex() == "6695febc9288e36282235fc7151f128497b38f3f"
+
+
+def test_integers_are_written_in_the_fewest_octets() -> None:
+    # other SNMP tools reject or misread padded integers
+    assert ber.integer(5) == bytes.fromhex("020105")
+    assert ber.integer(127) == bytes.fromhex("02017f")
+    assert ber.integer(128) == bytes.fromhex("02020080")
+    assert ber.integer(-1) == bytes.fromhex("0201ff")
+    assert ber.unsigned(5, ber.GAUGE32) == bytes.fromhex("420105")
+    assert ber.unsigned(255, ber.GAUGE32) == bytes.fromhex("420200ff")
+    assert ber.unsigned(2**32 - 1, ber.COUNTER32) == bytes.fromhex("410500ffffffff")
+
+
+def test_readings_keep_their_sign_and_counters_never_turn_negative() -> None:
+    assert ber.decode_value(ber.INTEGER, bytes.fromhex("fb")) == -5  # e.g. -5 °C outside
+    assert ber.decode_value(ber.INTEGER, bytes.fromhex("0100")) == 256
+    # some agents send counters without the leading zero octet
+    assert ber.decode_value(ber.COUNTER32, bytes.fromhex("ffffffff")) == 2**32 - 1
+    assert ber.decode_value(ber.GAUGE32, bytes.fromhex("0100")) == 256
+    assert ber.decode_value(ber.COUNTER64, bytes.fromhex("80" + "00" * 7)) == 2**63
+
+
+def test_ip_addresses_decode_in_dotted_form() -> None:
+    assert ber.decode_value(ber.IP_ADDRESS, bytes([10, 30, 0, 21])) == "10.30.0.21"
+
+
+def test_unknown_value_types_and_exceptions_are_named() -> None:
+    with pytest.raises(ber.BerError, match="unknown value type 0x47"):
+        ber.decode_value(0x47, b"")
+    assert str(ber.Exception_(ber.NO_SUCH_INSTANCE)) == "noSuchInstance"
+    assert str(ber.Exception_(0x83)) == "exception 0x83"
