@@ -152,3 +152,67 @@ def test_a_broken_file_does_not_hide_cross_check_problems_elsewhere(site_dir: Pa
     _replace(site_dir / "inventory" / "devices.yml", "rack: B01,", "rack: Z99,")
     fields = {p.field for p in _problems(site_dir)}
     assert fields == {"tiers.standard.vcpus", "devices[6].rack"}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "words"),
+    [
+        ('name = "tenant-staging"', 'name = "tenant-production"', "pools[1].name", "pool name"),
+        ('code = "gaj"', 'code = "fgw"', "departments[1].code", "department code"),
+        ('user = "liuyang"', 'user = "zhangwei"', "people[1].user", "user"),
+    ],
+)
+def test_duplicates_in_the_site_file_point_at_the_first(
+    site_dir: Path, old: str, new: str, field: str, words: str
+) -> None:
+    site_file = site_dir / "dcops.toml"
+    first = _line_of(site_file, new)
+    _replace(site_file, old, new)
+    problems = [p for p in _problems(site_dir) if p.field == field]
+    assert problems, field
+    key = new.split(" = ")[1].strip('"')
+    assert f"duplicate {words} '{key}' (first on line {first}); {words}s must be unique" in (
+        problems[0].message
+    )
+    assert problems[0].line == _line_of(site_file, new, occurrence=2)
+
+
+def test_duplicate_flavors_and_images_are_refused(site_dir: Path) -> None:
+    site_file = site_dir / "dcops.toml"
+    _replace(site_file, 'name = "uos-server-20"', 'name = "kylin-v10-sp3"')
+    text = site_file.read_text(encoding="utf-8")
+    second_flavor = text.split("[[catalogue.flavors]]")[2].split("\n")[1]
+    _replace(site_file, second_flavor, 'name = "c2.m4"')
+    messages = {p.field: p.message for p in _problems(site_dir)}
+    assert "duplicate image 'kylin-v10-sp3'" in messages["catalogue.images[1].name"]
+    assert "duplicate flavor 'c2.m4'" in messages["catalogue.flavors[1].name"]
+
+
+def test_duplicate_rooms_rows_and_racks_are_refused(site_dir: Path) -> None:
+    rooms = site_dir / "inventory" / "rooms.yml"
+    _replace(rooms, "{name: A02,", "{name: A01,")
+    _replace(rooms, "      - name: B\n", "      - name: A\n")
+    messages = {p.field: p.message for p in _problems(site_dir)}
+    assert "duplicate rack in room r301 'A01'" in messages["rooms[0].rows[0].racks[1].name"]
+    assert "duplicate row in room r301 'A'" in messages["rooms[0].rows[1].name"]
+
+
+def test_a_second_room_of_the_same_name_is_refused(site_dir: Path) -> None:
+    rooms = site_dir / "inventory" / "rooms.yml"
+    text = rooms.read_text(encoding="utf-8")
+    room = text[text.index("  - name: r301") :]
+    rooms.write_text(text + room, encoding="utf-8")
+    messages = {p.field: p.message for p in _problems(site_dir)}
+    assert "duplicate room 'r301'" in messages["rooms[1].name"]
+
+
+def test_devices_in_unknown_rooms_or_above_the_rack_top_are_refused(site_dir: Path) -> None:
+    devices = site_dir / "inventory" / "devices.yml"
+    _replace(devices, "room: r301, rack: A02, position: 1,", "room: r999, rack: A02, position: 1,")
+    _replace(devices, "rack: A08, position: 42,", "rack: A08, position: 43,")
+    messages = {p.field: p.message for p in _problems(site_dir)}
+    assert messages["devices[5].room"] == "unknown room 'r999'; allowed: r301"
+    assert messages["devices[9].position"].startswith(
+        "U43 is above the top of rack A08 (42U); allowed: 1..42"
+    )
+    assert set(messages) == {"devices[5].room", "devices[9].position"}
