@@ -286,6 +286,47 @@ def serve(
     run_serve(s.site, host, int(port_text), interval, timeout, retries, ready, share)
 
 
+@app.command("traps")
+def traps(
+    ctx: typer.Context,
+    listen: str = typer.Option(
+        "127.0.0.1:9162", "--listen", help="HOST:PORT (UDP) for traps and informs; 162 needs root."
+    ),
+    metrics: str | None = typer.Option(
+        None, "--metrics", metavar="HOST:PORT", help="Serve dcops_dcim_traps_total here."
+    ),
+    hold: float = typer.Option(
+        300.0, "--hold", min=10, help="Seconds a trap's alert lasts unless the poll confirms it."
+    ),
+) -> None:
+    """Receive SNMP v2c/v3 traps and informs from the inventory's devices; each becomes an alert at once."""
+    from dcops.cli.views import output
+    from dcops.dcim.service import serve_traps
+
+    def split(text: str, option: str) -> tuple[str, int]:
+        from dcops.core.errors import InputError
+
+        host, _, port = text.rpartition(":")
+        if not host or not port.isdigit() or int(port) > 65535:
+            raise InputError(
+                f"{option} {text!r} is not HOST:PORT; allowed: for example 127.0.0.1:9162"
+            )
+        return host.strip("[]"), int(port)
+
+    host, port = split(listen, "--listen")
+    where = split(metrics, "--metrics") if metrics else None
+    s = session(ctx)
+    s.require(*_ROLES, action="dcim traps")
+
+    def ready(bound: int) -> None:
+        import sys
+
+        output.show(f"receiving traps on udp {host}:{bound}")
+        sys.stdout.flush()
+
+    serve_traps(s.site, host, port, where, hold, ready)
+
+
 @simulate_app.callback()
 def simulate(
     ctx: typer.Context,

@@ -241,3 +241,48 @@ def stop_simulation(site: Site, wait: float = 15.0) -> int | None:
         raise OperationFailed(f"simulation pid {pid} did not stop within {wait:g} s")
     overlay.remove_overlay(site, pid)
     return pid
+
+
+def serve_traps(
+    site: Site,
+    host: str,
+    port: int,
+    metrics: tuple[str, int] | None,
+    hold_s: float,
+    on_ready: Callable[[int], None],
+) -> None:
+    """Receive traps from the inventory's SNMP devices and post their alerts until stopped."""
+    from datetime import timedelta
+
+    from dcops.dcim.trap_alerts import post_alerts
+    from dcops.dcim.traps import TrapCollector, TrapReceiver, engine_id_for
+    from dcops.dcim.traps import serve_traps as listen
+
+    monitors = site.config.monitors
+    snmp = [d for d in site.devices if d.protocol in ("snmp", "snmpv3")]
+    receiver = TrapReceiver(
+        targets(site, snmp, site.gateways, 2.0, 0),
+        site.name,
+        lambda alerts: post_alerts(monitors.alertmanager_url, alerts),
+        engine_id_for(site.name),
+        hold=timedelta(seconds=hold_s),
+        runbook_base_url=monitors.runbook_base_url,
+    )
+    if metrics is not None:
+        from prometheus_client import CollectorRegistry, start_http_server
+
+        registry = CollectorRegistry()
+        registry.register(TrapCollector(receiver))
+        start_http_server(metrics[1], metrics[0], registry)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        _stop_on_signals(stop)
+        try:
+            await listen(receiver, host, port, stop, on_ready)
+        except OSError as exc:
+            raise OperationFailed(
+                f"cannot listen on udp {host}:{port}: {exc.strerror or exc}"
+            ) from None
+
+    asyncio.run(run())

@@ -21,9 +21,20 @@ def prometheus_config(site: Site, rules_dir: str) -> dict[str, Any]:
         },
         "rule_files": [f"{rules_dir}/*.yml"],
         "alerting": {
+            # A device reading's alert (its series carry `kind`) is the same alert whichever
+            # exporter shard polled it, and the one its SNMP trap raises: no job or instance.
+            "alert_relabel_configs": [
+                {
+                    "source_labels": ["kind"],
+                    "regex": ".+",
+                    "target_label": label,
+                    "replacement": "",
+                }
+                for label in ("job", "instance")
+            ],
             "alertmanagers": [
                 {"static_configs": [{"targets": [monitors.address(monitors.alertmanager_port)]}]}
-            ]
+            ],
         },
         "scrape_configs": [
             {

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from dcops.dcim.snmp import ber
 
-GET, GETNEXT, RESPONSE, GETBULK, REPORT = 0xA0, 0xA1, 0xA2, 0xA5, 0xA8
+GET, GETNEXT, RESPONSE, GETBULK, INFORM, TRAP_V2, REPORT = 0xA0, 0xA1, 0xA2, 0xA5, 0xA6, 0xA7, 0xA8
 VERSION_2C = 1
 ERROR_NAMES = {
     0: "noError",
@@ -59,7 +59,7 @@ def community_message(community: bytes, body: bytes) -> bytes:
 def parse_pdu(data: bytes, pos: int = 0) -> Pdu:
     """Decode the PDU at pos."""
     kind, start, _ = ber.read(data, pos)
-    if kind not in (GET, GETNEXT, RESPONSE, GETBULK, REPORT):
+    if kind not in (GET, GETNEXT, RESPONSE, GETBULK, INFORM, TRAP_V2, REPORT):
         raise ber.BerError(f"not an SNMP PDU (tag 0x{kind:02x})")
     request_id, pos = ber.read_int(data, start)
     status, pos = ber.read_int(data, pos)

@@ -76,6 +76,7 @@ class Incoming:
     engine: Engine
     user: bytes
     pdu: Pdu
+    context_engine_id: bytes = b""
 
 
 def _aes(key: bytes, iv: bytes, data: bytes, encrypt: bool) -> bytes:
@@ -106,6 +107,16 @@ def discovery_message(msg_id: int, pdu_bytes: bytes) -> bytes:
     )
 
 
+def report_message(msg_id: int, engine: Engine, request_id: int, oid: str, count: int) -> bytes:
+    """An unauthenticated Report from an authoritative engine (discovery answers, RFC 3414 4)."""
+    varbinds = ber.sequence(ber.sequence(ber.oid(oid), ber.unsigned(count, ber.COUNTER32)))
+    report = ber.sequence(
+        ber.integer(request_id), ber.integer(0), ber.integer(0), varbinds, tag=0xA8
+    )
+    scoped = ber.sequence(ber.octets(engine.engine_id), ber.octets(b""), report)
+    return _message(msg_id, 0, _security_parameters(engine, b"", b"", b""), scoped)
+
+
 def _message(msg_id: int, flags: int, security: bytes, data: bytes) -> bytes:
     header = ber.sequence(
         ber.integer(msg_id), ber.integer(65507), ber.octets(bytes((flags,))), ber.integer(USM_MODEL)
@@ -113,15 +124,23 @@ def _message(msg_id: int, flags: int, security: bytes, data: bytes) -> bytes:
     return ber.sequence(ber.integer(VERSION_3), header, ber.octets(security), data)
 
 
-def secure_message(msg_id: int, pdu_bytes: bytes, engine: Engine, keys: UserKeys) -> bytes:
-    """An authPriv request: the scoped PDU AES-encrypted, the whole message HMAC-SHA-96 signed."""
-    scoped = ber.sequence(ber.octets(engine.engine_id), ber.octets(b""), pdu_bytes)
+def secure_message(
+    msg_id: int,
+    pdu_bytes: bytes,
+    engine: Engine,
+    keys: UserKeys,
+    reportable: bool = True,
+    context_engine_id: bytes | None = None,
+) -> bytes:
+    """An authPriv message: the scoped PDU AES-encrypted, the whole message HMAC-SHA-96 signed."""
+    context = engine.engine_id if context_engine_id is None else context_engine_id
+    scoped = ber.sequence(ber.octets(context), ber.octets(b""), pdu_bytes)
     salt = os.urandom(8)
     iv = engine.boots.to_bytes(4, "big") + engine.time.to_bytes(4, "big") + salt
     encrypted = ber.octets(_aes(keys.priv, iv, scoped, encrypt=True))
     placeholder = bytes(AUTH_LENGTH)
     security = _security_parameters(engine, keys.user, placeholder, salt)
-    flags = FLAG_AUTH | FLAG_PRIV | FLAG_REPORTABLE
+    flags = FLAG_AUTH | FLAG_PRIV | (FLAG_REPORTABLE if reportable else 0)
     whole = _message(msg_id, flags, security, encrypted)
     digest = hmac.new(keys.auth, whole, hashlib.sha1).digest()[:AUTH_LENGTH]
     return _replace_once(whole, security, _security_parameters(engine, keys.user, digest, salt))
@@ -179,6 +198,6 @@ def parse_message(data: bytes, keys: UserKeys | None) -> Incoming:
         iv = boots.to_bytes(4, "big") + time.to_bytes(4, "big") + salt
         scoped = _aes(keys.priv, iv, cipher, encrypt=False)
     s_start, _ = ber.expect(scoped, 0, ber.SEQUENCE)
-    _, ppos = ber.read_octets(scoped, s_start)
+    context, ppos = ber.read_octets(scoped, s_start)
     _, ppos = ber.read_octets(scoped, ppos)
-    return Incoming(msg_id, flags, engine, user, parse_pdu(scoped, ppos))
+    return Incoming(msg_id, flags, engine, user, parse_pdu(scoped, ppos), context)

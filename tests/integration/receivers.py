@@ -214,7 +214,11 @@ def robot_server(
                 return
             with received.lock:
                 received.accepted.append(
-                    {"body": body, "key": self.headers.get("X-Dcops-Delivery") or body.get("id")}
+                    {
+                        "body": body,
+                        "key": self.headers.get("X-Dcops-Delivery") or body.get("id"),
+                        "at": time.time(),
+                    }
                 )
             self._reply(200, {"errcode": 0, "errmsg": "ok"})
 
