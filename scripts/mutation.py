@@ -23,6 +23,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -182,15 +183,16 @@ def _toml_list(values: object) -> str:
     )
 
 
-def run_mutmut(budget: float) -> bool:
-    """Run mutmut in the stage with one worker; False when the time budget ran out first."""
-    log = (STAGE / "mutmut.log").open("w")
-    command = [sys.executable, "-m", "mutmut", "run", "--max-children", "1"]
+def run_mutmut(module: str, budget: float) -> bool:
+    """Run mutmut on one module's mutants with one worker; False when its budget ran out first."""
+    pattern = staged_path(module).removeprefix("src/").removesuffix(".py").replace("/", ".") + ".*"
+    log = (STAGE / "mutmut.log").open("a")
+    command = [sys.executable, "-m", "mutmut", "run", "--max-children", "1", pattern]
     process = subprocess.Popen(
         command, cwd=STAGE, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     try:
-        process.wait(timeout=budget)
+        process.wait(timeout=max(budget, 1.0))
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -205,6 +207,17 @@ def run_mutmut(budget: float) -> bool:
         tail = (STAGE / "mutmut.log").read_text(errors="replace").splitlines()[-30:]
         raise SystemExit("mutmut failed:\n" + "\n".join(tail))
     return True
+
+
+def run_modules(modules: list[str], budget: float) -> bool:
+    """Run the modules one after another, each with an equal share of what is left of the budget."""
+    deadline = time.monotonic() + budget
+    finished = True
+    for done, module in enumerate(modules):
+        share = (deadline - time.monotonic()) / (len(modules) - done)
+        print(f"mutation: {module} (up to {share:.0f} s)", flush=True)
+        finished = run_mutmut(module, share) and finished
+    return finished
 
 
 def collect(modules: list[str], targets: dict[str, int]) -> list[ModuleResult]:
@@ -223,7 +236,7 @@ def collect(modules: list[str], targets: dict[str, int]) -> list[ModuleResult]:
         source = (REPO / module).read_text()
         for name, code in sorted(data.exit_code_by_key.items()):
             mutant = Mutant(name, status_by_exit_code[code])
-            if mutant.status not in KILLED:
+            if mutant.status not in KILLED | {"not checked"}:
                 diff = get_diff_for_mutant(name, path=staged_path(module))
                 mutant.removed, mutant.added = _changed_lines(diff)
                 mutant.line = _line_of(source, name, mutant.removed)
@@ -366,7 +379,7 @@ def main() -> int:
     finished = True
     if not args.report_only:
         stage(modules, tests)
-        finished = run_mutmut(args.budget)
+        finished = run_modules(modules, args.budget)
     results = collect(modules, targets)
     write_report(results, args.report, scope)
     below = []
