@@ -121,3 +121,104 @@ def ssh(
     lifecycle.ensure_capable()
     command = ssh_command(lifecycle.lab_dir(state.site), target.address, list(ctx.args))
     raise typer.Exit(subprocess.run(command, check=False).returncode)
+
+
+cloud = typer.Typer(
+    help="The lab OpenStack: a real control plane from Debian's packages on 127.0.0.1 (needs root).",
+    no_args_is_help=True,
+)
+app.add_typer(cloud, name="cloud")
+
+
+@cloud.command("up")
+def cloud_up(
+    ctx: typer.Context,
+    flavors: bool = typer.Option(
+        False,
+        "--flavors",
+        help="Also register the catalogue's flavors (normally the platform stack makes them).",
+    ),
+) -> None:
+    """Start MariaDB, RabbitMQ and OpenStack's services; register images and the external network."""
+    from dcops.audit.recorder import audited
+    from dcops.cli.views import output
+    from dcops.lab.cloud import lifecycle
+    from dcops.lab.cloud.layout import cloud_layout
+
+    state = session(ctx)
+    actor = state.require("ops", action="dcops lab cloud up")
+    lifecycle.ensure_capable()
+    target = f"lab-cloud/{cloud_layout(state.site).port_base}"
+    with (
+        audited(state.site, actor, action="lab.cloud.up", target=target) as op,
+        output.error_console().status("lab cloud up: starting OpenStack (约 1-2 分钟)"),
+    ):
+        report = lifecycle.up(state.site, flavors=flavors)
+        op.attach(details={"seconds": report.seconds, "registered": report.registered})
+    if state.json:
+        output.print_json(report.__dict__)
+        return
+    mib = report.pss_bytes / 2**20
+    if report.already_up:
+        output.show(f"lab cloud: already up ({mib:.0f} MiB PSS) — nothing to do")
+    else:
+        made = ", ".join(f"{len(v)} {k}" for k, v in report.registered.items() if v) or "nothing"
+        output.show(
+            f"lab cloud: up in {report.seconds:.0f} s, {mib:.0f} MiB PSS; registered {made}"
+        )
+    output.show(f"clouds.yaml: {report.clouds_yaml} (entry {report.cloud!r})")
+
+
+@cloud.command("down")
+def cloud_down(
+    ctx: typer.Context,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask."),
+) -> None:
+    """Stop every process of the lab cloud and remove its databases, configs and logs."""
+    from dcops.audit.recorder import audited
+    from dcops.cli.views import output
+    from dcops.cli.views.confirm import confirm_change
+    from dcops.lab.cloud import lifecycle
+    from dcops.lab.cloud.layout import cloud_layout
+
+    state = session(ctx)
+    actor = state.require("ops", action="dcops lab cloud down")
+    layout = cloud_layout(state.site)
+    if not yes:
+        confirm_change("拆除实验云 Tear down the lab cloud and delete its data?", "lab cloud down")
+    with audited(
+        state.site, actor, action="lab.cloud.down", target=f"lab-cloud/{layout.port_base}"
+    ) as op:
+        removed = lifecycle.down(state.site)
+        op.attach(details={"removed": removed})
+    if state.json:
+        output.print_json({"removed": removed})
+        return
+    processes = sum(item.startswith("process ") for item in removed)
+    what = f"stopped {processes} processes, removed {layout.root}" if removed else "nothing was up"
+    output.show(f"lab cloud: down, {what}")
+
+
+@cloud.command("status")
+def cloud_status(ctx: typer.Context) -> None:
+    """Each service of the lab cloud: port, pid and health; exit 1 if any is down."""
+    from dcops.cli.views import output
+    from dcops.lab.cloud import lifecycle
+    from dcops.lab.cloud.layout import cloud_layout
+
+    state = session(ctx)
+    rows = lifecycle.status(state.site)
+    down = [r.name for r in rows if not r.healthy]
+    if state.json:
+        output.print_json([r.__dict__ for r in rows])
+    else:
+        table = [
+            (r.name, r.port or "-", r.pid or "-", "up" if r.healthy else "DOWN", r.detail)
+            for r in rows
+        ]
+        output.show(output.table(None, ["service", "port", "pid", "health", "detail"], table))
+        layout = cloud_layout(state.site)
+        mib = lifecycle.memory(layout) / 2**20
+        output.show(f"lab cloud: {len(rows) - len(down)} of {len(rows)} up, {mib:.0f} MiB PSS")
+    if down:
+        raise typer.Exit(1)

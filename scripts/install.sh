@@ -17,6 +17,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The lab OpenStack's Debian packages (`dcops lab cloud`, the live tests), with the cloud extra.
+case ",${extras}," in *,all,*|*,cloud,*) scripts/install-lab-cloud.sh ;; esac
+
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 # A regular (not editable) install, so that tests exercise the installed package. A stale build/
