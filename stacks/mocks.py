@@ -154,4 +154,9 @@ class CloudMocks(pulumi.runtime.Mocks):
                 "external": True,
                 "subnets": [stable_id("public-subnet")],
             }, []
+        if args.token == "openstack:identity/getAuthScope:getAuthScope":
+            return {"id": "provisioner", "userId": stable_id("user", "provisioner")}, []
+        if args.token == "openstack:identity/getRole:getRole":
+            name = str(args.args.get("name", ""))
+            return {"id": stable_id("role", name), "name": name}, []
         return {}, []

@@ -51,15 +51,34 @@ class OpenStackTenancy(Component):
             QuotaArgs(project_id=self.project.id, quota=spec.quota),
             pulumi.ResourceOptions(parent=self, providers={"openstack": args.admin}),
         )
+        access = self._admin_access(name, args.admin)
+        # A provider scoped to the new project can log in only once its user has a role there.
         scoped = openstack.Provider(
             f"{name}-project",
             cloud=args.cloud,
             tenant_id=self.project.id,
-            opts=self.child_opts,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[access]),
         )
-        inside = pulumi.ResourceOptions(parent=self, providers={"openstack": scoped})
+        inside = pulumi.ResourceOptions(
+            parent=self, providers={"openstack": scoped}, depends_on=[access]
+        )
         self._inside(name, args, inside)
         self.register_outputs({"project_id": self.project.id})
+
+    def _admin_access(
+        self, name: str, admin: openstack.Provider
+    ) -> openstack.identity.RoleAssignment:
+        """The provisioning user's admin role in the new project."""
+        lookup = pulumi.InvokeOutputOptions(parent=self, provider=admin)
+        scope = openstack.identity.get_auth_scope_output(name="provisioner", opts=lookup)
+        role = openstack.identity.get_role_output(name="admin", opts=lookup)
+        return openstack.identity.RoleAssignment(
+            f"{name}-admin-access",
+            project_id=self.project.id,
+            user_id=scope.user_id,
+            role_id=role.id,
+            opts=pulumi.ResourceOptions(parent=self, provider=admin),
+        )
 
     def _inside(
         self, name: str, args: OpenStackTenancyArgs, inside: pulumi.ResourceOptions

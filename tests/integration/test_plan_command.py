@@ -15,7 +15,7 @@ def test_plan_all_passes_and_second_run_shows_no_changes(dcops: RunDcops, site_d
     first = dcops("plan", "--all")
     assert first.returncode == 0, first.stderr
     assert (
-        "Plan fgw-production — inventory/requests/fgw-production.yml; 50 resources" in first.stdout
+        "Plan fgw-production — inventory/requests/fgw-production.yml; 51 resources" in first.stdout
     )
     assert "offline allocation, for planning only" in first.stdout
     assert "changes: first plan of wjw-staging" in first.stdout

@@ -168,3 +168,17 @@ def test_namespace_is_fenced(sample_resources: list[PlannedResource]) -> None:
     assert "ingress" not in policies["default-deny"]
     (binding,) = of_type(sample_resources, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
     assert binding.inputs["subjects"][0]["name"] == "dept-fgw"
+
+
+def test_the_provisioning_user_gets_the_admin_role_in_the_new_project(
+    sample_resources: list[PlannedResource],
+) -> None:
+    """A provider scoped to the new project authenticates only once its user has a role there."""
+    from dcops.stacks.mocks import stable_id
+
+    [access] = of_type(sample_resources, "openstack:identity/roleAssignment:RoleAssignment")
+    [project] = of_type(sample_resources, "openstack:identity/project:Project")
+    assert access.inputs["projectId"] == project.id
+    assert access.inputs["roleId"] == stable_id("role", "admin")
+    assert access.inputs["userId"] == stable_id("user", "provisioner")
+    assert access.provider.split("::")[-2] == "fgw-production-openstack", "on the admin provider"
