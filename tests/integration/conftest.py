@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DCOPS, RunDcops, dcops_env
+from tests.integration.lab_cloud import lab_cloud  # noqa: F401  (the session's lab cloud)
 
 
 @pytest.fixture
