@@ -62,15 +62,26 @@ def render(ctx: typer.Context) -> None:
 
 
 @app.command("up")
-def up(ctx: typer.Context) -> None:
+def up(
+    ctx: typer.Context,
+    pair: bool = typer.Option(
+        False,
+        "--pair",
+        help="Run two Prometheus servers and a two-member Alertmanager cluster (kept until down).",
+    ),
+) -> None:
     """Render and check the configs, then start (or reload) Prometheus, Alertmanager and the shift log."""
     from dcops.audit.recorder import audited
+    from dcops.monitors.layout import layout_of
     from dcops.monitors.processes import start
     from dcops.monitors.render import render_monitors
 
     state = session(ctx)
     actor = state.require(*_ROLES, action="dcops monitors up")
-    with audited(state.site, actor, action="monitors.up", target="alert-rules") as op:
+    target = "alert-rules (pair)" if pair else "alert-rules"
+    with audited(state.site, actor, action="monitors.up", target=target) as op:
+        if pair:
+            layout_of(state.site).set_paired(True)
         layout, _ = render_monitors(state.site)
         started = start(layout, state.site.config.monitors)
         op.attach(details={"services": [row.__dict__ for row in started]})
@@ -88,7 +99,9 @@ def down(ctx: typer.Context) -> None:
     state = session(ctx)
     actor = state.require(*_ROLES, action="dcops monitors down")
     with audited(state.site, actor, action="monitors.down", target="monitors") as op:
-        stopped = stop(layout_of(state.site))
+        layout = layout_of(state.site)
+        stopped = stop(layout)
+        layout.set_paired(False)
         op.attach(details={"stopped": stopped})
     if state.json:
         output.print_json({"stopped": stopped})

@@ -101,6 +101,16 @@ class MonitorsConfig(Strict):
     alertmanager_port: Port = 9093
     sink_port: Port = 9811
     notifier_port: Port = 9812
+    pair_prometheus_port: Port = 9091
+    pair_alertmanager_port: Port = 9095
+    cluster_port: Port = 9094
+    pair_cluster_port: Port = 9096
+    cluster_peer_timeout: Duration = Field(
+        "15s", description="how long an Alertmanager waits for the one before it to notify"
+    )
+    remote_write_url: str | None = Field(
+        None, pattern=r"^https?://[^\s]+$", description="long-term storage (VictoriaMetrics)"
+    )
     exporters: list[HostPort] = ["127.0.0.1:9810"]
     scrape_interval: Duration = "15s"
     evaluation_interval: Duration = "15s"
@@ -198,6 +208,10 @@ def check_monitors(
         "alertmanager_port": monitors.alertmanager_port,
         "sink_port": monitors.sink_port,
         "notifier_port": monitors.notifier_port,
+        "pair_prometheus_port": monitors.pair_prometheus_port,
+        "pair_alertmanager_port": monitors.pair_alertmanager_port,
+        "cluster_port": monitors.cluster_port,
+        "pair_cluster_port": monitors.pair_cluster_port,
     }
     for field, port in ports.items():
         clash = [other for other, p in ports.items() if p == port and other < field]

@@ -51,8 +51,22 @@ class MonitorLayout:
         """The notifier's record of incidents, escalations and deliveries (SQLite)."""
         return self.state / "notifier.db"
 
+    @property
+    def paired(self) -> bool:
+        """Whether `monitors up --pair` runs two Prometheus servers and two Alertmanagers."""
+        return (self.state / "paired").exists()
+
+    def set_paired(self, paired: bool) -> None:
+        """Remember (or forget) pair mode for later `up`, `status` and `down`."""
+        marker = self.state / "paired"
+        if paired:
+            self.state.mkdir(mode=0o700, parents=True, exist_ok=True)
+            marker.write_text("two Prometheus servers and an Alertmanager cluster of two\n")
+        else:
+            marker.unlink(missing_ok=True)
+
     def data_dir(self, service: str) -> Path:
-        """Storage folder of prometheus or alertmanager."""
+        """Storage folder of a Prometheus or Alertmanager (each member of a pair its own)."""
         return self.state / f"{service}-data"
 
     def pid_file(self, service: str) -> Path:

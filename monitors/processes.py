@@ -17,7 +17,9 @@ from dcops.core.monitoring import MonitorsConfig
 from dcops.monitors.checks import program
 from dcops.monitors.layout import MonitorLayout
 
-SERVICES = ("sink", "notifier", "alertmanager", "prometheus")
+SERVICES = ("sink", "notifier", "alertmanager", "alertmanager-2", "prometheus", "prometheus-2")
+# Services of the second member of a pair (`monitors up --pair`).
+SECOND = ("alertmanager-2", "prometheus-2")
 READY_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
 
@@ -34,10 +36,12 @@ class ServiceStatus:
 
 
 def base_url(service: str, monitors: MonitorsConfig) -> str:
-    """Where a service answers HTTP."""
+    """Where a service answers HTTP (the second member of a pair on its own ports)."""
     return {
         "prometheus": monitors.prometheus_url,
         "alertmanager": monitors.alertmanager_url,
+        "prometheus-2": f"http://{monitors.address(monitors.pair_prometheus_port)}",
+        "alertmanager-2": f"http://{monitors.address(monitors.pair_alertmanager_port)}",
         "sink": monitors.sink_url.removesuffix("/alerts"),
         "notifier": monitors.notifier_url.removesuffix("/alerts"),
     }[service]
@@ -45,21 +49,24 @@ def base_url(service: str, monitors: MonitorsConfig) -> str:
 
 def command(service: str, layout: MonitorLayout, monitors: MonitorsConfig) -> list[str]:
     """The command line that runs a service with the rendered config."""
-    if service == "prometheus":
+    second = service in SECOND
+    if service.startswith("prometheus"):
+        port = monitors.pair_prometheus_port if second else monitors.prometheus_port
         return [
             program("prometheus"),
             f"--config.file={layout.prometheus_config}",
-            f"--storage.tsdb.path={layout.data_dir('prometheus')}",
-            f"--web.listen-address={monitors.address(monitors.prometheus_port)}",
+            f"--storage.tsdb.path={layout.data_dir(service)}",
+            f"--web.listen-address={monitors.address(port)}",
             "--web.enable-lifecycle",
         ]
-    if service == "alertmanager":
+    if service.startswith("alertmanager"):
+        port = monitors.pair_alertmanager_port if second else monitors.alertmanager_port
         return [
             program("prometheus-alertmanager"),
             f"--config.file={layout.alertmanager_config}",
-            f"--storage.path={layout.data_dir('alertmanager')}",
-            f"--web.listen-address={monitors.address(monitors.alertmanager_port)}",
-            "--cluster.listen-address=",
+            f"--storage.path={layout.data_dir(service)}",
+            f"--web.listen-address={monitors.address(port)}",
+            *_cluster_flags(second, layout, monitors),
         ]
     dcops = [
         sys.executable,
@@ -89,6 +96,27 @@ def command(service: str, layout: MonitorLayout, monitors: MonitorsConfig) -> li
     ]
 
 
+def _cluster_flags(second: bool, layout: MonitorLayout, monitors: MonitorsConfig) -> list[str]:
+    """Gossip between the two Alertmanagers of a pair; none for a single one."""
+    if not layout.paired:
+        return ["--cluster.listen-address="]
+    own, peer = monitors.cluster_port, monitors.pair_cluster_port
+    if second:
+        own, peer = peer, own
+    return [
+        f"--cluster.listen-address={monitors.address(own)}",
+        f"--cluster.advertise-address={monitors.address(own)}",
+        f"--cluster.peer={monitors.address(peer)}",
+        f"--cluster.peer-timeout={monitors.cluster_peer_timeout}",
+    ]
+
+
+def _wanted(service: str, layout: MonitorLayout, monitors: MonitorsConfig) -> bool:
+    if service == "notifier":
+        return monitors.notifier_wanted
+    return layout.paired or service not in SECOND
+
+
 def _read_pid(path: Path) -> int | None:
     try:
         return int(path.read_text().strip())
@@ -107,6 +135,8 @@ def _alive(pid: int, marker: str) -> bool:
 
 
 def _marker(service: str, layout: MonitorLayout) -> str:
+    if service in SECOND:
+        return str(layout.data_dir(service))
     if service == "notifier":
         return str(layout.notifier_db)
     return str(layout.alert_log if service == "sink" else layout.state / f"{service}.yml")
@@ -131,7 +161,7 @@ def status(layout: MonitorLayout, monitors: MonitorsConfig) -> list[ServiceStatu
     result = []
     for service in SERVICES:
         pid = running_pid(service, layout)
-        if service == "notifier" and pid is None and not monitors.notifier_wanted:
+        if pid is None and not _wanted(service, layout, monitors):
             continue
         url = base_url(service, monitors)
         result.append(
@@ -144,7 +174,7 @@ def start(layout: MonitorLayout, monitors: MonitorsConfig) -> list[ServiceStatus
     """Start what is not running (reload what is), and wait until each answers."""
     for service in SERVICES:
         pid = running_pid(service, layout)
-        if service == "notifier" and not monitors.notifier_wanted:
+        if not _wanted(service, layout, monitors):
             if pid is not None:
                 _terminate(pid, _marker(service, layout))
             continue

@@ -10,10 +10,15 @@ from dcops.core.site import Site
 DCIM_JOB = "dcops-dcim"
 
 
-def prometheus_config(site: Site, rules_dir: str) -> dict[str, Any]:
-    """The Prometheus configuration for this site, as data."""
+def prometheus_config(site: Site, rules_dir: str, paired: bool = False) -> dict[str, Any]:
+    """The Prometheus configuration for this site, as data (the same for both of a pair)."""
     monitors = site.config.monitors
-    return {
+    alertmanagers = [monitors.address(monitors.alertmanager_port)]
+    prometheis = [monitors.address(monitors.prometheus_port)]
+    if paired:
+        alertmanagers.append(monitors.address(monitors.pair_alertmanager_port))
+        prometheis.append(monitors.address(monitors.pair_prometheus_port))
+    config: dict[str, Any] = {
         "global": {
             "scrape_interval": monitors.scrape_interval,
             "scrape_timeout": _timeout(monitors.scrape_interval),
@@ -32,9 +37,7 @@ def prometheus_config(site: Site, rules_dir: str) -> dict[str, Any]:
                 }
                 for label in ("job", "instance")
             ],
-            "alertmanagers": [
-                {"static_configs": [{"targets": [monitors.address(monitors.alertmanager_port)]}]}
-            ],
+            "alertmanagers": [{"static_configs": [{"targets": alertmanagers}]}],
         },
         "scrape_configs": [
             {
@@ -47,14 +50,18 @@ def prometheus_config(site: Site, rules_dir: str) -> dict[str, Any]:
             },
             {
                 "job_name": "prometheus",
-                "static_configs": [{"targets": [monitors.address(monitors.prometheus_port)]}],
+                "static_configs": [{"targets": prometheis}],
             },
             {
                 "job_name": "alertmanager",
-                "static_configs": [{"targets": [monitors.address(monitors.alertmanager_port)]}],
+                "static_configs": [{"targets": alertmanagers}],
             },
         ],
     }
+    if monitors.remote_write_url:
+        # Long-term storage (VictoriaMetrics): both members of a pair write; it deduplicates.
+        config["remote_write"] = [{"url": monitors.remote_write_url}]
+    return config
 
 
 def _timeout(interval: str) -> str:

@@ -22,11 +22,11 @@ from dcops.monitors.layout import MonitorLayout, layout_of
 from dcops.monitors.prometheus_config import prometheus_config
 
 
-def write_configs(site: Site, layout: MonitorLayout) -> None:
+def write_configs(site: Site, layout: MonitorLayout, paired: bool = False) -> None:
     """Write rules, prometheus.yml and alertmanager.yml into layout.state."""
     layout.state.mkdir(mode=0o700, parents=True, exist_ok=True)
     write_rendered_rules(layout.rule_sources(), layout.rules, site.config.monitors)
-    _dump(layout.prometheus_config, prometheus_config(site, "rules"))
+    _dump(layout.prometheus_config, prometheus_config(site, "rules", paired))
     _dump(layout.alertmanager_config, alertmanager_config(site.config.monitors))
 
 
@@ -64,7 +64,7 @@ def render_monitors(site: Site) -> tuple[MonitorLayout, list[CheckStep]]:
     shown = site.paths.relative(layout.state)
     with tempfile.TemporaryDirectory(prefix=".render-", dir=layout.state) as scratch:
         trial = MonitorLayout(source=layout.source, state=Path(scratch))
-        write_configs(site, trial)
+        write_configs(site, trial, layout.paired)
         steps = check_rendered(trial, shown)
         _replace(trial.rules, layout.rules)
         trial.prometheus_config.replace(layout.prometheus_config)
