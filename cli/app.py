@@ -18,8 +18,10 @@ from dcops.cli import (
     monitors,
     plan,
     provision,
+    serve,
     site,
     tenancy,
+    users,
     whoami,
 )
 from dcops.cli.views.session import OutputFormat, Session, session
@@ -81,8 +83,10 @@ app.add_typer(tenancy.app, name="tenancy")
 app.add_typer(ipam.app, name="ipam")
 app.add_typer(lab.app, name="lab")
 app.add_typer(configure.app, name="configure")
+app.add_typer(users.app, name="users")
 app.command("doctor")(doctor.doctor)
 app.command("whoami")(whoami.whoami)
+app.command("serve")(serve.serve)
 app.command("plan")(plan.plan)
 app.command("provision")(provision.provision)
 app.command("destroy")(provision.destroy)

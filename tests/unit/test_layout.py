@@ -19,7 +19,8 @@ ALLOWED: dict[str, set[str]] = {
     "lab": {"core"},
     "tenancy": {"core", "audit"},
     "stacks": {"core", "tenancy"},
-    "cli": {"core", "audit", "tenancy", "stacks", "dcim", "monitors", "lab"},
+    "server": {"core", "audit", "tenancy", "stacks", "monitors"},
+    "cli": {"core", "audit", "tenancy", "stacks", "dcim", "monitors", "lab", "server"},
 }
 
 

@@ -1,0 +1,67 @@
+"""/api/v1/site and /api/v1/alerts: the site as data; active alerts and acknowledging one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from dcops.core.identity import require_role
+from dcops.server.context import actor, context
+
+router = APIRouter(prefix="/api/v1", tags=["site"])
+ALERT_ROLES = ("ops", "facility")
+
+
+class AlertAck(BaseModel):
+    """How long to silence an alert and why."""
+
+    duration: str = Field(min_length=2, max_length=10, description="e.g. 30m (1m to 7d)")
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+@router.get("/site")
+def site_show(request: Request) -> dict[str, Any]:
+    """The site's configuration, rooms and devices (any authenticated person)."""
+    actor(request)
+    site = context(request).site
+    return {
+        "config": site.config.model_dump(mode="json"),
+        "rooms": [r.model_dump(mode="json") for r in site.rooms],
+        "devices": [d.model_dump(mode="json") for d in site.devices],
+    }
+
+
+@router.get("/alerts")
+def alerts(request: Request, all: bool = False) -> list[dict[str, Any]]:
+    """Active alerts from the site's Alertmanager, most severe first (ops or facility)."""
+    from dcops.monitors.alertmanager_api import active_alerts
+
+    require_role(actor(request), *ALERT_ROLES, action="GET /api/v1/alerts")
+    url = context(request).site.config.monitors.alertmanager_url.rstrip("/")
+    return [dict(a.__dict__) for a in active_alerts(url, include_suppressed=all)]
+
+
+@router.post("/alerts/{ref}/acknowledge")
+def acknowledge(ref: str, body: AlertAck, request: Request) -> dict[str, Any]:
+    """Silence exactly this alert for a while, saying who and why; audited like `dcops alerts ack`."""
+    from dcops.audit.recorder import audited
+    from dcops.monitors.acknowledgement import ack_reason, ack_window, alert_named
+    from dcops.monitors.acknowledgement import acknowledge as silence
+
+    ack_window(body.duration)
+    ack_reason(body.reason)
+    who = actor(request)
+    require_role(who, *ALERT_ROLES, action="POST /api/v1/alerts/{ref}/acknowledge")
+    site = context(request).site
+    url = site.config.monitors.alertmanager_url.rstrip("/")
+    found = alert_named(url, ref[:100])
+    parameters = {"alert": ref[:100], "for": body.duration, "reason": body.reason}
+    target = f"{found.name}@{found.device}"
+    with audited(site, who, action="alerts.ack", target=target, parameters=parameters) as op:
+        done = silence(url, found, body.duration, body.reason, who.user)
+        op.attach(details={"silence": done.silence_id, "fingerprint": done.alert.fingerprint,
+                           "until": done.until.isoformat()})  # fmt: skip
+    return {"silence": done.silence_id, "alert": done.alert.name, "device": done.alert.device,
+            "by": done.by, "until": done.until.isoformat()}  # fmt: skip

@@ -1,0 +1,190 @@
+"""/api/v1/tenancies and /api/v1/ipam: the same lifecycle, validation and policies as the CLI."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from dcops.core.errors import InputError
+from dcops.server.context import actor, context
+
+router = APIRouter(prefix="/api/v1", tags=["tenancy"])
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/plain")
+
+
+class Approval(BaseModel):
+    """An approver's comment, for the history."""
+
+    comment: str = Field(default="", max_length=2000)
+
+
+class Rejection(BaseModel):
+    """Why a request is rejected; the department reads it."""
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class Offboarding(BaseModel):
+    """Why a tenancy is offboarded."""
+
+    reason: str = Field(default="", max_length=2000)
+
+
+async def _request_text(request: Request) -> str:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind not in YAML_TYPES:
+        raise InputError(
+            f"请求体类型不支持 / Content-Type {kind or '(none)'!r} is not accepted; allowed: "
+            "application/yaml (the request file as it is)"
+        )
+    body = await request.body()
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("请求体不是 UTF-8 / the request file is not UTF-8 text") from None
+
+
+def _parse(request: Request, text: str, name: str) -> Any:
+    """Validate a request file's text exactly as `dcops tenancy request FILE` would."""
+    from dcops.core.documents import read_yaml
+    from dcops.tenancy.lifecycle import other_peers
+    from dcops.tenancy.request import parse_document
+    from dcops.tenancy.store import open_store
+
+    site = context(request).site
+    with tempfile.TemporaryDirectory(prefix="dcops-request-") as folder:
+        path = Path(folder) / "request.yml"
+        path.write_text(text, encoding="utf-8")
+        doc = read_yaml(path, name)
+    parsed = parse_document(doc, site)
+    with open_store(site).reading() as db:
+        peers = other_peers(db, parsed.name)
+    return parse_document(doc, site, other_peers=peers)
+
+
+def _source(request: Request) -> str:
+    given = request.query_params.get("name", "request.yml")
+    return "".join(c for c in given[:100] if c.isalnum() or c in "._-/") or "request.yml"
+
+
+@router.post("/tenancies/validate")
+async def validate(request: Request) -> dict[str, Any]:
+    """Validate a request file (YAML body) without storing it; 422 lists every problem."""
+    text = await _request_text(request)
+    who = actor(request)
+    parsed = _parse(request, text, _source(request))
+    site = context(request).site
+    totals = parsed.totals({f.name: f for f in site.config.catalogue.flavors})
+    tier = site.tier_of(parsed.department.code)
+    assert tier is not None
+    needed = 2 if totals.vcpus > tier.two_approvers_above_vcpus else 1
+    return {"valid": True, "name": parsed.name, "approvers_needed": needed, "stored": False,
+            "by": who.user}  # fmt: skip
+
+
+@router.post("/tenancies", status_code=201)
+async def submit(request: Request) -> list[dict[str, Any]]:
+    """Submit a request file (YAML body) for approval, as its department or ops."""
+    from starlette.concurrency import run_in_threadpool
+
+    from dcops.tenancy.lifecycle import submit as submit_request
+
+    text = await _request_text(request)
+    who = actor(request)
+    parsed = await run_in_threadpool(_parse, request, text, _source(request))
+    done = await run_in_threadpool(submit_request, context(request).site, parsed, who)
+    return [asdict(done)]
+
+
+@router.get("/tenancies")
+def list_requests(
+    request: Request, state: str | None = None, department: str | None = None
+) -> list[dict[str, Any]]:
+    """Requests the caller may see, newest first."""
+    from dcops.tenancy import reports
+    from dcops.tenancy.states import STATES
+    from dcops.tenancy.store import open_store
+    from dcops.tenancy.visibility import visible_departments
+
+    who = actor(request)
+    site = context(request).site
+    if state is not None and state not in STATES:
+        raise InputError(f"unknown state {state[:40]!r}; allowed: {', '.join(STATES)}")
+    departments = visible_departments(site, who, department)
+    with open_store(site).reading() as db:
+        return reports.requests(db, state, departments)
+
+
+@router.get("/tenancies/notifications")
+def notifications(request: Request) -> list[dict[str, Any]]:
+    """Notifications not yet delivered, with their last error (ops and approvers)."""
+    from dcops.core.identity import require_role
+    from dcops.tenancy import reports
+    from dcops.tenancy.store import open_store
+
+    who = actor(request)
+    require_role(who, "ops", "approver", action="handling tenancy notifications")
+    with open_store(context(request).site).reading() as db:
+        return reports.undelivered(db)
+
+
+@router.get("/tenancies/{ref}")
+def show(ref: str, request: Request) -> dict[str, Any]:
+    """One request: what it builds, its addresses, approvals and history."""
+    from dcops.tenancy import reports
+    from dcops.tenancy.store import find_request, open_store
+    from dcops.tenancy.visibility import check_visible, visible_departments
+
+    who = actor(request)
+    site = context(request).site
+    visible = visible_departments(site, who, None)
+    with open_store(site).reading() as db:
+        record = find_request(db, ref[:100])
+        check_visible(visible, record.id, record.department)
+        return reports.detail(db, site, record)
+
+
+@router.post("/tenancies/{ref}/approve")
+def approve(ref: str, body: Approval, request: Request) -> list[dict[str, Any]]:
+    """Approve (approver role; never one's own request; two different people above the threshold)."""
+    from dcops.tenancy.lifecycle import approve as approve_request
+
+    who = actor(request)
+    return [asdict(approve_request(context(request).site, ref[:100], who, comment=body.comment))]
+
+
+@router.post("/tenancies/{ref}/reject")
+def reject(ref: str, body: Rejection, request: Request) -> list[dict[str, Any]]:
+    """Reject with a reason (approver role)."""
+    from dcops.tenancy.lifecycle import reject as reject_request
+
+    who = actor(request)
+    return [asdict(reject_request(context(request).site, ref[:100], who, body.reason))]
+
+
+@router.post("/tenancies/{ref}/offboard")
+def offboard(ref: str, body: Offboarding, request: Request) -> list[dict[str, Any]]:
+    """Offboard a tenancy (ops role); a live one waits for its stack to be destroyed."""
+    from dcops.tenancy.lifecycle import offboard as offboard_tenancy
+
+    who = actor(request)
+    return [asdict(offboard_tenancy(context(request).site, ref[:100], who, reason=body.reason))]
+
+
+@router.get("/ipam")
+def ipam(request: Request) -> dict[str, Any]:
+    """Each pool with allocated and free addresses, and the allocations by department."""
+    from dcops.core.identity import require_role
+    from dcops.tenancy.reports import address_report
+    from dcops.tenancy.store import open_store
+
+    who = actor(request)
+    require_role(who, "ops", "approver", "auditor", action="showing address allocations")
+    site = context(request).site
+    with open_store(site).reading() as db:
+        return address_report(db, site)
