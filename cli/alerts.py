@@ -153,3 +153,76 @@ def silences(
     columns = ["id", "state", "by", "comment", "ends (UTC)", "matchers"]
     output.show(output.table(None, columns, rows))
     output.show(f"{len(found)} silences")
+
+
+@app.command("deliveries")
+def deliveries(
+    ctx: typer.Context,
+    pending: bool = typer.Option(False, "--pending", help="Only notices not yet delivered."),
+) -> None:
+    """List the notifier's notices: alert, step, channel, who, attempts, delivered or why not yet."""
+    from datetime import UTC, datetime
+    from typing import Any
+
+    from dcops.cli.views import output
+    from dcops.monitors.incidents import IncidentStore
+    from dcops.monitors.layout import layout_of
+
+    state = session(ctx)
+    database = layout_of(state.site).notifier_db
+    if not database.exists():
+        shown = state.site.paths.relative(database)
+        output.show(f"no notifier record yet ({shown}); the notifier writes it once it runs")
+        return
+    store = IncidentStore(database)
+    try:
+        incidents = {i.id: i for i in store.all_incidents()}
+        found = [d for d in store.deliveries() if not (pending and d.delivered_at)]
+    finally:
+        store.close()
+
+    def when(stamp: float | None) -> str:
+        return datetime.fromtimestamp(stamp, UTC).isoformat(timespec="seconds") if stamp else ""
+
+    rows: list[dict[str, Any]] = [
+        {
+            "alert": incidents[d.incident_id].labels.get("alertname", ""),
+            "device": incidents[d.incident_id].labels.get("device", ""),
+            "kind": d.kind,
+            "step": d.step + 1 if d.kind == "firing" else None,
+            "channel": d.channel,
+            "recipients": list(d.recipients),
+            "attempts": d.attempts,
+            "delivered_at": when(d.delivered_at),
+            "last_error": d.last_error,
+        }
+        for d in found
+    ]
+    if state.json:
+        output.print_json(rows)
+        return
+    table = [
+        (
+            f"{r['alert']}@{r['device']}",
+            r["kind"],
+            r["step"] or "",
+            r["channel"],
+            ", ".join(r["recipients"]),
+            r["attempts"],
+            r["delivered_at"] or "pending",
+            r["last_error"] or "",
+        )
+        for r in rows
+    ]
+    columns = [
+        "alert",
+        "kind",
+        "step",
+        "channel",
+        "to",
+        "attempts",
+        "delivered (UTC)",
+        "last error",
+    ]
+    output.show(output.table(None, columns, table))
+    output.show(f"{len(rows)} notices")

@@ -143,6 +143,14 @@ def test_ack_stops_escalation_of_that_alert_only_and_is_audited(
                 timeout=SECOND_STEP_S + 60,
             )
             assert _incidents(db)["ups-1"]["steps"] == [0]
+            notices = json.loads(dcops("alerts", "deliveries", "--output", "json").stdout)
+            assert sorted((n["device"], n["step"]) for n in notices) == [
+                ("ups-1", 1),
+                ("ups-2", 1),
+                ("ups-2", 2),
+            ]
+            assert all(n["delivered_at"] and n["attempts"] == 1 for n in notices)
+            assert json.loads(dcops("alerts", "deliveries", "--pending", "-o", "json").stdout) == []
             devices = [a["body"]["labels"]["device"] for a in hook.accepted]
             assert sorted(devices) == ["ups-1", "ups-2", "ups-2"]
             assert hook.refused == []
