@@ -67,5 +67,6 @@ def serve(
         access_log=False,
         server_header=False,
         timeout_graceful_shutdown=5,
+        timeout_keep_alive=30,
         **tls,  # type: ignore[arg-type]
     )
