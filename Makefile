@@ -23,6 +23,7 @@ bench: install
 	.venv/bin/python bench/plan_bench.py
 	.venv/bin/python bench/tenancy_ipam.py
 	.venv/bin/python bench/alert_latency.py
+	.venv/bin/python bench/server_bench.py
 	@if [ "$$(id -u)" -eq 0 ]; then .venv/bin/python bench/lab_bench.py; else echo "bench/lab_bench.py skipped: needs root"; fi
 
 bench-lab: install
