@@ -15,6 +15,7 @@ from dcops.cli import (
     doctor,
     ipam,
     lab,
+    lab_k8s,
     monitors,
     plan,
     provision,
@@ -82,6 +83,7 @@ app.add_typer(dcim.app, name="dcim")
 app.add_typer(tenancy.app, name="tenancy")
 app.add_typer(ipam.app, name="ipam")
 app.add_typer(lab.app, name="lab")
+lab.app.add_typer(lab_k8s.app, name="k8s")
 app.add_typer(configure.app, name="configure")
 app.add_typer(users.app, name="users")
 app.command("doctor")(doctor.doctor)

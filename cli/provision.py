@@ -16,6 +16,12 @@ _REQUEST = typer.Argument(None, metavar="[REQUEST|NAME]", help=REQUEST_HELP, sho
 _PLATFORM = typer.Option(
     False, "--platform", help="The platform stack (external network, flavor catalogue) instead."
 )
+_ONLY = typer.Option(
+    None,
+    "--only",
+    help="Apply one part of the tenancy: kubernetes or openstack (refused if the stack holds the other).",
+    show_default=False,
+)
 
 
 def provision(
@@ -24,6 +30,7 @@ def provision(
     platform: bool = _PLATFORM,
     preview_only: bool = typer.Option(False, "--preview-only", help="Preview, change nothing."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Apply without asking after the preview."),
+    only: str | None = _ONLY,
 ) -> None:
     """Preview a stack, show the changes, ask, then apply it with the Pulumi engine."""
     from dcops.audit.recorder import audited
@@ -34,9 +41,12 @@ def provision(
 
     state = session(ctx)
     actor = state.require("ops", action="dcops provision")
-    driver, planned = _driver(state, request, platform)
+    driver, planned = _driver(state, request, platform, only)
     name = driver.name
-    parameters = {"request": _source(planned), "preview_only": preview_only}
+    if only:
+        driver.refuse_dropping_parts()
+    _check_namespace(state, driver, planned)
+    parameters = {"request": _source(planned), "preview_only": preview_only, "only": only}
     with audited(state.site, actor, "provision", name, parameters, secrets=driver.secrets) as op:
         with EngineProgress(f"preview {name}") as bar:
             preview = driver.preview(bar)
@@ -119,12 +129,16 @@ def _engine_run(state: Session, actor: Actor, verb: str, driver: Any, planned: A
     output.show(f"{verb}: {name} — {outcome.text().splitlines()[0]}")
 
 
-def _driver(state: Session, request: str | None, platform: bool) -> tuple[Any, Any]:
+def _driver(
+    state: Session, request: str | None, platform: bool, only: str | None = None
+) -> tuple[Any, Any]:
     """The stack driver, and the resolved request (None for the platform stack)."""
     from dcops.core.errors import InputError
 
     if platform == (request is not None):
         raise InputError("name one stack: a REQUEST (file, ID or tenancy name), or --platform")
+    if only is not None and (platform or only not in ("kubernetes", "openstack")):
+        raise InputError(f"--only {only!r}: allowed for a tenancy stack: kubernetes, openstack")
     from dcops.stacks.deprecations import quiet_third_party
 
     quiet_third_party()
@@ -133,8 +147,22 @@ def _driver(state: Session, request: str | None, platform: bool) -> tuple[Any, A
 
     if request is None:
         return StackDriver.for_platform(state.site), None
+    from dcops.stacks.program import PARTS, Clouds
+
     planned = resolve(state.site, [request], False)[0]
-    return StackDriver.for_tenancy(state.site, planned.spec), planned
+    clouds = Clouds.for_site(state.site, (only,) if only else PARTS)
+    return StackDriver.for_tenancy(state.site, planned.spec, clouds), planned
+
+
+def _check_namespace(state: Session, driver: Any, planned: Any) -> None:
+    """A tenancy's namespace must be absent or already its own: never adopt someone else's."""
+    spec = getattr(planned, "spec", None)
+    if spec is None or spec.kubernetes is None or "kubernetes" not in driver.parts:
+        return
+    from dcops.core.clusters import kubernetes_target
+    from dcops.stacks.namespace_claims import check_namespace_claim
+
+    check_namespace_claim(kubernetes_target(state.site), spec.kubernetes.namespace, spec.name)
 
 
 def _refuse_while_tenancies_live(state: Session) -> None:

@@ -99,6 +99,19 @@ class Backends(Strict):
     )
 
 
+class KubernetesCluster(Strict):
+    """A Kubernetes cluster that tenancies' namespaces are made in: a kubeconfig and its context."""
+
+    kubeconfig: str = Field(min_length=1, description="kubeconfig file, relative to dcops.toml")
+    context: str = Field(default="", description="context in it; empty: its current context")
+
+
+class Clusters(Strict):
+    """The clusters tenancies are provisioned into; without [clusters.kubernetes], the lab's."""
+
+    kubernetes: KubernetesCluster | None = None
+
+
 class AuditSettings(Strict):
     """Where the audit journal and its signing key live, and how long events are kept."""
 
@@ -231,6 +244,7 @@ class SiteConfig(Strict):
 
     site: SiteInfo
     backends: Backends = Backends()
+    clusters: Clusters = Clusters()
     audit: AuditSettings = AuditSettings()
     pools: list[AddressPool]
     tiers: dict[str, Tier]

@@ -30,4 +30,7 @@ rm -rf build
 # Recordings of real SNMP devices for the DCIM tests. The package pins an older pysmi than the
 # simulator it ships for, and its recordings are plain files: install it alone, without deps.
 case ",${extras}," in *,dev,*) .venv/bin/python -m pip install -q --no-deps "snmpsim-data>=1.0,<2" ;; esac
+# The lab Kubernetes control plane, built from Go modules (10-30 min the first time, then cached):
+# in CI, or when DCOPS_LAB_K8S=1 asks for it.
+if [ "${CI:-}" = "true" ] || [ "${DCOPS_LAB_K8S:-}" = "1" ]; then scripts/install-k8s.sh; fi
 echo "dcops installed in .venv ($(.venv/bin/dcops --version))"

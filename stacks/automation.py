@@ -18,6 +18,7 @@ from dcops.core.errors import InputError, OperationFailed
 from dcops.core.site import Site
 from dcops.stacks.backend import Backend, backend_of, read_secret, require_cli
 from dcops.stacks.program import (
+    PARTS,
     PROJECT,
     SECRET_NAMESPACE,
     Clouds,
@@ -123,6 +124,7 @@ class StackDriver:
         write_stack_file(work_dir_of(site, name), name, config)
         self.secrets = [str(v) for k, v in config.items() if k.startswith(f"{SECRET_NAMESPACE}:")]
         self._stack: Any = None
+        self.parts: tuple[str, ...] = PARTS
 
     @classmethod
     def for_tenancy(
@@ -130,9 +132,11 @@ class StackDriver:
     ) -> StackDriver:
         """The driver of one tenancy's stack (refused before anything is written without the CLI)."""
         require_cli()
-        clouds = clouds or Clouds.from_environment()
+        clouds = clouds or Clouds.for_site(site)
         config = stack_config(site, spec, clouds)
-        return cls(site, spec.name, tenancy_program(spec, clouds), config)
+        driver = cls(site, spec.name, tenancy_program(spec, clouds), config)
+        driver.parts = clouds.parts
+        return driver
 
     @classmethod
     def for_platform(cls, site: Site, clouds: Clouds | None = None) -> StackDriver:
@@ -158,12 +162,35 @@ class StackDriver:
                 )
         return self._stack
 
+    def parts_in_state(self) -> set[str]:
+        """Which parts (openstack, kubernetes) the stack's last state holds resources of."""
+        with _engine_errors(self.site, self.name):
+            deployment = self.stack().export_stack().deployment or {}
+        types = [str(r.get("type", "")) for r in deployment.get("resources") or []]
+        return {
+            part
+            for part in PARTS
+            if any(t.startswith(f"{part}:") or t == f"pulumi:providers:{part}" for t in types)
+        }
+
+    def refuse_dropping_parts(self) -> None:
+        """Refuse an update with only some parts when the stack holds the others (it would delete them)."""
+        dropped = sorted(self.parts_in_state() - set(self.parts))
+        if dropped:
+            raise InputError(
+                f"堆栈 {self.name} 已有 {', '.join(dropped)} 资源 / stack {self.name} holds "
+                f"{', '.join(dropped)} resources that an update with only "
+                f"{', '.join(self.parts)} would delete; provision it without --only"
+            )
+
     def preview(self, progress: Progress) -> Outcome:
-        """What an update would change."""
+        """What an update would change, against the cloud as it is now (refreshed first)."""
         outcome = Outcome()
         listener = _listener(progress, outcome)
         with _engine_errors(self.site, self.name):
-            result = _cancellable(lambda: self.stack().preview(on_event=listener, color="never"))
+            result = _cancellable(
+                lambda: self.stack().preview(on_event=listener, color="never", refresh=True)
+            )
         outcome.summary = {op_name(k): int(v) for k, v in (result.change_summary or {}).items()}
         return outcome
 
@@ -186,6 +213,7 @@ class StackDriver:
         kwargs: dict[str, Any] = {"on_event": listener, "color": "never"}
         if verb == "up":
             kwargs["show_secrets"] = False
+            kwargs["refresh"] = True  # drift made out of band is put right, not kept
         with _engine_errors(self.site, self.name):
             result = _cancellable(lambda: method(**kwargs))
         changes = result.summary.resource_changes or {}

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_openstack as openstack
 
+from dcops.core.clusters import kubernetes_target
+from dcops.core.site import Site
 from dcops.stacks.components import Component
 from dcops.stacks.components.kubernetes_tenancy import KubernetesTenancy, KubernetesTenancyArgs
 from dcops.stacks.components.openstack_tenancy import OpenStackTenancy, OpenStackTenancyArgs
@@ -18,16 +20,20 @@ from dcops.stacks.spec import TenancySpec
 
 PROJECT = "dcops"
 SECRET_NAMESPACE = "dcops"
+PARTS = ("openstack", "kubernetes")
 
 SecretSource = Callable[[str], pulumi.Output[str]]
 
 
 @dataclass(frozen=True)
 class Clouds:
-    """Where the providers point: a clouds.yaml entry and a kubeconfig context."""
+    """Where the providers point (a clouds.yaml entry, a kubeconfig and context) and which parts
+    of a tenancy its stack holds (both by default; `provision --only kubernetes` for one)."""
 
     openstack_cloud: str = "gdc"
     kube_context: str = ""
+    kubeconfig: str = ""
+    parts: tuple[str, ...] = PARTS
 
     @classmethod
     def from_environment(cls) -> Clouds:
@@ -37,12 +43,37 @@ class Clouds:
             kube_context=os.environ.get("DCOPS_KUBE_CONTEXT", ""),
         )
 
+    @classmethod
+    def for_site(cls, site: Site, parts: tuple[str, ...] = PARTS) -> Clouds:
+        """The environment's clouds with the site's Kubernetes cluster (dcops.toml, else the lab's)."""
+        base = cls.from_environment()
+        target = kubernetes_target(site)
+        context = target.context or base.kube_context
+        return replace(base, kubeconfig=str(target.kubeconfig), kube_context=context, parts=parts)
+
 
 class TenancyStack(Component):
     """The root of a tenancy stack; everything of the tenancy is parented here."""
 
     def __init__(self, spec: TenancySpec, clouds: Clouds, secret: SecretSource) -> None:
         super().__init__("dcops:stack:Tenancy", spec.name, None)
+        if "openstack" in clouds.parts:
+            self._openstack(spec, clouds, secret)
+        if spec.kubernetes is not None and "kubernetes" in clouds.parts:
+            cluster = k8s.Provider(
+                f"{spec.name}-kubernetes",
+                kubeconfig=clouds.kubeconfig or None,
+                context=clouds.kube_context or None,
+                opts=self.child_opts,
+            )
+            KubernetesTenancy(
+                f"{spec.name}-k8s",
+                KubernetesTenancyArgs(spec.kubernetes, spec.department, spec.name),
+                pulumi.ResourceOptions(parent=self, providers={"kubernetes": cluster}),
+            )
+        self.register_outputs({})
+
+    def _openstack(self, spec: TenancySpec, clouds: Clouds, secret: SecretSource) -> None:
         admin = openstack.Provider(
             f"{spec.name}-openstack", cloud=clouds.openstack_cloud, opts=self.child_opts
         )
@@ -62,18 +93,6 @@ class TenancyStack(Component):
             ),
             self.child_opts,
         )
-        if spec.kubernetes is not None:
-            cluster = k8s.Provider(
-                f"{spec.name}-kubernetes",
-                context=clouds.kube_context or None,
-                opts=self.child_opts,
-            )
-            KubernetesTenancy(
-                f"{spec.name}-k8s",
-                KubernetesTenancyArgs(spec.kubernetes, spec.department, spec.name),
-                pulumi.ResourceOptions(parent=self, providers={"kubernetes": cluster}),
-            )
-        self.register_outputs({})
 
 
 def config_secret(key: str) -> pulumi.Output[str]:

@@ -8,6 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from dcops.stacks.components import Component
+from dcops.stacks.namespace_claims import tenancy_labels
 from dcops.stacks.spec import KubernetesSpec, NetworkAllowSpec
 
 EDIT_VERBS = ["get", "list", "watch", "create", "update", "patch", "delete"]
@@ -43,7 +44,7 @@ class KubernetesTenancy(Component):
     ) -> None:
         super().__init__("dcops:kubernetes:Tenancy", name, opts)
         spec = args.spec
-        labels = {"dcops.gov.cn/department": args.department, "dcops.gov.cn/tenancy": args.tenancy}
+        labels = tenancy_labels(args.department, args.tenancy)
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=spec.namespace, labels=labels),
