@@ -8,6 +8,7 @@ from pathlib import Path
 
 from dcops.lab.cloud.layout import HOST, REGION, CloudLayout
 from dcops.lab.cloud.ml2 import DRIVER
+from dcops.lab.cloud.octavia_vip import DRIVER as VIP_DRIVER
 
 Sections = Mapping[str, Mapping[str, object]]
 DB_USER = "dcops"
@@ -18,7 +19,6 @@ VPN_PROVIDER = (
 OCTAVIA_NOOP = {
     "amphora_driver": "amphora_noop_driver",
     "compute_driver": "compute_noop_driver",
-    "network_driver": "network_noop_driver",
     "volume_driver": "volume_noop_driver",
     "image_driver": "image_noop_driver",
 }
@@ -176,11 +176,18 @@ def placement(layout: CloudLayout, secrets: Secrets) -> Sections:
     }
 
 
+def compute_hosts() -> list[str]:
+    """The lab's fake compute hosts: two, so that a service of two servers in an
+    anti-affinity group (as the example requests have) can be placed."""
+    return ["lab-compute-1", "lab-compute-2"]
+
+
 def nova(layout: CloudLayout, secrets: Secrets, service: str) -> Sections:
     """nova.conf for one Nova process: the fake compute driver, one worker, no VIF waits."""
     base = common(layout, secrets, service)
+    compute = service.startswith("nova-compute")
     base["DEFAULT"].update(
-        host="lab-compute-1",
+        host=service.removeprefix("nova-compute-") if compute else "lab-controller",
         my_ip=HOST,
         state_path=layout.data("nova"),
         instances_path=layout.data("nova") / "instances",
@@ -192,14 +199,12 @@ def nova(layout: CloudLayout, secrets: Secrets, service: str) -> Sections:
         vif_plugging_is_fatal=False,
         vif_plugging_timeout=0,
         use_neutron=True,
-        # One fake host: more servers than hosts in an anti-affinity group must still fit.
-        ram_allocation_ratio=1.0,
     )
     base["oslo_concurrency"] = {"lock_path": layout.data("nova") / "lock"}
     # The compute service reaches the databases only through the conductor.
     databases = (
         {}
-        if service == "nova-compute"
+        if compute
         else {
             "api_database": {"connection": database_url(layout, secrets, "nova_api")},
             "database": {"connection": database_url(layout, secrets, "nova")},
@@ -212,10 +217,6 @@ def nova(layout: CloudLayout, secrets: Secrets, service: str) -> Sections:
         "wsgi": {"api_paste_config": "/etc/nova/api-paste.ini"},
         "conductor": {"workers": 1},
         "scheduler": {"workers": 1, "discover_hosts_in_cells_interval": 2},
-        "filter_scheduler": {
-            "enabled_filters": "ComputeFilter,ComputeCapabilitiesFilter,ImagePropertiesFilter"
-        },
-        "workarounds": {"disable_group_policy_check_upcall": True},
         "placement": client_auth(layout, secrets),
         "neutron": {**client_auth(layout, secrets), "service_metadata_proxy": False},
         "glance": {"api_servers": layout.url("glance")},
@@ -285,6 +286,7 @@ def octavia(layout: CloudLayout, secrets: Secrets) -> Sections:
         "database": {"connection": database_url(layout, secrets, "octavia")},
         "controller_worker": {
             **OCTAVIA_NOOP,
+            "network_driver": VIP_DRIVER,  # noop, but a VIP is a real Neutron port
             "loadbalancer_topology": "SINGLE",
             "workers": 1,
             "amp_boot_network_list": "00000000-0000-0000-0000-000000000000",

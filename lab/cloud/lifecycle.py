@@ -15,10 +15,9 @@ from typing import Any
 
 from dcops.core.errors import MissingDependency, OperationFailed
 from dcops.core.site import Site
-from dcops.lab.cloud import backends, configs, processes, registration, schemas
+from dcops.lab.cloud import backends, configs, ml2, octavia_vip, processes, registration, schemas
 from dcops.lab.cloud.configs import Secrets
 from dcops.lab.cloud.layout import CLOUD_NAME, HOST, CloudLayout, cloud_layout
-from dcops.lab.cloud.ml2 import install_driver
 from dcops.lab.cloud.services import Service, missing_programs, services
 
 READY_TIMEOUT = 180.0
@@ -101,7 +100,8 @@ def _build(site: Site, layout: CloudLayout, secret: Secrets) -> None:
         (layout.root / folder).mkdir(mode=0o700, exist_ok=True)
     _private(layout.password_file, secret.admin + "\n")
     _write_configs(layout, secret)
-    install_driver(layout.python)
+    ml2.install_driver(layout.python)
+    octavia_vip.install_driver(layout.python)
     schemas.octavia_ca(layout, secret)
     backends.start_mariadb(layout, secret)
     backends.start_rabbitmq(layout, secret)
@@ -119,7 +119,8 @@ def _write_configs(layout: CloudLayout, secret: Secrets) -> None:
         etc("neutron") / "ml2_conf.ini": configs.render(configs.ml2(layout)),
         etc("octavia") / "octavia.conf": configs.render(configs.octavia(layout, secret)),
     }
-    for service in ("nova-api", "nova-conductor", "nova-scheduler", "nova-compute"):
+    computes = [f"nova-compute-{host}" for host in configs.compute_hosts()]
+    for service in ("nova-api", "nova-conductor", "nova-scheduler", *computes):
         files[etc("nova") / f"{service}.conf"] = configs.render(
             configs.nova(layout, secret, service)
         )
@@ -156,12 +157,12 @@ def _wait_compute(conn: Any, layout: CloudLayout) -> None:
     """Wait until the fake compute host is in Placement and mapped to a cell (servers can land)."""
     deadline = time.monotonic() + COMPUTE_TIMEOUT
     while time.monotonic() < deadline:
-        if any(True for _ in conn.compute.hypervisors()):
+        if len(list(conn.compute.hypervisors())) >= len(configs.compute_hosts()):
             return
         time.sleep(1)
     raise OperationFailed(
-        f"lab cloud: the fake compute host did not register within {COMPUTE_TIMEOUT:.0f} s; "
-        f"see {layout.log('nova-compute')}"
+        f"lab cloud: the fake compute hosts did not register within {COMPUTE_TIMEOUT:.0f} s; "
+        f"see {layout.log('nova-compute-lab-compute-1')}"
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dcops.lab.cloud.configs import compute_hosts
 from dcops.lab.cloud.layout import HOST, CloudLayout
 
 PYTHON = "/usr/bin/python3"  # Debian's: the services' code is not importable from a venv
@@ -96,13 +97,24 @@ def services(layout: CloudLayout) -> list[Service]:
         Service("nova-api", nova_command(layout, "nova-api", "nova.cmd.api"), "nova"),
         Service("nova-conductor", nova_command(layout, "nova-conductor", "nova.cmd.conductor")),
         Service("nova-scheduler", nova_command(layout, "nova-scheduler", "nova.cmd.scheduler")),
-        Service("nova-compute", nova_command(layout, "nova-compute", "nova.cmd.compute")),
+        *(
+            Service(
+                f"nova-compute-{host}",
+                nova_command(layout, f"nova-compute-{host}", "nova.cmd.compute"),
+            )
+            for host in compute_hosts()
+        ),
         Service(
             "octavia-api",
             uwsgi(layout, "octavia", "/usr/bin/octavia-wsgi", "--config-file", octavia_conf),
             "octavia",
+            {"PYTHONPATH": str(layout.python)},
         ),
-        Service("octavia-worker", ("/usr/bin/octavia-worker", "--config-file", octavia_conf)),
+        Service(
+            "octavia-worker",
+            ("/usr/bin/octavia-worker", "--config-file", octavia_conf),
+            env={"PYTHONPATH": str(layout.python)},
+        ),
     ]
 
 

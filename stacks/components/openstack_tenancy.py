@@ -124,6 +124,6 @@ class OpenStackTenancy(Component):
         for vpn in spec.vpns:
             SiteVpn(
                 f"{name}-vpn-{vpn.name}",
-                VpnArgs(vpn, net.router.id, subnet_ids, args.psks[vpn.name]),
+                VpnArgs(vpn, net.router.id, subnet_ids, args.psks[vpn.name], net.interfaces),
                 inside,
             )

@@ -23,6 +23,7 @@ class VpnArgs:
     router_id: pulumi.Input[str]
     local_subnet_ids: Sequence[pulumi.Input[str]]
     psk: pulumi.Input[str]
+    router_interfaces: Sequence[pulumi.Resource] = ()
 
 
 class SiteVpn(Component):
@@ -90,6 +91,7 @@ class SiteVpn(Component):
             peer_id=args.spec.peer_address,
             psk=args.psk,
             initiator="bi-directional",
-            opts=self.child_opts,
+            # Neutron refuses a connection whose local subnets are not yet on the router.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.router_interfaces)),
         )
         self.register_outputs({})

@@ -17,7 +17,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.live]
 
 SERVICES = {
     "mariadb", "rabbitmq", "keystone", "placement", "glance", "neutron", "nova-api",
-    "nova-conductor", "nova-scheduler", "nova-compute", "octavia-api", "octavia-worker",
+    "nova-conductor", "nova-scheduler", "nova-compute-lab-compute-1",
+    "nova-compute-lab-compute-2", "octavia-api", "octavia-worker",
 }  # fmt: skip
 
 
@@ -105,11 +106,15 @@ def test_a_load_balancer_goes_active_with_the_amphora_provider(lab_cloud: LabClo
             ),
         )
         assert lb.provisioning_status == "ACTIVE"
+        vip = conn.network.get_port(lb.vip_port_id)  # a real port: a floating IP can point at it
+        assert vip.fixed_ips[0]["ip_address"] == lb.vip_address
+        assert vip.fixed_ips[0]["subnet_id"] == subnet.id
         conn.load_balancer.delete_load_balancer(lb, cascade=True)
         wait_for(
             "the load balancer's deletion",
             lambda: conn.load_balancer.find_load_balancer(lb.id) is None,
         )
+        wait_for("the VIP port's deletion", lambda: conn.network.find_port(vip.id) is None)
     finally:
         for port in conn.network.ports(network_id=network.id):
             conn.network.delete_port(port)

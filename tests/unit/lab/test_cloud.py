@@ -15,6 +15,7 @@ from dcops.core.loader import load_site
 from dcops.lab.cloud import configs, processes
 from dcops.lab.cloud.layout import PORT_BASE_ENV, CloudLayout, cloud_layout
 from dcops.lab.cloud.ml2 import DRIVER, install_driver
+from dcops.lab.cloud.octavia_vip import DRIVER as VIP_DRIVER
 from dcops.lab.cloud.services import services
 
 SECRETS = configs.Secrets("admin-pw", "db-pw", "rabbit-pw", "ca-pw")
@@ -66,7 +67,8 @@ def test_neutron_uses_ml2_with_the_lab_driver_router_and_vpnaas(layout: CloudLay
 
 
 def test_nova_runs_the_fake_driver_without_waiting_for_vifs(layout: CloudLayout) -> None:
-    nova = parse(configs.render(configs.nova(layout, SECRETS, "nova-compute")))
+    nova = parse(configs.render(configs.nova(layout, SECRETS, "nova-compute-lab-compute-2")))
+    assert nova["DEFAULT"]["host"] == "lab-compute-2"
     assert not nova.has_section("database")  # the compute service goes through the conductor
     nova = parse(configs.render(configs.nova(layout, SECRETS, "nova-conductor")))
     assert nova["DEFAULT"]["compute_driver"] == "fake.FakeDriver"
@@ -80,7 +82,8 @@ def test_octavia_uses_the_amphora_provider_with_noop_drivers(layout: CloudLayout
     octavia = parse(configs.render(configs.octavia(layout, SECRETS)))
     assert octavia["api_settings"]["default_provider_driver"] == "amphora"
     worker = octavia["controller_worker"]
-    assert {worker[k] for k in configs.OCTAVIA_NOOP} == set(configs.OCTAVIA_NOOP.values())
+    assert {k: worker[k] for k in configs.OCTAVIA_NOOP} == configs.OCTAVIA_NOOP
+    assert worker["network_driver"] == VIP_DRIVER  # VIPs are real Neutron ports
     assert octavia["certificates"]["ca_private_key_passphrase"] == "ca-pw"
     assert worker["client_ca"].endswith("ca.pem")
 
@@ -156,3 +159,22 @@ def test_a_failing_setup_command_names_its_log(layout: CloudLayout) -> None:
             env={},
         )
     assert "broken schema" in str(error.value)
+
+
+def test_the_octavia_vip_driver_is_found_by_its_entry_point(tmp_path: Path) -> None:
+    from dcops.lab.cloud import octavia_vip
+
+    octavia_vip.install_driver(tmp_path)
+    code = (
+        "import importlib.metadata as m;"
+        "print([e.value for e in m.entry_points(group='octavia.network.drivers')])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "dcops_lab_octavia:LabVipNetworkDriver" in out
+    compile((tmp_path / "dcops_lab_octavia.py").read_text(), "dcops_lab_octavia.py", "exec")
