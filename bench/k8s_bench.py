@@ -40,14 +40,15 @@ def free_port() -> int:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = int(probe.getsockname()[1])
+        if port > 45000:
+            continue
         try:
             for p in (port, port + 10000, port + 10001):
                 with socket.socket() as s:
                     s.bind(("127.0.0.1", p))
         except OSError:
             continue
-        if port <= 45000:
-            return port
+        return port
     raise SystemExit("no free ports on 127.0.0.1")
 
 
