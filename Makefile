@@ -30,5 +30,6 @@ bench-lab: install
 	.venv/bin/python bench/lab_bench.py
 
 # Mutation testing of the modules in scripts/mutation.toml; the report goes to docs/ (docs/mutation.md).
+MUTATION_BUDGET ?= 3600
 mutation: install
-	.venv/bin/python scripts/mutation.py --all --report docs/mutation-report.md
+	.venv/bin/python scripts/mutation.py --all --budget $(MUTATION_BUDGET) --report docs/mutation-report.md

@@ -183,16 +183,22 @@ def _toml_list(values: object) -> str:
     )
 
 
-def run_mutmut(module: str, budget: float) -> bool:
-    """Run mutmut on one module's mutants with one worker; False when its budget ran out first."""
+def run_mutmut(module: str, budget: float, deadline: float) -> bool:
+    """Run mutmut on one module's mutants with one worker; False when its budget ran out first.
+
+    The budget counts from the first mutant: making the mutants and learning which tests call
+    which function (done once, by the first module's run) is bounded only by the deadline.
+    """
     pattern = staged_path(module).removeprefix("src/").removesuffix(".py").replace("/", ".") + ".*"
     log = (STAGE / "mutmut.log").open("a")
+    start = log.tell()
     command = [sys.executable, "-m", "mutmut", "run", "--max-children", "1", pattern]
     process = subprocess.Popen(
         command, cwd=STAGE, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     try:
-        process.wait(timeout=max(budget, 1.0))
+        _wait_until_prepared(process, start, deadline)
+        process.wait(timeout=max(min(budget, deadline - time.monotonic()), 1.0))
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -209,6 +215,14 @@ def run_mutmut(module: str, budget: float) -> bool:
     return True
 
 
+def _wait_until_prepared(process: subprocess.Popen[bytes], start: int, deadline: float) -> None:
+    log = STAGE / "mutmut.log"
+    while process.poll() is None and b"Running mutation testing" not in log.read_bytes()[start:]:
+        if time.monotonic() > deadline:
+            raise subprocess.TimeoutExpired(process.args, 0)
+        time.sleep(1)
+
+
 def run_modules(modules: list[str], budget: float) -> bool:
     """Run the modules one after another, each with an equal share of what is left of the budget."""
     deadline = time.monotonic() + budget
@@ -216,7 +230,7 @@ def run_modules(modules: list[str], budget: float) -> bool:
     for done, module in enumerate(modules):
         share = (deadline - time.monotonic()) / (len(modules) - done)
         print(f"mutation: {module} (up to {share:.0f} s)", flush=True)
-        finished = run_mutmut(module, share) and finished
+        finished = run_mutmut(module, share, deadline) and finished
     return finished
 
 
