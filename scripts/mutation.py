@@ -56,6 +56,7 @@ class ModuleResult:
     path: str
     target: int
     mutants: list[Mutant] = field(default_factory=list)
+    measured: bool = True
 
     def counts(self) -> Counter[str]:
         """Mutants by outcome: killed, equivalent, survived, no tests, not checked."""
@@ -183,16 +184,15 @@ def _toml_list(values: object) -> str:
     )
 
 
-def run_mutmut(module: str, budget: float, deadline: float) -> bool:
-    """Run mutmut on one module's mutants with one worker; False when its budget ran out first.
+def run_mutmut(selection: list[str], budget: float, deadline: float) -> bool:
+    """Run mutmut on the selected mutants with one worker; False when the budget ran out first.
 
     The budget counts from the first mutant: making the mutants and learning which tests call
     which function (done once, by the first module's run) is bounded only by the deadline.
     """
-    pattern = staged_path(module).removeprefix("src/").removesuffix(".py").replace("/", ".") + ".*"
     log = (STAGE / "mutmut.log").open("a")
     start = log.tell()
-    command = [sys.executable, "-m", "mutmut", "run", "--max-children", "1", pattern]
+    command = [sys.executable, "-m", "mutmut", "run", "--max-children", "1", *selection]
     process = subprocess.Popen(
         command, cwd=STAGE, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
@@ -230,7 +230,8 @@ def run_modules(modules: list[str], budget: float) -> bool:
     for done, module in enumerate(modules):
         share = (deadline - time.monotonic()) / (len(modules) - done)
         print(f"mutation: {module} (up to {share:.0f} s)", flush=True)
-        finished = run_mutmut(module, share, deadline) and finished
+        pattern = staged_path(module).removeprefix("src/").removesuffix(".py").replace("/", ".")
+        finished = run_mutmut([pattern + ".*"], share, deadline) and finished
     return finished
 
 
@@ -246,7 +247,7 @@ def collect(modules: list[str], targets: dict[str, int]) -> list[ModuleResult]:
     for module in modules:
         data = SourceFileMutationData(path=staged_path(module))
         data.load()
-        result = ModuleResult(module, targets[module])
+        result = ModuleResult(module, targets[module], measured=data.meta_path.exists())
         source = (REPO / module).read_text()
         for name, code in sorted(data.exit_code_by_key.items()):
             mutant = Mutant(name, status_by_exit_code[code])
@@ -319,6 +320,9 @@ def write_report(results: list[ModuleResult], path: Path, scope: str) -> None:
     ]
     for r in results:
         c = r.counts()
+        if not r.measured:
+            out.append(f"| {r.path} | not run | | | | | | {r.target} % |")
+            continue
         verdict = "" if r.score >= r.target else " (below)"
         if not r.complete:
             verdict += f" ({c['not checked']} not checked: time budget)"
@@ -364,6 +368,11 @@ def main() -> int:
     parser.add_argument(
         "--report-only", action="store_true", help="report on the last run, do not run mutmut"
     )
+    parser.add_argument(
+        "--rerun-survivors",
+        action="store_true",
+        help="run the last run's survivors again (after adding tests), keeping its other results",
+    )
     parser.add_argument("--work", type=Path, default=STAGE, help="folder for mutmut's run")
     args = parser.parse_args()
     STAGE = args.work.resolve()
@@ -391,7 +400,11 @@ def main() -> int:
     print(f"mutation: {', '.join(modules)}", flush=True)
     tests = sorted({path for module in modules for path in settings[module]["tests"]})
     finished = True
-    if not args.report_only:
+    if args.rerun_survivors:
+        names = [m.name for r in collect(modules, targets) for m in r.survivors()]
+        if names:
+            finished = run_mutmut(names, args.budget, time.monotonic() + args.budget)
+    elif not args.report_only:
         stage(modules, tests)
         finished = run_modules(modules, args.budget)
     results = collect(modules, targets)
@@ -400,6 +413,9 @@ def main() -> int:
     kept = committed_scores()
     for r in results:
         c = r.counts()
+        if not r.measured or (kept and r.path not in kept):
+            print(f"mutation: {r.path}: not in the committed report yet, so not held to a score")
+            continue
         state = "" if r.complete else f", {c['not checked']} not checked"
         print(
             f"mutation: {r.path}: {r.score:.1f} % (target {r.target} %, {c['survived'] + c['no tests']} survived{state})"

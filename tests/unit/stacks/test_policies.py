@@ -23,6 +23,7 @@ from tests.unit.stacks.conftest import replace
 
 URN = "urn:pulumi:fgw-production::dcops::dcops:stack:Tenancy$"
 QUOTA_KIND = "kubernetes:core/v1:ResourceQuota"
+NAMESPACE_KIND = "kubernetes:core/v1:Namespace"
 
 
 def _resource(kind: str, name: str, props: Mapping[str, Any]) -> PlannedResource:
@@ -462,3 +463,54 @@ def test_more_kubernetes_quantities() -> None:
     assert parse_memory_gib("4K") == pytest.approx(4e3 / 2**30)
     assert parse_memory_gib(str(2**30)) == 1
     assert parse_cpu("1500m") == 1.5
+
+
+def _fenced_namespace(policy_spec: dict[str, Any]) -> list[PlannedResource]:
+    labels = {"dcops.gov.cn/department": "fgw"}
+    return [
+        _resource(NAMESPACE_KIND, "fgw-ns", {"metadata": {"name": "fgw", "labels": labels}}),
+        _resource(QUOTA_KIND, "fgw-q", {"metadata": {"namespace": "fgw"}}),
+        _resource("kubernetes:core/v1:LimitRange", "fgw-l", {"metadata": {"namespace": "fgw"}}),
+        _resource(
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+            "fgw-deny",
+            {"metadata": {"namespace": "fgw"}, "spec": policy_spec},
+        ),
+    ]
+
+
+def test_a_default_deny_selects_every_pod_and_denies_ingress(repo_site: Site) -> None:
+    deny = {"podSelector": {}, "policyTypes": ["Ingress"]}
+    assert _verdicts(repo_site, _fenced_namespace(deny))["namespace-fenced"].passed
+    assert _verdicts(repo_site, _fenced_namespace({"policyTypes": ["Ingress"]}))[
+        "namespace-fenced"
+    ].passed
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"podSelector": {"matchLabels": {"app": "web"}}, "policyTypes": ["Ingress"]},
+        {
+            "podSelector": {"matchExpressions": [{"key": "app", "operator": "Exists"}]},
+            "policyTypes": ["Ingress"],
+        },
+        {"podSelector": {}, "policyTypes": ["Egress"]},
+    ],
+)
+def test_a_policy_for_some_pods_or_only_egress_is_no_default_deny(
+    repo_site: Site, spec: dict[str, Any]
+) -> None:
+    (violation,) = _verdicts(repo_site, _fenced_namespace(spec))["namespace-fenced"].violations
+    assert violation.message.endswith("lacks default-deny NetworkPolicy")
+
+
+def test_kubernetes_limits_are_capped_like_requests(repo_site: Site) -> None:
+    quota = _resource(
+        QUOTA_KIND,
+        "fgw-production-k8s-quota",
+        {"spec": {"hard": {"limits.cpu": "33", "limits.memory": "129Gi", "requests.cpu": "1"}}},
+    )
+    messages = [v.message for v in _verdicts(repo_site, [quota])["quotas-within-tier"].violations]
+    assert any("cpu=33 > 32" in m for m in messages)
+    assert any("memory=129Gi > 128Gi" in m for m in messages)

@@ -146,7 +146,7 @@ def test_problems_name_file_line_and_field(site: Site) -> None:
         ),
         (
             "memory: 64Gi",
-            "memory: 130.5Gi",
+            "memory: 130.50Gi",
             "kubernetes.quota.memory",
             "memory total 130.5 GiB exceeds",
         ),
