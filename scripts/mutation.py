@@ -139,7 +139,10 @@ def report_base() -> str:
         return ""
     ancestor = ["git", "merge-base", "--is-ancestor", found.group(1), "HEAD"]
     done = subprocess.run(ancestor, cwd=REPO, capture_output=True, check=False)
-    return found.group(1) if done.returncode == 0 else ""
+    if done.returncode == 0:
+        return found.group(1)
+    # the commit was rebased away: measure from the commit that brought the report
+    return git("log", "-1", "--format=%H", "--", str(COMMITTED_REPORT.relative_to(REPO)))
 
 
 def changed_modules(listed: list[str], base: str) -> list[str]:
