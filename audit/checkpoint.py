@@ -12,6 +12,7 @@ from hashlib import sha256
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from dcops.audit import witness
 from dcops.audit.event import canonical
 from dcops.audit.journal import Journal, fsync_folder
 from dcops.core.errors import InputError, MissingDependency
@@ -139,7 +140,18 @@ def load_or_create_key(path: Path) -> Ed25519PrivateKey:
 
     if path.exists():
         check_key_mode(path)
-        loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        try:
+            loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        except OSError as exc:
+            raise InputError(
+                f"audit signing key {path} cannot be read ({exc.strerror}); checkpoints cannot "
+                "be signed, so no change is made"
+            ) from None
+        except (ValueError, TypeError) as exc:
+            raise InputError(
+                f"audit signing key {path} is not a PEM private key ({exc}); restore it from "
+                "the backup, so that checkpoints can be signed"
+            ) from None
         if not isinstance(loaded, ed25519.Ed25519PrivateKey):
             raise InputError(f"{path} is not an Ed25519 private key")
         return loaded
@@ -230,6 +242,8 @@ def write_checkpoint(journal: Journal) -> Checkpoint:
         prev = sha256(before).hexdigest() if before else ZERO_HEX
         checkpoint = sign(key, journal.origin, state.size, state.compact.root(), prev)
         append_line(journal.checkpoints, checkpoint.line())
+        if journal.witness is not None:
+            witness.append(journal.witness, checkpoint.line())
     return checkpoint
 
 

@@ -124,7 +124,16 @@ class Filter:
             op.action == self.action or op.action.startswith(self.action + ".")
         ):
             return False
-        return not self.object or op.object == self.object or op.object.split("/")[0] == self.object
+        if not self.object:
+            return True
+        named = [op.object, *op.parameters.get("objects", [])]
+        return any(o == self.object or o.split("/")[0] == self.object for o in named)
+
+
+def in_zone(moment_utc: str, timezone: str) -> str:
+    """A UTC event time shown in a time zone, ISO 8601 with its offset ('' if unreadable)."""
+    moment = parse_utc(moment_utc)
+    return moment.astimezone(ZoneInfo(timezone)).isoformat() if moment else ""
 
 
 def parse_utc(text: str) -> datetime | None:

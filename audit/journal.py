@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from dcops.audit.event import canonical, timestamps
 from dcops.audit.merkle import CompactRange, hashes_from_hex, hashes_hex, leaf_hash
-from dcops.core.errors import OperationFailed
+from dcops.core.errors import InputError, OperationFailed
 
 if TYPE_CHECKING:
     from dcops.core.site import Site
@@ -64,11 +64,18 @@ EMPTY_BASE = Base(0, CompactRange(), ZERO_HASH)
 class Journal:
     """One site's audit journal and the files kept beside it."""
 
-    def __init__(self, path: Path, key: Path | None = None, origin: str = "dcops") -> None:
+    def __init__(
+        self,
+        path: Path,
+        key: Path | None = None,
+        origin: str = "dcops",
+        witness: Path | None = None,
+    ) -> None:
         self.path = path
         self.folder = path.parent
         self.key = key or self.folder / "signing.key"
         self.origin = origin
+        self.witness = witness  # a copy of every checkpoint, kept outside the state dir
         self._held = -1  # the lock file's descriptor while the lock is held
 
     @classmethod
@@ -76,7 +83,21 @@ class Journal:
         """The journal configured for a site ([audit] in dcops.toml, default in the state dir)."""
         settings = site.config.audit
         state = site.paths.state
-        return cls(state / settings.journal, state / settings.key, origin=f"dcops/{site.name}")
+        witness = None
+        if settings.witness:
+            witness = (site.paths.root / settings.witness).resolve()
+            if witness.is_relative_to(state.resolve()):
+                raise InputError(
+                    f"{site.paths.site_file}: [audit] witness = {settings.witness!r} lies inside "
+                    f"the state dir {state}; a witness must be kept elsewhere (another folder, "
+                    "file system or host), or the tail of the journal can be cut with it"
+                )
+        return cls(
+            state / settings.journal,
+            state / settings.key,
+            origin=f"dcops/{site.name}",
+            witness=witness,
+        )
 
     @property
     def checkpoints(self) -> Path:
@@ -255,22 +276,22 @@ class Journal:
                 yield line[:left]
                 left -= len(line)
 
-    def snapshot(self) -> tuple[int, bytes]:
-        """The journal's length and the checkpoints file, taken together under the lock.
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        """Hold the lock while reading several files as one moment.
 
         Readers that cannot write the lock file (an auditor's read-only copy) read without it.
         """
+        with contextlib.ExitStack() as stack:
+            with contextlib.suppress(OSError):  # no write access to the lock file: read as is
+                stack.enter_context(self.locked())
+            yield
 
-        def read() -> tuple[int, bytes]:
-            length = self.path.stat().st_size if self.path.exists() else 0
-            checkpoints = self.checkpoints.read_bytes() if self.checkpoints.exists() else b""
-            return length, checkpoints
-
-        try:
-            with self.locked():
-                return read()
-        except OSError:  # no write access for the lock file: read as it is
-            return read()
+    def snapshot(self) -> tuple[int, bytes]:
+        """The journal's length and the checkpoints file, taken together (call while `reading`)."""
+        length = self.path.stat().st_size if self.path.exists() else 0
+        checkpoints = self.checkpoints.read_bytes() if self.checkpoints.exists() else b""
+        return length, checkpoints
 
     def events(self) -> Iterator[dict[str, Any]]:
         """The journal's events, parsed; OperationFailed naming the line of one that is not JSON."""

@@ -6,13 +6,17 @@ the checkpoint is written.
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
+from dcops.audit import witness
 from dcops.audit.event import draft, new_correlation
 from dcops.audit.journal import Journal
+from dcops.audit.pending import process_start
 from dcops.audit.redaction import redact
 from dcops.core.errors import DcopsError
 
@@ -31,6 +35,7 @@ class Operation:
         self.links: dict[str, str] = {}
         self.details: dict[str, Any] = {}
         self.secrets = secrets
+        self.failure: str | None = None
 
     def attach(
         self,
@@ -45,6 +50,10 @@ class Operation:
             self.links.update({str(k): str(v) for k, v in links.items()})
         if details:
             self.details.update(redact(dict(details), self.secrets))
+
+    def fail(self, error: str) -> None:
+        """Record the operation as failed with this error although the block ends normally."""
+        self.failure = redact(error, self.secrets)
 
     def add_secrets(self, *values: str) -> None:
         """Secret values learnt during the change (a generated password) to keep out of the record."""
@@ -87,12 +96,14 @@ def audited(
     checkpoint: bool = True,
 ) -> Iterator[Operation]:
     """Record the intent, run the block, record success or failure (re-raising), then sign a checkpoint."""
-    from dcops.audit.checkpoint import check_key_mode, require_signing, write_checkpoint
+    from dcops.audit.checkpoint import load_or_create_key, write_checkpoint
 
     journal = journal or Journal.of(site)
     if checkpoint:  # refuse now, before the change, what would stop the checkpoint after it
-        require_signing()
-        check_key_mode(journal.key)
+        with journal.locked():
+            load_or_create_key(journal.key)
+        if journal.witness is not None:
+            witness.require_writable(journal.witness)
     hidden = [s for s in secrets if s]
     correlation = new_correlation()
     common: dict[str, Any] = {
@@ -103,7 +114,11 @@ def audited(
         "correlation": correlation,
         "timezone": site.config.site.timezone,
     }
-    intent = journal.append(draft(phase="intent", status="pending", **common))
+    pid = os.getpid()
+    process = {"pid": pid, "host": socket.gethostname(), "start": process_start(pid)}
+    intent = journal.append(
+        draft(phase="intent", status="pending", details={"process": process}, **common)
+    )
     operation = Operation(correlation, intent["id"], hidden)
     started = time.monotonic()
     try:
@@ -116,7 +131,10 @@ def audited(
             with suppress(DcopsError, OSError):
                 write_checkpoint(journal)
         raise
-    _result(journal, operation, common, started, "success", None)
+    if operation.failure is None:
+        _result(journal, operation, common, started, "success", None)
+    else:
+        _result(journal, operation, common, started, "failure", operation.failure)
     if checkpoint:
         write_checkpoint(journal)
 

@@ -16,6 +16,7 @@ from hashlib import sha256
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dcops.audit import witness
 from dcops.audit.checkpoint import (
     ZERO_HEX,
     Checkpoint,
@@ -79,6 +80,9 @@ class Verification:
     pruned: int = 0
     findings: list[Finding] = field(default_factory=list)
     checkpoints: list[CheckpointResult] = field(default_factory=list)
+    witness: str | None = None  # the witness checked against, None when the site has none
+    witness_size: int | None = None  # the size of the witness's newest checkpoint
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -122,6 +126,10 @@ class Verification:
             "unsigned_events": self.unsigned,
             "checkpoints_checked": len(self.checkpoints),
             "checkpoints_failed": [c.as_dict() for c in self.checkpoints if not c.ok],
+            "witness": (
+                {"path": self.witness, "size": self.witness_size} if self.witness else None
+            ),
+            "warnings": self.warnings,
         }
 
 
@@ -156,18 +164,22 @@ def verify(
     """Check the journal and its checkpoints (plus any the auditor kept); never raises on tampering."""
     result = Verification()
     trusted = key_id(public_raw(key)) if key is not None else None
-    length, checkpoint_file = journal.snapshot()
+    with journal.reading():  # a checkpoint written meanwhile must not look like a cut
+        length, checkpoint_file = journal.snapshot()
+        witnessed = _witness(journal, length, bool(checkpoint_file), key, trusted, result)
     state_checks = _state_checkpoints(
         journal, checkpoint_file, key, trusted, every_signature, result
     )
     outside = [_external(path, key, trusted, result) for path in external]
     checks = state_checks + [c for group in outside for c in group]
-    if checks and key is None:
+    known = {c.checkpoint for c in state_checks}
+    witnessed = [c for c in witnessed if c.checkpoint not in known]  # a copy adds nothing
+    if (checks or witnessed) and key is None:
         result.findings.append(
             Finding(f"no public key to check checkpoints with ({journal.public_key} is missing)")
         )
     _archive(journal, key, result)
-    _walk(journal, length, checks, result)
+    _walk(journal, length, checks + witnessed, result)
     if not checks and result.size > result.pruned:
         result.findings.append(
             Finding(
@@ -286,6 +298,60 @@ def _external(
         elif key is not None and not signature_ok(checkpoint, key):
             _fail(check, result, "forged: its signature does not verify")
     return checks
+
+
+NO_WITNESS = (
+    "未配置见证：日志末尾连同其检查点被截去时无法发现 "
+    "no witness is configured: cutting the newest events together with the checkpoints that "
+    "cover them cannot be detected (set [audit] witness in dcops.toml)"
+)
+
+
+def _witness(
+    journal: Journal,
+    length: int,
+    signed: bool,
+    key: Ed25519PublicKey | None,
+    trusted: str | None,
+    result: Verification,
+) -> list[CheckpointResult]:
+    """The witness's newest checkpoint, checked like a kept one; a missing witness is a finding."""
+    path = journal.witness
+    if path is None:
+        result.warnings.append(NO_WITNESS)
+        return []
+    result.witness = str(path)
+    if not path.exists():
+        if length or signed or journal.base().size:
+            result.findings.append(
+                Finding(
+                    f"the audit witness {path} is missing while the journal holds events: "
+                    "it was removed, or the witness is not mounted"
+                )
+            )
+        return []
+    try:
+        line = witness.latest_line(path)
+    except OSError as exc:
+        result.findings.append(Finding(f"the audit witness {path} cannot be read ({exc.strerror})"))
+        return []
+    if line is None:
+        if length or signed:
+            result.findings.append(Finding(f"the audit witness {path} holds no checkpoint"))
+        return []
+    where = f"witness {path}"
+    try:
+        checkpoint = Checkpoint.from_dict(json.loads(line), where)
+    except (ValueError, InputError) as exc:
+        result.findings.append(Finding(f"{where}: damaged checkpoint ({exc})"))
+        return []
+    result.witness_size = checkpoint.size
+    check = CheckpointResult(where, checkpoint)
+    if trusted is not None and checkpoint.key_id != trusted:
+        _fail(check, result, f"signed by another key ({checkpoint.key_id}, not {trusted})")
+    elif key is not None and not signature_ok(checkpoint, key):
+        _fail(check, result, "forged: its signature does not verify")
+    return [check]
 
 
 def _archive(journal: Journal, key: Ed25519PublicKey | None, result: Verification) -> None:

@@ -48,7 +48,15 @@ def alerts(
         return
     for room in dict.fromkeys(a.room for a in found):
         rows = [
-            (a.severity, a.name, a.rack, a.device, a.state, a.since[:19], a.summary)
+            (
+                a.severity,
+                a.name,
+                a.rack,
+                a.device,
+                a.state,
+                a.since[:19],
+                ("[模拟 SIMULATED] " if a.labels.get("simulated") == "true" else "") + a.summary,
+            )
             for a in found
             if a.room == room
         ]

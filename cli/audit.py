@@ -49,8 +49,11 @@ def _filter(
     )
 
 
-def _short(moment: str) -> str:
-    return moment[:19].replace("T", " ")
+def _short(moment_utc: str, zone: str) -> str:
+    """An event's UTC time in the site's zone, to the second (the zone is in the header)."""
+    from dcops.audit.history import in_zone
+
+    return in_zone(moment_utc, zone)[:19].replace("T", " ")
 
 
 @app.command("log")
@@ -81,12 +84,15 @@ def log(
     if state.json:
         output.print_json([op.as_dict() for op in ops])
         return
+    zone = state.site.config.site.timezone
     rows = [
-        [op.id, _short(op.time_local), op.user, op.action, op.object, op.status, op.error or ""]
+        [op.id, _short(op.time_utc, zone), op.user, op.action, op.object, op.status, op.error or ""]
         for op in ops
     ]
     output.show(
-        output.table(None, ["id", "time", "user", "action", "object", "result", "error"], rows)
+        output.table(
+            None, ["id", f"time ({zone})", "user", "action", "object", "result", "error"], rows
+        )
     )
     typer.echo(f"{len(ops)} operations")
 
@@ -185,6 +191,17 @@ def verify(
         )
     if result.unsigned:
         typer.echo(f"{result.unsigned} newest events are not yet covered by a checkpoint")
+    if result.witness is not None:
+        typer.echo(
+            f"witness {state.site.paths.relative(Path(result.witness))}: "
+            + (
+                f"its newest checkpoint (size {result.witness_size}) holds"
+                if result.witness_size is not None
+                else "empty, nothing recorded yet"
+            )
+        )
+    for warning in result.warnings:
+        typer.echo(f"警告 warning: {warning}", err=True)
 
 
 @app.command("prove")
@@ -289,21 +306,25 @@ def checkpoint(ctx: typer.Context) -> None:
 @app.command("record")
 def record(
     ctx: typer.Context,
-    action: str = typer.Option(..., help="What was done, e.g. manual.power-cycle."),
-    obj: str = typer.Option(..., "--object", help="On what, e.g. host/leaf1 or device/ups-a."),
+    action: str = typer.Option(
+        ..., help="What was done, e.g. manual.power-cycle (always recorded under manual.*)."
+    ),
+    obj: str = typer.Option(
+        ..., "--object", help="On what: TYPE/ID, e.g. host/leaf1 or device/ups-1."
+    ),
     message: str = typer.Option(..., help="What happened and why (中文 or English)."),
 ) -> None:
     """Record a change made outside dcops (a manual fix, a vendor visit) in the audit journal."""
+    from dcops.audit.objects import manual_action, manual_object
     from dcops.audit.recorder import audited
     from dcops.cli.views import output
     from dcops.core.errors import InputError
 
     state = session(ctx)
     actor = state.require("ops", "facility", action="dcops audit record")
-    if not action.strip() or "/" in action:
-        raise InputError(
-            f"--action {action!r} is not an action name; use words and dots, e.g. manual.power-cycle"
-        )
+    action, obj = manual_action(action), manual_object(obj)
+    if not message.strip():
+        raise InputError("--message is empty; say what happened and why")
     with audited(
         state.site, actor, action=action, target=obj, parameters={"message": message}
     ) as op:
@@ -350,7 +371,7 @@ def prune(
     if latest(journal) is None:  # a journal never signed: sign it, or nothing could verify it
         write_checkpoint(journal)
     with audited(
-        site, actor, action="audit.prune", target="audit-journal", parameters={"before": shown}
+        site, actor, action="audit.prune", target="audit/journal", parameters={"before": shown}
     ) as op:
         done = run(journal, limit)
         op.attach(details=done.as_dict() if done else {"events": 0})

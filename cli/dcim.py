@@ -61,7 +61,10 @@ def probe(
     url: str = typer.Argument(
         ...,
         metavar="URL",
-        help="snmp://COMMUNITY@HOST:PORT, snmpv3://USER@HOST:PORT?auth=sha&priv=aes or modbus://HOST:PORT/UNIT",
+        help=(
+            "snmp://HOST:PORT?community_file=PATH (or ?secret=DEVICE, or $DCOPS_SNMP_COMMUNITY), "
+            "snmpv3://USER@HOST:PORT?auth=sha&priv=aes or modbus://HOST:PORT/UNIT"
+        ),
     ),
     profile: str = typer.Option(
         ..., "--profile", "-p", help="Profile name (see `dcops dcim profiles`)."
@@ -79,12 +82,20 @@ def probe(
     from dcops.dcim.poller import Poller
     from dcops.dcim.probe_url import target_from_url
 
-    state_dir = None
+    state_dir, secret = None, None
     try:
-        state_dir = session(ctx).site.paths.state
+        site = session(ctx).site
+        state_dir = site.paths.state
     except Exception:  # probing works without a site; secrets files are then taken as given
-        state_dir = None
-    target = target_from_url(url, profile, timeout, retries, state_dir)
+        site = None
+    if site is not None:
+        from dcops.dcim.inventory import community_of
+        from dcops.dcim.simulation.overlay import effective_devices
+
+        def secret(name: str) -> str:
+            return community_of(site, effective_devices(site)[0], name)
+
+    target = target_from_url(url, profile, timeout, retries, state_dir, secret=secret)
 
     async def run() -> Any:
         poller = Poller([target], interval=timeout)
@@ -132,21 +143,24 @@ def poll(
     once: bool = typer.Option(
         False,
         "--once",
-        help="Poll once and print the room (the only mode for now is a single pass).",
+        help="Poll once and print the room; exit 1 if any problem is critical (0: none is).",
     ),
     timeout: float = _timeout_option(),
     retries: int = typer.Option(
         1, "--retries", min=0, max=5, help="Retries after a silent attempt."
     ),
 ) -> None:
-    """Poll every device once: problems first, then the devices by room and rack."""
+    """Poll every device once: problems first, then the devices by room and rack; exit 1 on a critical problem."""
     from dcops.cli.views import output
+    from dcops.core.errors import OperationFailed
     from dcops.dcim import room
     from dcops.dcim.service import poll_once
+    from dcops.dcim.simulation.overlay import effective_devices
 
     del once  # a single pass is what poll does; --once says so explicitly in scripts
     s = session(ctx)
     s.require(*_ROLES, action="dcim poll")
+    simulated = effective_devices(s.site)[2]
     states = poll_once(s.site, timeout, retries)
     found = room.ordered_problems(
         [p for st in states for p in room.problems(st, st.current(poller_clock(), float("inf")))]
@@ -154,14 +168,28 @@ def poll(
     if s.json:
         output.print_json(
             {
+                "simulated": simulated,
                 "problems": [p.as_dict() for p in found],
-                "devices": [_device_json(st) for st in states],
+                "devices": [{**_device_json(st), "simulated": simulated} for st in states],
             }
         )
     else:
+        if simulated:
+            output.show(SIMULATED_BANNER)
         output.show(_problem_table(found))
         for table in _room_tables(states):
             output.show(table)
+    critical = [p for p in found if p.severity == "critical"]
+    if critical:
+        raise OperationFailed(
+            f"机房有 {len(critical)} 个严重问题 {len(critical)} critical problem(s) in the room"
+            + (" (simulated)" if simulated else "")
+            + f": {critical[0].device}: {critical[0].text}"
+            + (f" and {len(critical) - 1} more" if len(critical) > 1 else "")
+        )
+
+
+SIMULATED_BANNER = "模拟 SIMULATED: readings from `dcops dcim simulate`, not from the room"
 
 
 def _device_json(state: Any) -> dict[str, Any]:

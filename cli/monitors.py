@@ -48,7 +48,7 @@ def render(ctx: typer.Context) -> None:
 
     state = session(ctx)
     actor = state.require(*_ROLES, action="dcops monitors render")
-    with audited(state.site, actor, action="monitors.render", target="alert-rules") as op:
+    with audited(state.site, actor, action="monitors.render", target="monitors/alerting") as op:
         layout, _ = render_monitors(state.site)
         files = [layout.prometheus_config, layout.alertmanager_config, layout.rules]
         shown = [state.site.paths.relative(f) for f in files]
@@ -78,14 +78,16 @@ def up(
 
     state = session(ctx)
     actor = state.require(*_ROLES, action="dcops monitors up")
-    target = "alert-rules (pair)" if pair else "alert-rules"
-    with audited(state.site, actor, action="monitors.up", target=target) as op:
+    with audited(
+        state.site, actor, action="monitors.up", target="monitors/alerting", parameters={"pair": pair}
+    ) as op:
         if pair:
             layout_of(state.site).set_paired(True)
         layout, _ = render_monitors(state.site)
         started = start(layout, state.site.config.monitors)
         op.attach(details={"services": [row.__dict__ for row in started]})
     _print_status(ctx, started, layout.alert_log)
+    _fail_if_down(started)
 
 
 @app.command("down")
@@ -98,7 +100,7 @@ def down(ctx: typer.Context) -> None:
 
     state = session(ctx)
     actor = state.require(*_ROLES, action="dcops monitors down")
-    with audited(state.site, actor, action="monitors.down", target="monitors") as op:
+    with audited(state.site, actor, action="monitors.down", target="monitors/alerting") as op:
         layout = layout_of(state.site)
         stopped = stop(layout)
         layout.set_paired(False)
@@ -111,13 +113,27 @@ def down(ctx: typer.Context) -> None:
 
 @app.command("status")
 def status(ctx: typer.Context) -> None:
-    """Show whether Prometheus, Alertmanager and the shift log run, and their URLs."""
+    """Show whether Prometheus, Alertmanager and the shift log run, and their URLs; exit 1 if any is down."""
     from dcops.monitors.layout import layout_of
     from dcops.monitors.processes import status as service_status
 
     site = session(ctx).site
     layout = layout_of(site)
-    _print_status(ctx, service_status(layout, site.config.monitors), layout.alert_log)
+    rows = service_status(layout, site.config.monitors)
+    _print_status(ctx, rows, layout.alert_log)
+    _fail_if_down(rows)
+
+
+def _fail_if_down(rows: Sequence[ServiceStatus]) -> None:
+    """Exit 1 when any service is not running, or its own process does not answer."""
+    from dcops.core.errors import OperationFailed
+
+    down = [s.name for s in rows if not (s.running and s.ready)]
+    if down:
+        raise OperationFailed(
+            f"监控服务未就绪 not running or not answering from the process dcops started: "
+            f"{', '.join(down)}"
+        )
 
 
 def _print_status(ctx: typer.Context, rows: Sequence[ServiceStatus], alert_log: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from dcops.cli.views.session import session
@@ -26,6 +28,7 @@ def plan(
     from dcops.cli.views.plan_view import diff_text, plan_view, report_json
     from dcops.stacks.deprecations import quiet_third_party
     from dcops.stacks.markdown import render
+    from dcops.tenancy.model import PLATFORM_STACK, audit_object
 
     quiet_third_party()
     from dcops.audit.recorder import audited
@@ -35,14 +38,19 @@ def plan(
     state = session(ctx)
     site = state.site
     planned = [] if platform and not (requests or every) else resolve(site, requests or [], every)
-    target = ",".join(["platform"] * platform + [p.spec.name for p in planned])
-    sources = {"requests": [p.source for p in planned]}
+    objects = [
+        audit_object(n) for n in [PLATFORM_STACK] * platform + [p.spec.name for p in planned]
+    ]
+    target = objects[0] if len(objects) == 1 else "tenancy/*"
+    sources = {"requests": [p.source for p in planned], "objects": objects}
     with audited(site, state.actor, action="plan", target=target, parameters=sources) as op:
         report = run_plan(site, [(p.spec, p.source) for p in planned], platform=platform)
         op.attach(
             diff=diff_text(report),
             details={"ok": report.ok, "plans": [t.summary() for t in report.tenancies]},
         )
+        if not report.ok:
+            op.fail(_violated(report))
     if state.json:
         output.print_json(report_json(report))
     elif state.markdown:
@@ -54,3 +62,15 @@ def plan(
         output.show(f"plan: {len(report.tenancies)} stacks, {verdict}")
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _violated(report: Any) -> str:
+    """The policy violations of a plan, by tenancy and rule, for its audit record."""
+    found = []
+    for tenancy in report.tenancies:
+        rules = sorted({v.policy for verdict in tenancy.verdicts for v in verdict.violations})
+        if tenancy.duplicates:
+            rules.append("duplicate resource names")
+        if rules:
+            found.append(f"{tenancy.tenancy}: {', '.join(rules)}")
+    return "policy violations: " + "; ".join(found)

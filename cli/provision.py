@@ -38,6 +38,7 @@ def provision(
     from dcops.cli.views.confirm import confirm_change
     from dcops.cli.views.engine_progress import EngineProgress
     from dcops.core.errors import Declined
+    from dcops.tenancy.model import audit_object
 
     state = session(ctx)
     actor = state.require("ops", action="dcops provision")
@@ -47,7 +48,8 @@ def provision(
         driver.refuse_dropping_parts()
     _check_namespace(state, driver, planned)
     parameters = {"request": _source(planned), "preview_only": preview_only, "only": only}
-    with audited(state.site, actor, "provision", name, parameters, secrets=driver.secrets) as op:
+    target = audit_object(name)
+    with audited(state.site, actor, "provision", target, parameters, secrets=driver.secrets) as op:
         with EngineProgress(f"preview {name}") as bar:
             preview = driver.preview(bar)
         output.show(f"preview of {name}: {preview.text()}")
@@ -120,9 +122,10 @@ def _engine_run(state: Session, actor: Actor, verb: str, driver: Any, planned: A
     from dcops.audit.recorder import audited
     from dcops.cli.views import output
     from dcops.cli.views.engine_progress import EngineProgress
+    from dcops.tenancy.model import audit_object
 
     name = driver.name
-    with audited(state.site, actor, verb, name, {"request": _source(planned)}) as op:
+    with audited(state.site, actor, verb, audit_object(name), {"request": _source(planned)}) as op:
         with EngineProgress(f"{verb} {name}") as bar:
             outcome = getattr(driver, verb)(bar)
         op.attach(diff=outcome.text(), details={"summary": outcome.summary})

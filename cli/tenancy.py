@@ -158,13 +158,10 @@ def _report(ctx: typer.Context, transitions: list[Transition]) -> None:
         for network, cidr in t.allocations:
             verb = "allocated" if t.to_state != "offboarded" else "released"
             output.show(f"  {verb} {cidr} for network {network}")
-        for d in t.deliveries:
-            status = "delivered" if d.delivered else f"FAILED after {d.attempts} tries ({d.error})"
-            output.show(f"  notification by {d.channel}: {status}")
-    if any(not d.delivered for t in transitions for d in t.deliveries):
-        output.show(
-            "  undelivered notifications are kept and retried: dcops tenancy notifications --retry"
-        )
+        if t.queued:
+            output.show(f"  notifications queued for {', '.join(t.queued)}")
+    if any(t.queued for t in transitions):
+        output.show("  delivered by: dcops tenancy notifications --deliver (a timer or the server)")
 
 
 @app.command("approve")
@@ -208,7 +205,7 @@ def list_requests(
     departments = _visible(ctx, department)
     _check_state(state_filter)
     with open_store(state.site).reading() as db:
-        rows = reports.requests(db, state_filter, departments)
+        rows = reports.requests(db, state_filter, departments, state.site.config.site.timezone)
     if state.json:
         output.print_json(rows)
         return
@@ -303,7 +300,7 @@ def status(
     state = session(ctx)
     departments = _visible(ctx, department)
     with open_store(state.site).reading() as db:
-        rows = reports.requests(db, None, departments)
+        rows = reports.requests(db, None, departments, state.site.config.site.timezone)
     if state.json:
         output.print_json(rows)
         return
@@ -397,29 +394,41 @@ def expire(
 @app.command("notifications")
 def notifications(
     ctx: typer.Context,
-    retry: bool = typer.Option(False, "--retry", help="Try to deliver them now."),
+    deliver: bool = typer.Option(
+        False, "--deliver", help="Deliver what is due (bounded tries, back-off); for a timer."
+    ),
+    retry: bool = typer.Option(
+        False, "--retry", help="Deliver every undelivered one now, given-up ones included."
+    ),
 ) -> None:
-    """List notifications not yet delivered, with their last error; --retry delivers them."""
+    """List notifications not yet delivered, with their last error; --deliver or --retry sends them."""
     from dcops.cli.views import output
     from dcops.tenancy import reports
-    from dcops.tenancy.notifications import deliver_pending
+    from dcops.tenancy.notifications import channels_for, deliver_pending
     from dcops.tenancy.store import open_store
 
     state = session(ctx)
     state.require("ops", "approver", action="handling tenancy notifications")
     store = open_store(state.site)
-    if retry:
-        outcomes = deliver_pending(state.site, store)
+    configured = channels_for(state.site.config.notifications)
+    if deliver or retry:
+        outcomes = deliver_pending(state.site, store, everything=retry)
         if not state.json:
             ok = sum(1 for d in outcomes if d.delivered)
             output.show(f"delivered {ok}, failed {len(outcomes) - ok}")
     with store.reading() as db:
-        rows = reports.undelivered(db)
+        rows = reports.undelivered(
+            db, state.site.config.notifications, state.site.config.site.timezone
+        )
     if state.json:
         output.print_json(rows)
         return
     if not rows:
-        output.show("all notifications delivered")
+        output.show(
+            "all notifications delivered"
+            if configured
+            else "未配置通知渠道 no notification channel is configured ([notifications] in dcops.toml)"
+        )
         return
-    columns = ["id", "request", "channel", "attempts", "error"]
+    columns = ["id", "request", "channel", "attempts", "state", "error"]
     output.show(output.table("undelivered", columns, ([r[c] for c in columns] for r in rows)))

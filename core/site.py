@@ -125,6 +125,13 @@ class AuditSettings(Strict):
     retention_days: int = Field(
         default=180, ge=180, description="events younger than this cannot be pruned (>= 180)"
     )
+    witness: str = Field(
+        default="",
+        description=(
+            "a file outside the state dir (another file system or host's mount) that receives a "
+            "copy of every checkpoint, relative to the site folder; empty: no witness"
+        ),
+    )
 
 
 class AddressPool(Strict):
@@ -234,8 +241,12 @@ class Notifications(Strict):
 
     smtp: SmtpSettings | None = None
     webhook: WebhookSettings | None = None
-    attempts: int = Field(default=3, ge=1, le=20, description="tries per delivery and run")
-    retry_delay_s: float = Field(default=1.0, ge=0, le=60)
+    attempts: int = Field(
+        default=8, ge=1, le=50, description="tries of one notification before it is given up"
+    )
+    retry_delay_s: float = Field(
+        default=30.0, ge=0, le=3600, description="pause after the first failed try; doubles"
+    )
     expiring_days: int = Field(default=30, ge=1, le=365)
 
 

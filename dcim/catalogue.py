@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 COMMON_LABELS = ("site", "room", "rack", "device", "kind")
+SIMULATED_LABEL = "simulated"  # "true" on every series while `dcops dcim simulate` is polled
 
 
 @dataclass(frozen=True)

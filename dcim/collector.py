@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from dcops.dcim.catalogue import COMMON_LABELS, METRICS
+from dcops.dcim.catalogue import COMMON_LABELS, METRICS, SIMULATED_LABEL
 from dcops.dcim.faults import REASONS
 from dcops.dcim.poller import Poller
 
@@ -25,11 +25,14 @@ class DcimCollector:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
         families: dict[str, Any] = {}
+        # A simulated room says so on every series (and so on every alert made from them).
+        marker = [SIMULATED_LABEL] if self.poller.simulated else []
+        flag = ["true"] if self.poller.simulated else []
 
         def family(name: str) -> Any:
             if name not in families:
                 spec = METRICS[name]
-                labels = [*COMMON_LABELS, *spec.labels]
+                labels = [*COMMON_LABELS, *marker, *spec.labels]
                 if spec.kind == "counter":
                     families[name] = CounterMetricFamily(
                         name.removesuffix("_total"), spec.help, labels=labels
@@ -39,12 +42,12 @@ class DcimCollector:
             return families[name]
 
         build = family("dcops_dcim_exporter_build_info")
-        build.add_metric(["", "", "", "", "", self.version], 1.0)
+        build.add_metric(["", "", "", "", "", *flag, self.version], 1.0)
         now = self.poller.clock()
         max_age = self.poller.max_age
         for state in self.poller.states.values():
             t = state.target
-            base = [self.site, t.room, t.rack, t.name, t.kind]
+            base = [self.site, t.room, t.rack, t.name, t.kind, *flag]
             if not state.polled:
                 continue
             family("dcops_dcim_device_up").add_metric(base, 1.0 if state.up else 0.0)

@@ -15,8 +15,36 @@ from dcops.dcim.probe_url import target_from_url
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _INDEX = b"""<html><head><title>dcops DCIM exporter</title></head><body>
 <h1>dcops DCIM exporter</h1><p><a href="/metrics">/metrics</a> - the whole inventory</p>
-<p>/probe?target=snmp://COMMUNITY@HOST:PORT&amp;profile=ups-mib - one device</p></body></html>
+<p>/probe?target=snmp://HOST:PORT%3Fsecret%3DDEVICE&amp;profile=ups-mib - one device (the community of DEVICE in the inventory)</p></body></html>
 """
+
+
+MAX_HEADER_BYTES = 64 * 1024  # all header lines together; one line is bounded by the reader
+
+
+class _Refused(Exception):
+    """A request refused before it is read to the end: answer this status and close."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+async def _line(reader: asyncio.StreamReader, too_long: str) -> bytes:
+    """One line of the request head; _Refused with too_long if it exceeds the reader's limit."""
+    try:
+        return await asyncio.wait_for(reader.readline(), 10)
+    except ValueError:  # asyncio's limit (64 KiB) overrun: the line is not worth reading
+        raise _Refused(too_long) from None
+
+
+async def _discard(reader: asyncio.StreamReader, limit: int = 1 << 20) -> None:
+    """Read and drop what the client still sends (bounded in bytes and time)."""
+    with contextlib.suppress(TimeoutError, ConnectionError):
+        async with asyncio.timeout(1.0):
+            left = limit
+            while left > 0 and (chunk := await reader.read(min(left, 65536))):
+                left -= len(chunk)
 
 
 def render(poller: Poller, site: str, version: str) -> bytes:
@@ -31,9 +59,17 @@ def render(poller: Poller, site: str, version: str) -> bytes:
 class Exporter:
     """Serves one poller over HTTP on an asyncio server."""
 
-    def __init__(self, poller: Poller, site: str, version: str, probe_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        poller: Poller,
+        site: str,
+        version: str,
+        probe_timeout: float = 5.0,
+        secret: Callable[[str], str] | None = None,
+    ) -> None:
         self.poller, self.site, self.version = poller, site, version
         self.probe_timeout = probe_timeout
+        self.secret = secret  # resolves /probe's secret=DEVICE to that device's community
         self.server: asyncio.Server | None = None
 
     async def start(self, host: str, port: int) -> int:
@@ -42,11 +78,21 @@ class Exporter:
         return int(self.server.sockets[0].getsockname()[1])
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        refused = False
         try:
-            request = await asyncio.wait_for(reader.readline(), 10)
-            while (await asyncio.wait_for(reader.readline(), 10)) not in (b"\r\n", b"\n", b""):
-                pass
+            request = await _line(reader, "414 URI Too Long")
+            header_bytes = 0
+            while True:
+                line = await _line(reader, "431 Request Header Fields Too Large")
+                if line in (b"\r\n", b"\n", b""):
+                    break
+                header_bytes += len(line)
+                if header_bytes > MAX_HEADER_BYTES:
+                    raise _Refused("431 Request Header Fields Too Large")
             status, ctype, body = await self._answer(request.decode("latin-1"))
+        except _Refused as too_big:
+            refused = True
+            status, ctype, body = too_big.status, "text/plain", f"{too_big.status}\n".encode()
         except (TimeoutError, ConnectionError, UnicodeDecodeError):
             writer.close()
             return
@@ -54,6 +100,8 @@ class Exporter:
         with contextlib.suppress(ConnectionError):
             writer.write(head.encode() + body)
             await writer.drain()
+            if refused:  # let the client read the answer before the rest is cut off
+                await _discard(reader)
         writer.close()
 
     async def _answer(self, request_line: str) -> tuple[str, str, bytes]:
@@ -73,7 +121,9 @@ class Exporter:
         target_url = query.get("target", [""])[-1]
         profile = query.get("profile", [""])[-1]
         try:
-            target = target_from_url(target_url, profile, self.probe_timeout, 1)
+            target = target_from_url(
+                target_url, profile, self.probe_timeout, 1, secret=self.secret, files=False
+            )
         except DcopsError as exc:
             return "400 Bad Request", "text/plain", f"{exc}\n".encode()
         poller = Poller([target], interval=self.poller.interval, clock=self.poller.clock)
@@ -98,9 +148,10 @@ async def serve(
     port: int,
     stop: asyncio.Event,
     on_ready: Callable[[int], None] | None = None,
+    secret: Callable[[str], str] | None = None,
 ) -> None:
     """Poll every interval and serve /metrics until stop is set."""
-    exporter = Exporter(poller, site, version)
+    exporter = Exporter(poller, site, version, secret=secret)
     bound = await exporter.start(host, port)
     if on_ready is not None:
         on_ready(bound)

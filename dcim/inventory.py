@@ -194,6 +194,18 @@ def resolve_secret(ref: SecretRef, state: Path, what: str) -> str:
         ) from None
 
 
+def community_of(site: Site, devices: Sequence[Device], name: str) -> str:
+    """The SNMP v2c community of an inventory device, from its secret reference (`secret=NAME`)."""
+    device = next((d for d in devices if d.name == name), None)
+    if device is None or device.protocol != "snmp" or device.community is None:
+        known = sorted(d.name for d in devices if d.protocol == "snmp")
+        raise InputError(
+            f"secret={name}: no SNMP v2c device of that name in inventory/devices.yml; "
+            f"allowed: {', '.join(known) or 'none'}"
+        )
+    return resolve_secret(device.community, site.paths.state, f"{name} community")
+
+
 def apply_overlay(site: Site, overlay: dict[str, Any]) -> tuple[list[Device], list[Gateway]]:
     """The site's devices (and simulated extras) with the simulator's addresses and secrets."""
     changes = overlay.get("devices", {})

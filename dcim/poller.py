@@ -22,7 +22,7 @@ from dcops.dcim.decoding import (
 )
 from dcops.dcim.faults import DeviceFault, Reason
 from dcops.dcim.inventory import Target, rated_current_fallback
-from dcops.dcim.modbus.client import ModbusTcpClient
+from dcops.dcim.modbus.client import Connection, ModbusTcpClient
 from dcops.dcim.snmp.client import CommunityClient, SnmpClient, UserClient, V3Credentials
 
 Key = tuple[str, Labels]
@@ -66,9 +66,11 @@ class Poller:
         interval: float = 10.0,
         concurrency: int = 500,
         clock: Callable[[], float] = time.time,
+        simulated: bool = False,
     ) -> None:
         self.interval = interval
         self.clock = clock
+        self.simulated = simulated  # the targets are `dcops dcim simulate`'s devices, not the room
         self.states = {t.name: DeviceState(t) for t in targets}
         self._budget = asyncio.Semaphore(concurrency)
         self._snmp: dict[str, SnmpClient] = {}
@@ -106,15 +108,40 @@ class Poller:
         return client
 
     async def _read(self, target: Target) -> Decoded:
+        """Read and decode one device within its own time budget."""
+        # A little grace, so that the transport's own timeout (which knows more) fires first.
+        budget = target.timeout + GRACE
+        if target.protocol != "modbus":
+            return await asyncio.wait_for(self._read_snmp(target), budget)
+        client = self._modbus_client(target)
+        try:
+            # Waiting for the gateway (other units' turns) is bounded by the interval, not
+            # charged to this unit; its budget starts with its turn.
+            async with asyncio.timeout(max(self.interval, budget)):
+                connection = await client.take_turn()
+        except TimeoutError:
+            raise DeviceFault(
+                "timeout",
+                f"the gateway {target.host}:{target.port} was busy with other units "
+                f"for {max(self.interval, budget):g} s",
+            ) from None
+        try:
+            return await asyncio.wait_for(self._read_unit(target, client, connection), budget)
+        finally:
+            client.end_turn(connection)
+
+    async def _read_unit(
+        self, target: Target, client: ModbusTcpClient, connection: Connection
+    ) -> Decoded:
+        blocks: dict[Block, list[int]] = {}
+        for block in plan_blocks(target.profile):
+            blocks[block] = await client.read_on(
+                connection, target.unit, block.function, block.start, block.count
+            )
+        return decode_registers(target.profile, blocks)
+
+    async def _read_snmp(self, target: Target) -> Decoded:
         profile = target.profile
-        if target.protocol == "modbus":
-            client = self._modbus_client(target)
-            blocks: dict[Block, list[int]] = {}
-            for block in plan_blocks(profile):
-                blocks[block] = await client.read(
-                    target.unit, block.function, block.start, block.count
-                )
-            return decode_registers(profile, blocks)
         snmp = self._snmp_client(target)
         oids = [s.oid for s in profile.scalars]
         columns = [c.oid for t in profile.tables for c in t.columns]
@@ -135,8 +162,7 @@ class Poller:
         async with self._budget:
             started = time.monotonic()
             try:
-                # A little grace, so that the transport's own timeout (which knows more) fires first.
-                decoded = await asyncio.wait_for(self._read(target), target.timeout + GRACE)
+                decoded = await self._read(target)
                 self._record(state, decoded)
             except TimeoutError:
                 self._fail(state, "timeout", f"no complete answer within {target.timeout:g} s")

@@ -10,6 +10,23 @@ from dcops.dcim.decoding import Reading
 from dcops.dcim.poller import DeviceState
 
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+# The same severities as the alert rules in monitors/rules (a test holds them together).
+UPS_CRITICAL_ALARMS = frozenset(
+    {
+        "battery_bad",
+        "depleted_battery",
+        "output_bad",
+        "output_overload",
+        "bypass_bad",
+        "ups_output_off",
+    }
+)
+UPS_ALARMS_SHOWN_ELSEWHERE = frozenset({"on_battery", "low_battery"})  # UpsOnBattery, UpsLowBattery
+CRAC_CRITICAL_ALARMS = frozenset(
+    {"compressor_fault", "fan_failure", "general_fault", "power_failure", "water_leak"}
+)
+CRITICAL_WHEN_DOWN = frozenset({"crac"})  # CracUnreachable is critical; DeviceDown a warning
+INLET_CRITICAL_MARGIN = (5.0, 3.0)  # critical above high + 5 °C (32) and below low - 3 °C (15)
 # GB 50174-2017 class A/B rack inlet 18-27 °C; RH ≤ 60 %.
 DEFAULTS = Thresholds(
     temperature_high_celsius=27.0,
@@ -66,8 +83,9 @@ def problems(state: DeviceState, readings: list[Reading]) -> list[Problem]:
     t = state.target
     out: list[str | tuple[str, str]] = []
     if state.polled and not state.up:
+        severity = "critical" if t.kind in CRITICAL_WHEN_DOWN else "warning"
         out.append(
-            ("critical", f"设备无响应 not answering ({state.last_reason}): {state.last_error}")
+            (severity, f"设备无响应 not answering ({state.last_reason}): {state.last_error}")
         )
     out += [("warning", f"读数无法解码 cannot decode: {p}") for p in state.problems[:3]]
     out += _kind_problems(t.kind, readings, limits(state))
@@ -109,8 +127,7 @@ def _kind_problems(kind: str, readings: list[Reading], lim: Thresholds) -> list[
                 )
             )
         alarms = [labels["alarm"] for labels, v in _values(readings, "dcops_dcim_ups_alarm") if v]
-        if alarms:
-            out.append(("warning", f"UPS 告警 alarms: {', '.join(alarms)}"))
+        out += _alarms("UPS 告警 alarms", alarms, UPS_CRITICAL_ALARMS)
     elif kind == "env-sensor":
         out += _climate(readings, lim)
         out += _leaks(readings)
@@ -118,8 +135,7 @@ def _kind_problems(kind: str, readings: list[Reading], lim: Thresholds) -> list[
         out += _leaks(readings)
     elif kind == "crac":
         alarms = [labels["alarm"] for labels, v in _values(readings, "dcops_dcim_crac_alarm") if v]
-        if alarms:
-            out.append(("critical", f"精密空调告警 precision AC alarms: {', '.join(alarms)}"))
+        out += _alarms("精密空调告警 precision AC alarms", alarms, CRAC_CRITICAL_ALARMS)
     elif kind == "door-controller":
         for labels, v in _values(readings, "dcops_dcim_door_state_code"):
             if v == 2:
@@ -151,17 +167,27 @@ def _climate(readings: list[Reading], lim: Thresholds) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     temp = _value(readings, "dcops_dcim_env_temperature_celsius")
     high, low = lim.temperature_high_celsius, lim.temperature_low_celsius
+    above, below = INLET_CRITICAL_MARGIN
     if temp is not None and high is not None and temp > high:
-        severity = "critical" if temp > high + 5 else "warning"
+        severity = "critical" if temp > high + above else "warning"
         out.append((severity, f"进风温度 {temp:.1f} °C 过高 inlet above {high:g} °C"))
     if temp is not None and low is not None and temp < low:
-        out.append(("warning", f"进风温度 {temp:.1f} °C 过低 inlet below {low:g} °C"))
+        severity = "critical" if temp < low - below else "warning"
+        out.append((severity, f"进风温度 {temp:.1f} °C 过低 inlet below {low:g} °C"))
     rh = _value(readings, "dcops_dcim_env_humidity_ratio")
     if rh is not None and lim.humidity_high_ratio is not None and rh > lim.humidity_high_ratio:
         out.append(("warning", f"湿度 {rh:.0%} 过高 humidity above {lim.humidity_high_ratio:.0%}"))
     if rh is not None and lim.humidity_low_ratio is not None and rh < lim.humidity_low_ratio:
         out.append(("warning", f"湿度 {rh:.0%} 过低 humidity below {lim.humidity_low_ratio:.0%}"))
     return out
+
+
+def _alarms(title: str, alarms: list[str], critical: frozenset[str]) -> list[tuple[str, str]]:
+    """Active alarms as problems: the critical ones apart from the others, as the rules split them."""
+    severe = [a for a in alarms if a in critical]
+    rest = [a for a in alarms if a not in critical and a not in UPS_ALARMS_SHOWN_ELSEWHERE]
+    out = [("critical", f"{title}: {', '.join(severe)}")] if severe else []
+    return out + ([("warning", f"{title}: {', '.join(rest)}")] if rest else [])
 
 
 def _leaks(readings: list[Reading]) -> list[tuple[str, str]]:

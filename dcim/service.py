@@ -15,7 +15,7 @@ from typing import Any
 
 from dcops.core.errors import InputError, OperationFailed
 from dcops.core.site import Device, Site
-from dcops.dcim.inventory import targets
+from dcops.dcim.inventory import community_of, targets
 from dcops.dcim.poller import DeviceState, Poller
 from dcops.dcim.sharding import Shard
 from dcops.dcim.simulation import overlay
@@ -38,7 +38,7 @@ def site_poller(
 ) -> Poller:
     """A poller for the site's devices, or one shard of them (at the simulation's addresses
     when one runs)."""
-    devices, gateways, _ = overlay.effective_devices(site)
+    devices, gateways, simulated = overlay.effective_devices(site)
     found = targets(site, shard.select(devices) if shard else devices, gateways, timeout, retries)
     if not found and shard:
         raise InputError(
@@ -47,7 +47,7 @@ def site_poller(
         )
     if not found:
         raise InputError("no device in inventory/devices.yml has a protocol; nothing to poll")
-    return Poller(found, interval=interval, concurrency=concurrency)
+    return Poller(found, interval=interval, concurrency=concurrency, simulated=simulated)
 
 
 def poll_once(site: Site, timeout: float, retries: int) -> list[DeviceState]:
@@ -77,6 +77,9 @@ def serve(
     from dcops.core import __version__
     from dcops.dcim.exporter import serve as serve_http
 
+    def secret(name: str) -> str:
+        return community_of(site, overlay.effective_devices(site)[0], name)
+
     async def run() -> None:
         poller = site_poller(site, interval, timeout, retries, shard=shard)
         stop = asyncio.Event()
@@ -90,6 +93,7 @@ def serve(
                 port,
                 stop,
                 lambda bound: on_ready(bound, len(poller.states)),
+                secret,
             )
         except OSError as exc:
             raise OperationFailed(

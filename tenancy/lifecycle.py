@@ -26,7 +26,7 @@ from dcops.core.identity import Actor, require_role
 from dcops.core.site import Site
 from dcops.tenancy import ipam, states
 from dcops.tenancy.model import TenancyRequest
-from dcops.tenancy.notifications import Channel, Delivery, deliver_pending, enqueue
+from dcops.tenancy.notifications import channels_for, enqueue
 from dcops.tenancy.records import AllocationRecord, ApprovalRecord, HistoryRecord, RequestRecord
 from dcops.tenancy.request import today_at
 from dcops.tenancy.store import Store, active_allocations, find_request, open_store
@@ -36,7 +36,7 @@ class Steps(Protocol):
     """Told when a transition reaches each step inside its transaction (for tracing and tests)."""
 
     def reached(self, step: str) -> None:
-        """Called with the step's name: locked, allocated, recorded."""
+        """Called with the step's name: locked, allocated, recorded, committed."""
 
 
 class _Quiet:
@@ -46,7 +46,7 @@ class _Quiet:
 
 @dataclass
 class Transition:
-    """What one command changed: the request, its old and new state, addresses and deliveries."""
+    """What one command changed: the request, its old and new state, addresses, notifications queued."""
 
     request_id: int
     name: str
@@ -54,36 +54,31 @@ class Transition:
     to_state: str
     message: str
     allocations: list[tuple[str, str]] = field(default_factory=list)
-    deliveries: list[Delivery] = field(default_factory=list)
+    queued: list[str] = field(default_factory=list)  # channels its notifications wait for
 
 
 @dataclass
 class Context:
-    """What every transition needs: the site, the store, the tracer and the channels."""
+    """What every transition needs: the site, the store and the tracer."""
 
     site: Site
     store: Store
     steps: Steps
-    channels: Mapping[str, Channel] | None
 
     @classmethod
-    def of(
-        cls,
-        site: Site,
-        store: Store | None = None,
-        steps: Steps | None = None,
-        channels: Mapping[str, Channel] | None = None,
-    ) -> Context:
-        """A context with the site's own store and channels unless others are given."""
-        return cls(site, store or open_store(site), steps or _Quiet(), channels)
+    def of(cls, site: Site, store: Store | None = None, steps: Steps | None = None) -> Context:
+        """A context with the site's own store unless another is given."""
+        return cls(site, store or open_store(site), steps or _Quiet())
 
-    def deliver(self, transitions: Sequence[Transition]) -> None:
-        """Deliver what the transitions queued (and anything left from before)."""
-        if not transitions:
-            return
-        outcomes = deliver_pending(self.site, self.store, self.channels)
+    def committed(self, transitions: Sequence[Transition]) -> None:
+        """After the commit: say which channels the queued notifications wait for.
+
+        Delivery is not the command's business: `dcops tenancy notifications --deliver` does it.
+        """
+        self.steps.reached("committed")
+        channels = sorted(channels_for(self.site.config.notifications))
         for transition in transitions:
-            transition.deliveries = [d for d in outcomes if d.request_id == transition.request_id]
+            transition.queued = list(channels)
 
 
 P = ParamSpec("P")
@@ -100,10 +95,11 @@ def _audited(action: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
         @functools.wraps(function)
         def run(*args: P.args, **kwargs: P.kwargs) -> R:
             from dcops.audit.recorder import audited
+            from dcops.tenancy.reconciliation import reconcile
 
             given = signature.bind(*args, **kwargs).arguments
-            request = given.get("request")
-            target = f"tenancy/{request.name if request is not None else given.get('ref', '*')}"
+            reconcile(given["site"], given.get("store"))
+            target = f"tenancy/{_tenancy_name(given)}"
             parameters = {k: str(given[k]) for k in _AUDITED_PARAMETERS if k in given}
             with audited(
                 given["site"], given["actor"], action=action, target=target, parameters=parameters
@@ -119,6 +115,25 @@ def _audited(action: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
         return run
 
     return wrap
+
+
+def _tenancy_name(given: Mapping[str, object]) -> str:
+    """The tenancy an operation acts on, by name whichever way it was named (one object id)."""
+    request = given.get("request")
+    if isinstance(request, TenancyRequest):
+        return request.name
+    ref = given.get("ref")
+    if not isinstance(ref, str):
+        return "*"  # every tenancy the operation finds (expire)
+    if ref.isdigit() and len(ref) < 19:
+        store = given.get("store")
+        site = given["site"]
+        assert isinstance(site, Site)
+        with (store if isinstance(store, Store) else open_store(site)).reading() as session:
+            name = session.scalar(select(RequestRecord.name).where(RequestRecord.id == int(ref)))
+        if name is not None:
+            return name
+    return ref
 
 
 def _diff(transitions: Sequence[Transition]) -> str:
@@ -198,7 +213,6 @@ def submit(
     *,
     store: Store | None = None,
     steps: Steps | None = None,
-    channels: Mapping[str, Channel] | None = None,
 ) -> Transition:
     """Store a validated request as submitted: a new tenancy, or a change to a live one."""
     code = request.department.code
@@ -207,7 +221,7 @@ def submit(
             f"submitting a request for department {code} needs the department:{code} or ops role; "
             f"user {actor.user!r} has {', '.join(sorted(actor.roles)) or 'no roles'}"
         )
-    ctx = Context.of(site, store, steps, channels)
+    ctx = Context.of(site, store, steps)
     tier = site.tier_of(code)
     assert tier is not None  # the request was validated against the site
     totals = request.totals({f.name: f for f in site.config.catalogue.flavors})
@@ -238,7 +252,7 @@ def submit(
         history = _history(ctx, session, record, actor, None, reason)
         ctx.steps.reached("recorded")
         result = Transition(record.id, record.name, None, states.SUBMITTED, history.reason)
-    ctx.deliver([result])
+    ctx.committed([result])
     return result
 
 
@@ -335,11 +349,10 @@ def approve(
     comment: str = "",
     store: Store | None = None,
     steps: Steps | None = None,
-    channels: Mapping[str, Channel] | None = None,
 ) -> Transition:
     """Record an approval; the last one needed approves the request and allocates its networks."""
     require_role(actor, "approver", action="approving a tenancy request")
-    ctx = Context.of(site, store, steps, channels)
+    ctx = Context.of(site, store, steps)
     with _locked_request(ctx, ref, (states.SUBMITTED,)) as (session, record):
         _check_approver(session, record, actor)
         session.add(ApprovalRecord(request_id=record.id, approver=actor.user, at=_now()))
@@ -359,7 +372,7 @@ def approve(
             result = Transition(
                 record.id, record.name, states.SUBMITTED, states.APPROVED, note, blocks
             )
-    ctx.deliver([result])
+    ctx.committed([result])
     return result
 
 
@@ -425,19 +438,18 @@ def reject(
     reason: str,
     *,
     store: Store | None = None,
-    channels: Mapping[str, Channel] | None = None,
 ) -> Transition:
     """Reject a submitted request, saying why."""
     require_role(actor, "approver", action="rejecting a tenancy request")
     if not reason.strip():
         raise InputError("a rejection needs a reason (--reason TEXT) that the department will read")
-    ctx = Context.of(site, store, None, channels)
+    ctx = Context.of(site, store)
     with _locked_request(ctx, ref, (states.SUBMITTED,)) as (session, record):
         _check_submitted(record)
         record.reason = reason
         _move(ctx, session, record, states.REJECTED, actor, reason)
         result = Transition(record.id, record.name, states.SUBMITTED, states.REJECTED, reason)
-    ctx.deliver([result])
+    ctx.committed([result])
     return result
 
 
@@ -448,11 +460,10 @@ def mark_provisioned(
     actor: Actor,
     *,
     store: Store | None = None,
-    channels: Mapping[str, Channel] | None = None,
 ) -> Transition:
     """Record that `dcops provision` built the approved request; a change supersedes the old one."""
     require_role(actor, "ops", action="marking a tenancy provisioned")
-    ctx = Context.of(site, store, None, channels)
+    ctx = Context.of(site, store)
     results = []
     with _locked_request(ctx, ref, (states.APPROVED,)) as (session, record):
         if record.changes is not None:
@@ -467,7 +478,7 @@ def mark_provisioned(
         results.append(
             Transition(record.id, record.name, previous, states.PROVISIONED, "provisioned")
         )
-    ctx.deliver(results)
+    ctx.committed(results)
     return results[-1]
 
 
@@ -479,11 +490,10 @@ def offboard(
     *,
     reason: str = "",
     store: Store | None = None,
-    channels: Mapping[str, Channel] | None = None,
 ) -> Transition:
     """Offboard a tenancy: never provisioned → released now; live → offboarding until destroyed."""
     require_role(actor, "ops", action="offboarding a tenancy")
-    ctx = Context.of(site, store, None, channels)
+    ctx = Context.of(site, store)
     results = []
     with _locked_request(ctx, ref, (states.APPROVED, *states.LIVE)) as (session, record):
         if record.state == states.APPROVED and record.changes is not None:
@@ -513,7 +523,7 @@ def offboard(
                     f"run `dcops destroy {record.name}`; addresses are released once it is destroyed",
                 )
             )
-    ctx.deliver(results)
+    ctx.committed(results)
     return results[-1]
 
 
@@ -544,18 +554,17 @@ def mark_destroyed(
     actor: Actor,
     *,
     store: Store | None = None,
-    channels: Mapping[str, Channel] | None = None,
 ) -> Transition:
     """Record that `dcops destroy` removed an offboarding tenancy, and release its addresses."""
     require_role(actor, "ops", action="marking a tenancy destroyed")
-    ctx = Context.of(site, store, None, channels)
+    ctx = Context.of(site, store)
     with _locked_request(ctx, ref, (states.OFFBOARDING,)) as (session, record):
         released = _release(session, record.name)
         _move(ctx, session, record, states.OFFBOARDED, actor, "destroyed; addresses released")
         result = Transition(
             record.id, record.name, states.OFFBOARDING, states.OFFBOARDED, "destroyed", released
         )
-    ctx.deliver([result])
+    ctx.committed([result])
     return result
 
 
@@ -585,11 +594,10 @@ def expire(
     *,
     today: datetime.date | None = None,
     store: Store | None = None,
-    channels: Mapping[str, Channel] | None = None,
 ) -> list[Transition]:
     """Mark provisioned tenancies within the notice period as expiring; safe to run repeatedly."""
     require_role(actor, "ops", action="expiring tenancies")
-    ctx = Context.of(site, store, None, channels)
+    ctx = Context.of(site, store)
     day = today or today_at(site)
     horizon = day + datetime.timedelta(days=site.config.notifications.expiring_days)
     results = []
@@ -608,5 +616,5 @@ def expire(
             results.append(
                 Transition(record.id, record.name, states.PROVISIONED, states.EXPIRING, reason)
             )
-    ctx.deliver(results)
+    ctx.committed(results)
     return results

@@ -15,6 +15,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt, 
 from dcops.core.site import NAME_PATTERN, NAME_RULE, Cidr, Email, Flavor
 
 PLATFORM_STACK = "platform"  # the stack every tenancy shares; no tenancy may take its name
+
+
+def audit_object(stack: str) -> str:
+    """The one object id the audit journal uses for a stack: tenancy/NAME, or stack/platform."""
+    return f"stack/{stack}" if stack == PLATFORM_STACK else f"tenancy/{stack}"
+
+
 PART_RULE = "lowercase a-z, 0-9 and '-', starting with a letter, at most 32 characters"
 SECRET_RULE = f"the NAME of a secret ({NAME_RULE}), never the key itself"
 _PART = re.compile(r"^[a-z][a-z0-9-]{0,31}$")

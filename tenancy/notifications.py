@@ -1,4 +1,9 @@
-"""Notifications of tenancy transitions: written to the outbox with the transition, then delivered."""
+"""Notifications of tenancy transitions: written to the outbox with the transition, delivered apart.
+
+Commands only enqueue; `dcops tenancy notifications --deliver` (from a timer, or the server)
+delivers, with bounded tries and exponential back-off, so an SMTP or webhook outage never
+slows a tenancy command down.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,15 @@ import hmac
 import json
 import os
 import smtplib
-import time
+import socket
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,6 +32,10 @@ from dcops.tenancy.states import STATE_TITLES
 from dcops.tenancy.store import Store
 
 SMTP, WEBHOOK = "smtp", "webhook"
+BATCH = 20  # messages claimed at a time
+MAX_BATCHES = 500  # one round handles at most BATCH * MAX_BATCHES messages
+LEASE_S = 60.0  # how long a claim holds beyond the channel's timeout
+MAX_PAUSE_S = 3600.0
 
 
 class Channel(Protocol):
@@ -125,7 +136,7 @@ def enqueue(
     configured = channels_for(site.config.notifications)
     if not configured:
         return []
-    subject, body = _text(record, history)
+    subject, body = _text(record, history, site.config.site.timezone)
     payload = _payload(site, record, history)
     now = datetime.datetime.now(datetime.UTC)
     rows = []
@@ -146,12 +157,13 @@ def enqueue(
     return rows
 
 
-def _text(record: RequestRecord, history: HistoryRecord) -> tuple[str, str]:
+def _text(record: RequestRecord, history: HistoryRecord, zone: str) -> tuple[str, str]:
     state = STATE_TITLES[history.to_state]
+    when = history.at.astimezone(ZoneInfo(zone)).isoformat(timespec="seconds")
     subject = f"[dcops] 租户申请 #{record.id} {record.name}: {state}"
     lines = [
         f"租户申请 #{record.id}（{record.name}，部门 {record.department}）状态变为：{state}。",
-        f"操作人：{history.actor}；时间：{history.at.isoformat(timespec='seconds')}。",
+        f"操作人：{history.actor}；时间：{when}。",
     ]
     if history.reason:
         lines.append(f"说明：{history.reason}")
@@ -159,7 +171,7 @@ def _text(record: RequestRecord, history: HistoryRecord) -> tuple[str, str]:
         "",
         f"Tenancy request #{record.id} ({record.name}, department {record.department}) "
         f"is now {history.to_state}.",
-        f"By {history.actor} at {history.at.isoformat(timespec='seconds')}.",
+        f"By {history.actor} at {when}.",
     ]
     if history.reason:
         lines.append(f"Reason: {history.reason}")
@@ -194,22 +206,6 @@ def pending(session: Session) -> list[OutboxRecord]:
     )
 
 
-def attempt(
-    message: OutboxRecord, channel: Channel, tries: int, delay_s: float
-) -> tuple[bool, str | None, int]:
-    """Try to deliver up to `tries` times, doubling the pause; (delivered, last error, tries made)."""
-    error: str | None = None
-    for number in range(1, tries + 1):
-        try:
-            channel.send(message)
-            return True, None, number
-        except Exception as exc:  # any failure of a transport is reported, never raised
-            error = f"{type(exc).__name__}: {exc}"
-        if number < tries:
-            time.sleep(delay_s * 2 ** (number - 1))
-    return False, error, tries
-
-
 def unknown_channel(name: str) -> Channel:
     """A channel for messages whose channel dcops.toml no longer configures: always fails."""
     return _Unconfigured(name)
@@ -228,31 +224,102 @@ def channel_map(site: Site, override: Mapping[str, Channel] | None) -> Mapping[s
     return override if override is not None else channels_for(site.config.notifications)
 
 
+def backoff(settings: Notifications, attempts: int) -> datetime.timedelta:
+    """The pause after the attempts-th failed try: doubling from retry_delay_s, at most an hour."""
+    return datetime.timedelta(
+        seconds=min(settings.retry_delay_s * 2 ** (attempts - 1), MAX_PAUSE_S)
+    )
+
+
 def deliver_pending(
-    site: Site, store: Store, channels: Mapping[str, Channel] | None = None
+    site: Site,
+    store: Store,
+    channels: Mapping[str, Channel] | None = None,
+    *,
+    everything: bool = False,
+    worker: str | None = None,
 ) -> list[Delivery]:
-    """Try every undelivered notification; record each outcome. Never raises for a transport."""
+    """One delivery round: claim what is due, try each once, record the outcome; never raises.
+
+    Due means undelivered, fewer than `attempts` tries so far and its back-off pause over;
+    `everything` also takes given-up and waiting messages (an operator's retry). A claim is a
+    lease written under the store's write lock, so deliverers running at once never send the
+    same message twice.
+    """
     available = channel_map(site, channels)
     settings = site.config.notifications
-    with store.reading() as session:
-        queued = pending(session)
-        session.expunge_all()
-    outcomes = []
-    for message in queued:
-        channel = available.get(message.channel) or unknown_channel(message.channel)
-        delivered, error, tries = attempt(
-            message, channel, settings.attempts, settings.retry_delay_s
-        )
-        with store.writing() as session:
-            row = session.get(OutboxRecord, message.id)
-            if row is None or row.delivered_at is not None:
-                continue
-            row.attempts += tries
-            row.last_error = error
-            if delivered:
-                row.delivered_at = datetime.datetime.now(datetime.UTC)
-            total = row.attempts
-        outcomes.append(
-            Delivery(message.id, message.request_id, message.channel, delivered, total, error)
-        )
+    me = worker or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    tried: set[int] = set()
+    outcomes: list[Delivery] = []
+    for _ in range(MAX_BATCHES):
+        batch = _claim(store, settings, me, tried, everything)
+        if not batch:
+            break
+        for message in batch:
+            tried.add(message.id)
+            channel = available.get(message.channel) or unknown_channel(message.channel)
+            error: str | None = None
+            try:
+                channel.send(message)
+            except Exception as exc:  # any failure of a transport is reported, never raised
+                error = f"{type(exc).__name__}: {exc}"
+            outcome = _settle(store, settings, me, message, error)
+            if outcome is not None:
+                outcomes.append(outcome)
     return outcomes
+
+
+def _claim(
+    store: Store, settings: Notifications, me: str, tried: set[int], everything: bool
+) -> list[OutboxRecord]:
+    """Lease up to BATCH due messages to this deliverer."""
+    now = _now()
+    lease = datetime.timedelta(seconds=LEASE_S + _timeout(settings))
+    with store.writing() as session:
+        query = (
+            select(OutboxRecord)
+            .where(OutboxRecord.delivered_at.is_(None))
+            .where(OutboxRecord.claimed_until.is_(None) | (OutboxRecord.claimed_until < now))
+            .order_by(OutboxRecord.id)
+        )
+        if tried:
+            query = query.where(OutboxRecord.id.not_in(tried))
+        if not everything:
+            query = query.where(OutboxRecord.attempts < settings.attempts).where(
+                OutboxRecord.next_attempt_at.is_(None) | (OutboxRecord.next_attempt_at <= now)
+            )
+        rows = list(session.scalars(query.limit(BATCH)))
+        for row in rows:
+            row.claimed_by, row.claimed_until = me, now + lease
+        session.flush()
+        session.expunge_all()
+    return rows
+
+
+def _settle(
+    store: Store, settings: Notifications, me: str, message: OutboxRecord, error: str | None
+) -> Delivery | None:
+    """Record one try of a message this deliverer holds; None if its lease was lost meanwhile."""
+    with store.writing() as session:
+        row = session.get(OutboxRecord, message.id)
+        if row is None or row.delivered_at is not None or row.claimed_by != me:
+            return None
+        now = _now()
+        row.attempts += 1
+        row.claimed_by, row.claimed_until = None, None
+        row.last_error = error
+        if error is None:
+            row.delivered_at = now
+        else:
+            row.next_attempt_at = now + backoff(settings, row.attempts)
+        return Delivery(row.id, row.request_id, row.channel, error is None, row.attempts, error)
+
+
+def _timeout(settings: Notifications) -> float:
+    return max(
+        (c.timeout_s for c in (settings.smtp, settings.webhook) if c is not None), default=0.0
+    )
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 from collections.abc import Sequence
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dcops.core.site import Site
+from dcops.core.site import Notifications, Site
 from dcops.tenancy import ipam
 from dcops.tenancy.model import TenancyRequest
 from dcops.tenancy.notifications import pending
@@ -24,7 +26,10 @@ from dcops.tenancy.store import active_allocations
 
 
 def requests(
-    session: Session, state: str | None = None, departments: Sequence[str] | None = None
+    session: Session,
+    state: str | None = None,
+    departments: Sequence[str] | None = None,
+    zone: str = "UTC",
 ) -> list[dict[str, Any]]:
     """Requests, newest first, optionally of one state and of some departments."""
     query = select(RequestRecord).order_by(RequestRecord.id.desc())
@@ -32,11 +37,17 @@ def requests(
         query = query.where(RequestRecord.state == state)
     if departments is not None:
         query = query.where(RequestRecord.department.in_(departments))
-    return [summary(session, r) for r in session.scalars(query)]
+    return [summary(session, r, zone) for r in session.scalars(query)]
 
 
-def summary(session: Session, record: RequestRecord) -> dict[str, Any]:
-    """One request in a line: who asked for what, and where it stands."""
+def moment(value: datetime.datetime, zone: str) -> str:
+    """A stored time (UTC; SQLite keeps no zone) in the site's zone, ISO 8601 with its offset."""
+    aware = value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
+    return aware.astimezone(ZoneInfo(zone)).isoformat(timespec="seconds")
+
+
+def summary(session: Session, record: RequestRecord, zone: str = "UTC") -> dict[str, Any]:
+    """One request in a line: who asked for what, and where it stands (times in zone)."""
     approvers = list(
         session.scalars(
             select(ApprovalRecord.approver)
@@ -56,13 +67,14 @@ def summary(session: Session, record: RequestRecord) -> dict[str, Any]:
         "approvers": approvers,
         "requester": record.requester,
         "expires": record.expires.isoformat(),
-        "submitted": record.created_at.isoformat(timespec="seconds"),
+        "submitted": moment(record.created_at, zone),
         "reason": record.reason,
     }
 
 
 def detail(session: Session, site: Site, record: RequestRecord) -> dict[str, Any]:
     """A request in full: summary, plan summary, addresses, history and notifications."""
+    zone = site.config.site.timezone
     request = TenancyRequest.model_validate(record.spec)
     allocations = session.scalars(
         select(AllocationRecord)
@@ -78,7 +90,7 @@ def detail(session: Session, site: Site, record: RequestRecord) -> dict[str, Any
         select(OutboxRecord).where(OutboxRecord.request_id == record.id).order_by(OutboxRecord.id)
     ).all()
     return {
-        **summary(session, record),
+        **summary(session, record, zone),
         "purpose": request.purpose,
         "environment": request.environment,
         "classification": request.classification,
@@ -88,13 +100,13 @@ def detail(session: Session, site: Site, record: RequestRecord) -> dict[str, Any
                 "network": a.network,
                 "cidr": a.cidr,
                 "pool": a.pool,
-                "released": a.released_at.isoformat(timespec="seconds") if a.released_at else None,
+                "released": moment(a.released_at, zone) if a.released_at else None,
             }
             for a in allocations
         ],
         "history": [
             {
-                "at": h.at.isoformat(timespec="seconds"),
+                "at": moment(h.at, zone),
                 "actor": h.actor,
                 "from": h.from_state,
                 "to": h.to_state,
@@ -183,14 +195,18 @@ def address_report(session: Session, site: Site) -> dict[str, Any]:
     return {"pools": pools, "allocations": allocations}
 
 
-def undelivered(session: Session) -> list[dict[str, Any]]:
-    """Notifications still waiting for delivery, with their last error."""
+def undelivered(
+    session: Session, settings: Notifications, zone: str = "UTC"
+) -> list[dict[str, Any]]:
+    """Notifications still waiting for delivery: attempts, whether given up, the last error."""
     return [
         {
             "id": o.id,
             "request": o.request_id,
             "channel": o.channel,
             "attempts": o.attempts,
+            "state": "given up (--retry)" if o.attempts >= settings.attempts else "waiting",
+            "next_attempt": moment(o.next_attempt_at, zone) if o.next_attempt_at else None,
             "error": o.last_error,
             "subject": o.subject,
         }

@@ -18,7 +18,7 @@ from dcops.tenancy.location import STORE_FILE
 from dcops.tenancy.model import TenancyRequest
 from dcops.tenancy.records import AllocationRecord, RequestRecord
 
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 _WRITE = "dcops_write"
 _ADVISORY_KEY = 0x64636F7073  # one lock for every write to a PostgreSQL tenancy store
 _engines: dict[str, Engine] = {}

@@ -18,7 +18,11 @@ def _temperature(value: float | None, high: float, low: float) -> Any:
 
     if value is None:
         return Text("—", style="dim")
-    style = "bold red" if value > high + 5 else "yellow" if value > high or value < low else "green"
+    from dcops.dcim.room import INLET_CRITICAL_MARGIN
+
+    above, below = INLET_CRITICAL_MARGIN
+    critical = value > high + above or value < low - below
+    style = "bold red" if critical else "yellow" if value > high or value < low else "green"
     return Text(f"{value:.1f} °C", style=style)
 
 
@@ -33,9 +37,10 @@ def render(poller: Poller, site: Site, scenario: str) -> Any:
     now = time.time()
     states = list(poller.states.values())
     current = {st.target.name: st.current(now, poller.max_age) for st in states}
+    simulated = f"模拟 SIMULATED scenario {scenario} — " if poller.simulated else ""
     header = Text(
-        f"{site.name} — {time.strftime('%Y-%m-%d %H:%M:%S')} — scenario {scenario} — refresh {poller.interval:g} s",
-        style="bold",
+        f"{site.name} — {time.strftime('%Y-%m-%d %H:%M:%S')} — {simulated}refresh {poller.interval:g} s",
+        style="bold red" if poller.simulated else "bold",
     )
     racks = Table(title="机柜进风 rack inlet", title_justify="left")
     for column in ("room", "rack", "sensor", "temperature", "humidity"):

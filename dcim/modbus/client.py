@@ -34,7 +34,7 @@ class RegisterReader(Protocol):
         ...
 
 
-class _Connection:
+class Connection:
     """One TCP connection; one request in flight at a time (Modbus has no pipelining)."""
 
     def __init__(self, host: str, port: int) -> None:
@@ -89,39 +89,61 @@ class ModbusTcpClient:
         self.host, self.port = host, port
         self.attempt_timeout = timeout / (retries + 1)
         self.retries = retries
-        self._connections = [_Connection(host, port) for _ in range(max(1, connections))]
+        self._connections = [Connection(host, port) for _ in range(max(1, connections))]
         self._next = 0
 
-    def _pick(self) -> _Connection:
+    def _pick(self) -> Connection:
         free = [c for c in self._connections if not c.lock.locked()]
         if free:
             return free[0]
         self._next = (self._next + 1) % len(self._connections)
         return self._connections[self._next]
 
+    async def take_turn(self) -> Connection:
+        """Wait for a connection of the gateway and hold it: one unit's turn on the bus.
+
+        The wait is the gateway's serialisation, not the unit's time: a unit's own time budget
+        starts once its turn begins, so a dead unit ahead in line cannot time out a healthy one.
+        Give the turn back with `end_turn`.
+        """
+        connection = self._pick()
+        await connection.lock.acquire()
+        return connection
+
+    @staticmethod
+    def end_turn(connection: Connection) -> None:
+        """Give the connection to the next unit in line."""
+        connection.lock.release()
+
     async def read(self, unit: int, function: int, start: int, count: int) -> list[int]:
         """Read count registers of unit from start (function 3 holding, 4 input)."""
+        connection = await self.take_turn()
+        try:
+            return await self.read_on(connection, unit, function, start, count)
+        finally:
+            self.end_turn(connection)
+
+    async def read_on(
+        self, connection: Connection, unit: int, function: int, start: int, count: int
+    ) -> list[int]:
+        """Read registers on a connection whose turn the caller holds."""
         pdu = struct.pack(">BHH", function, start, count)
-        connection = self._pick()
-        async with connection.lock:
-            for attempt in range(self.retries + 1):
-                try:
-                    answer = await asyncio.wait_for(
-                        connection.request(unit, pdu), self.attempt_timeout
-                    )
-                    break
-                except TimeoutError:
-                    connection.drop()
-                    if attempt == self.retries:
-                        raise DeviceFault(
-                            "timeout", f"unit {unit} at {self.host}:{self.port} did not answer"
-                        ) from None
-                except (asyncio.IncompleteReadError, ConnectionError) as exc:
-                    connection.drop()
-                    if attempt == self.retries:
-                        raise DeviceFault(
-                            "other", f"connection to {self.host}:{self.port} lost: {exc}"
-                        ) from None
+        for attempt in range(self.retries + 1):
+            try:
+                answer = await asyncio.wait_for(connection.request(unit, pdu), self.attempt_timeout)
+                break
+            except TimeoutError:
+                connection.drop()
+                if attempt == self.retries:
+                    raise DeviceFault(
+                        "timeout", f"unit {unit} at {self.host}:{self.port} did not answer"
+                    ) from None
+            except (asyncio.IncompleteReadError, ConnectionError) as exc:
+                connection.drop()
+                if attempt == self.retries:
+                    raise DeviceFault(
+                        "other", f"connection to {self.host}:{self.port} lost: {exc}"
+                    ) from None
         return _registers(answer, function, count, unit)
 
     async def close(self) -> None:

@@ -20,8 +20,8 @@ def test_every_inventory_device_is_up_with_contract_labels(exporter: int) -> Non
     for device in ("ups-1", "ups-2", "crac-1", "pdu-a01", "env-a01", "leak-1", "door-1", "fire-1"):
         assert reading(text, "dcops_dcim_device_up", device=device) == 1.0, device
     assert (
-        'dcops_dcim_env_temperature_celsius{device="env-a01",kind="env-sensor",rack="A01",room="r301",site="gdc"}'
-        in text
+        'dcops_dcim_env_temperature_celsius{device="env-a01",kind="env-sensor",rack="A01",room="r301",simulated="true",site="gdc"}'
+        in text  # a simulated room says so on every series
     )
     assert (
         reading(text, "dcops_dcim_ups_output_source_code", device="ups-2") == 3.0
@@ -35,7 +35,7 @@ def test_every_inventory_device_is_up_with_contract_labels(exporter: int) -> Non
         == 0.0
     )
     assert (
-        'dcops_dcim_exporter_build_info{device="",kind="",rack="",room="",site="",version="0.1.0"} 1.0'
+        'dcops_dcim_exporter_build_info{device="",kind="",rack="",room="",simulated="true",site="",version="0.1.0"} 1.0'
         in text
     )
 
@@ -116,11 +116,15 @@ def test_unknown_scenario_is_refused(simulated: RunDcops) -> None:
 
 
 def test_poll_once_lists_problems_first_and_every_device(simulated: RunDcops) -> None:
+    calm = simulated("dcim", "poll", "--once", "--output", "json")
+    assert calm.returncode == 0, calm.stderr  # no critical problem: exit 0
     simulated("dcim", "simulate", "set-scenario", "fire-alarm")
     time.sleep(0.6)
     done = simulated("dcim", "poll", "--once", "--output", "json")
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr  # a critical problem: exit 1, saying which
+    assert "critical problem(s) in the room (simulated): fire-1" in done.stderr
     data = json.loads(done.stdout)
+    assert data["simulated"] is True and all(d["simulated"] for d in data["devices"])
     assert data["problems"][0]["severity"] == "critical"
     assert data["problems"][0]["device"] == "fire-1"
     assert {d["device"] for d in data["devices"]} >= {
@@ -132,6 +136,7 @@ def test_poll_once_lists_problems_first_and_every_device(simulated: RunDcops) ->
     }
     assert all(d["up"] for d in data["devices"])
     table = simulated("dcim", "poll", "--once")
+    assert table.stdout.startswith("模拟 SIMULATED")
     assert table.stdout.index("FIRE ALARM") < table.stdout.index("机房 room r301")
 
 
@@ -146,11 +151,16 @@ def test_probe_reads_snmp_v2c_v3_and_modbus_devices(simulated: RunDcops, site_di
     record = json.loads((site_dir / ".dcops" / "dcim" / "simulation.json").read_text())
     secrets = site_dir / ".dcops"
     ups1, ups2 = record["devices"]["ups-1"], record["devices"]["ups-2"]
-    community = (secrets / ups1["community"]["file"]).read_text().strip()
+    community_file = ups1["community"]["file"]  # relative to the state dir
+    # the community never appears in the URL (nor in `ps`): a file, or the device's own secret
+    by_secret = simulated(
+        "dcim", "probe", f"snmp://127.0.0.1:{ups1['port']}?secret=ups-1", "--profile", "ups-mib"
+    )
+    assert by_secret.returncode == 0, by_secret.stderr
     done = simulated(
         "dcim",
         "probe",
-        f"snmp://{community}@127.0.0.1:{ups1['port']}",
+        f"snmp://127.0.0.1:{ups1['port']}?community_file={community_file}",
         "--profile",
         "ups-mib",
         "--output",

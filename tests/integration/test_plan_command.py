@@ -53,6 +53,12 @@ def test_policy_violation_exits_1_and_names_the_rule(dcops: RunDcops, site_dir: 
     assert "no-admin-port-to-world │ FAIL" in done.stdout
     assert "administrative port(s) [22] open to the world" in done.stdout
     assert "plan: 1 stacks, FAIL" in done.stdout
+    logged = json.loads(
+        dcops("audit", "log", "--object", "tenancy/fgw-production", "-o", "json").stdout
+    )
+    (planned,) = [op for op in logged if op["action"] == "plan"]
+    assert planned["status"] == "failure"  # a plan that breaks a policy is not a success
+    assert planned["error"] == "policy violations: fgw-production: no-admin-port-to-world"
 
 
 def test_bad_request_exits_2_naming_the_field_and_keeps_state(

@@ -7,7 +7,9 @@ import email.policy
 import hashlib
 import hmac
 import json
+import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -16,7 +18,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.conftest import RunDcops
+from tests.conftest import DCOPS, RunDcops, dcops_env
 from tests.integration.tenancy.conftest import SAMPLE, free_port
 
 SECRET = "webhook-signing-key-for-tests"
@@ -39,12 +41,14 @@ class Hook:
 
     def __init__(self, failures: int = 0) -> None:
         self.failures = failures
+        self.delay = 0.0
         self.received: list[tuple[dict[str, Any], str]] = []
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                time.sleep(hook.delay)
                 if hook.failures > 0:
                     hook.failures -= 1
                     self.send_response(500)
@@ -107,11 +111,18 @@ def test_every_transition_is_mailed_and_posted(
     env = {"DCOPS_HOOK_KEY": SECRET}
     submitted = dcops("tenancy", "request", SAMPLE, user="wanglei", env=env)
     assert submitted.returncode == 0, submitted.stderr
-    # the webhook failed once and was retried within the same run
-    assert "notification by webhook: delivered" in submitted.stdout
-    assert "notification by smtp: delivered" in submitted.stdout
+    assert "notifications queued for smtp, webhook" in submitted.stdout
     approved = dcops("tenancy", "approve", "1", user="chenjing", env=env)
     assert approved.returncode == 0, approved.stderr
+    assert box.messages == [] and hook.received == []  # commands only enqueue
+    first = dcops("tenancy", "notifications", "--deliver", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "delivered 3, failed 1" in first.stdout  # the webhook failed once
+    assert "waiting" in first.stdout and "HTTP 500" in first.stdout
+    second = dcops("tenancy", "notifications", "--deliver", env=env)  # its 0.05 s pause is over
+    assert (
+        "delivered 1, failed 0" in second.stdout and "all notifications delivered" in second.stdout
+    )
 
     assert [m["Subject"] for _, m in box.messages] == [
         "[dcops] 租户申请 #1 fgw-production: 已提交 submitted",
@@ -125,9 +136,9 @@ def test_every_transition_is_mailed_and_posted(
     }
     body = approval.get_content()
     assert body.index("状态变为：已批准 approved") < body.index("is now approved")
-    assert [(p["state"], p["actor"]) for p, _ in hook.received] == [
-        ("submitted", "wanglei"),
+    assert sorted((p["state"], p["actor"]) for p, _ in hook.received) == [
         ("approved", "chenjing"),
+        ("submitted", "wanglei"),
     ]
     for body_bytes, (_, signature) in zip(hook.bodies, hook.received, strict=True):
         expected = hmac.new(SECRET.encode(), body_bytes, hashlib.sha256).hexdigest()
@@ -135,22 +146,33 @@ def test_every_transition_is_mailed_and_posted(
 
 
 @pytest.mark.integration
-def test_a_mail_server_outage_is_reported_kept_and_retried(
+def test_commands_only_enqueue_while_the_channels_are_down_and_retry_delivers(
     dcops: RunDcops, site_dir: Path, hook: Hook
 ) -> None:
     box = Mailbox()
     port = free_port()
     _configure(site_dir, port, hook.url)
+    hook.failures = 1000  # the webhook is down too
     submitted = dcops("tenancy", "request", SAMPLE, user="wanglei")
     assert submitted.returncode == 0, submitted.stderr
-    assert "notification by smtp: FAILED after 3 tries (ConnectionRefusedError" in submitted.stdout
-    assert "dcops tenancy notifications --retry" in submitted.stdout
+    assert "notifications queued for smtp, webhook" in submitted.stdout
     rejected = dcops("tenancy", "reject", "1", "--reason", "请补充等保测评报告", user="chenjing")
     assert rejected.returncode == 0 and "submitted → rejected" in rejected.stdout
+    assert hook.failures == 1000  # no command tried to post
     waiting = json.loads(dcops("tenancy", "notifications", "-o", "json").stdout)
-    assert [(w["request"], w["channel"]) for w in waiting] == [(1, "smtp"), (1, "smtp")]
-    assert all(w["attempts"] >= 3 and "ConnectionRefused" in w["error"] for w in waiting)
+    assert [(w["request"], w["channel"], w["attempts"]) for w in waiting] == [
+        (1, "smtp", 0),
+        (1, "webhook", 0),
+        (1, "smtp", 0),
+        (1, "webhook", 0),
+    ]
+    failed = dcops("tenancy", "notifications", "--deliver")
+    assert "delivered 0, failed 4" in failed.stdout
+    waiting = json.loads(dcops("tenancy", "notifications", "-o", "json").stdout)
+    assert all(w["attempts"] == 1 and w["next_attempt"] for w in waiting)
+    assert "ConnectionRefused" in waiting[0]["error"] and "HTTP 500" in waiting[1]["error"]
 
+    hook.failures = 0
     controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()
     try:
@@ -158,7 +180,7 @@ def test_a_mail_server_outage_is_reported_kept_and_retried(
     finally:
         controller.stop()
     assert retried.returncode == 0, retried.stderr
-    assert "delivered 2, failed 0" in retried.stdout
+    assert "delivered 4, failed 0" in retried.stdout
     assert "all notifications delivered" in retried.stdout
     subjects = [m["Subject"] for _, m in box.messages]
     assert subjects == [
@@ -166,3 +188,45 @@ def test_a_mail_server_outage_is_reported_kept_and_retried(
         "[dcops] 租户申请 #1 fgw-production: 已驳回 rejected",
     ]
     assert "请补充等保测评报告" in box.messages[1][1].get_content()
+
+
+@pytest.mark.integration
+def test_concurrent_deliverers_post_each_message_once(
+    dcops: RunDcops, site_dir: Path, hook: Hook
+) -> None:
+    hook.failures = 0
+    hook.delay = 0.2  # slow posts widen the window in which deliverers overlap
+    with (site_dir / "dcops.toml").open("a", encoding="utf-8") as toml:
+        toml.write(f'[notifications.webhook]\nurl = "{hook.url}"\n')
+    submitted = dcops("tenancy", "request", SAMPLE, user="wanglei")
+    assert submitted.returncode == 0, submitted.stderr
+    assert (
+        dcops("tenancy", "reject", "1", "--reason", "重复 duplicate", user="chenjing").returncode
+        == 0
+    )
+    runs = [
+        subprocess.Popen(
+            [str(DCOPS), "tenancy", "notifications", flag],
+            cwd=site_dir,
+            env=dcops_env("zhangwei"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for flag in ("--retry", "--deliver", "--retry", "--deliver")
+    ]
+    for run in runs:
+        _, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err
+    states = sorted(p["state"] for p, _ in hook.received)
+    assert states == ["rejected", "submitted"]  # each posted exactly once
+
+
+@pytest.mark.integration
+def test_without_a_channel_nothing_is_queued_and_it_says_so(dcops: RunDcops) -> None:
+    submitted = dcops("tenancy", "request", SAMPLE, user="wanglei")
+    assert submitted.returncode == 0 and "queued" not in submitted.stdout
+    listed = dcops("tenancy", "notifications", "--deliver")
+    assert listed.returncode == 0
+    assert "no notification channel is configured" in listed.stdout
+    assert "all notifications delivered" not in listed.stdout

@@ -271,6 +271,8 @@ def test_the_json_report_of_an_intact_journal(filled: Journal) -> None:
     result = check(filled)
     report = result.as_dict()
     latest = report.pop("latest_checkpoint")
+    witness = report.pop("witness")
+    assert witness["path"].endswith("checkpoints.jsonl") and witness["size"] == 8
     assert report == {
         "ok": True,
         "events": 8,
@@ -282,6 +284,7 @@ def test_the_json_report_of_an_intact_journal(filled: Journal) -> None:
         "unsigned_events": 0,
         "checkpoints_checked": 4,
         "checkpoints_failed": [],
+        "warnings": [],
     }
     assert latest["size"] == 8 and latest["root"] == result.root.hex()
     assert latest["origin"] == filled.origin and latest["signature"]

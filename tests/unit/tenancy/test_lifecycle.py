@@ -204,15 +204,20 @@ def _with_notifications(site_dir: Path) -> Site:
 def test_a_failed_notification_never_loses_the_transition(
     site_dir: Path, person: Person, make_request: MakeRequest
 ) -> None:
+    from dcops.tenancy.notifications import deliver_pending
+
     site = _with_notifications(site_dir)
     mail, hook = _Refusing(), _Collecting()
     channels = {"smtp": mail, "webhook": hook}
-    lifecycle.submit(site, make_request(), person("wanglei"), channels=channels)
-    approved = lifecycle.approve(site, "1", person("chenjing"), channels=channels)
+    lifecycle.submit(site, make_request(), person("wanglei"))
+    approved = lifecycle.approve(site, "1", person("chenjing"))
     assert approved.to_state == "approved"
-    failed = [d for d in approved.deliveries if not d.delivered]
+    assert approved.queued == ["smtp", "webhook"]  # queued, not sent by the command
+    assert mail.tries == 0 and hook.sent == []
+    outcomes = deliver_pending(site, open_store(site), channels)
+    failed = [d for d in outcomes if not d.delivered]
     assert {d.channel for d in failed} == {"smtp"} and "relay down" in (failed[0].error or "")
-    assert mail.tries == 3 * 2 + 3  # three tries per run; the second run retried the first mail
+    assert mail.tries == 2  # one try per message per round
     assert len(hook.sent) == 2 and "approved" in hook.sent[1]
     with open_store(site).reading() as db:
         waiting = db.scalar(
@@ -223,11 +228,42 @@ def test_a_failed_notification_never_loses_the_transition(
         assert find_request(db, "1").state == "approved"
     assert waiting == 2
     fixed = _Collecting()
-    from dcops.tenancy.notifications import deliver_pending
-
     outcomes = deliver_pending(site, open_store(site), {"smtp": fixed, "webhook": hook})
     assert [d.delivered for d in outcomes] == [True, True]
     assert len(fixed.sent) == 2
+
+
+def test_delivery_backs_off_and_gives_up_after_its_attempts(
+    site_dir: Path, person: Person, make_request: MakeRequest
+) -> None:
+    from dcops.tenancy.notifications import backoff, deliver_pending
+
+    with (site_dir / "dcops.toml").open("a", encoding="utf-8") as toml:
+        toml.write(
+            'attempts = 3\nretry_delay_s = 1000\n[notifications.smtp]\nhost = "127.0.0.1"\n'
+            'port = 9\nsender = "dcops@gdc.example.gov.cn"\n'
+        )
+    site = load_site(site_dir)
+    settings = site.config.notifications
+    assert [backoff(settings, n).total_seconds() for n in (1, 2, 3, 4, 5)] == [
+        1000,
+        2000,
+        3600,
+        3600,
+        3600,
+    ]
+    mail = _Refusing()
+    lifecycle.submit(site, make_request(), person("wanglei"))
+    store = open_store(site)
+    assert len(deliver_pending(site, store, {"smtp": mail})) == 1
+    assert deliver_pending(site, store, {"smtp": mail}) == []  # waiting out its pause
+    for _ in range(3):  # an operator's retry ignores the pause
+        deliver_pending(site, store, {"smtp": mail}, everything=True)
+    assert mail.tries == 4
+    with store.writing() as db:  # the pause is over, but its tries are spent
+        db.execute(OutboxRecord.__table__.update().values(next_attempt_at=None))
+    assert deliver_pending(site, store, {"smtp": mail}) == []
+    assert mail.tries == 4
 
 
 def test_allocations_are_unique_in_the_database(
@@ -267,3 +303,16 @@ def test_the_store_is_at_the_newest_migration(site: Site) -> None:
         assert db.scalar(select(func.count()).select_from(HistoryRecord)) == 0
     assert (site.paths.state / "tenancy.db").exists()
     assert (site.paths.state / "tenancy.db-wal").exists()
+
+
+def test_every_transition_names_the_tenancy_by_name_in_the_audit_record(
+    site: Site, person: Person, make_request: MakeRequest
+) -> None:
+    from dcops.audit.history import operations
+    from dcops.audit.journal import Journal
+
+    submitted = lifecycle.submit(site, make_request(), person("wanglei"))
+    lifecycle.approve(site, str(submitted.request_id), person("chenjing"))  # by ID
+    lifecycle.offboard(site, submitted.name, person("zhangwei"))  # by name
+    objects = {op.object for op in operations(Journal.of(site).events())}
+    assert objects == {f"tenancy/{submitted.name}"}
