@@ -75,6 +75,9 @@ class Poller:
         self._budget = asyncio.Semaphore(concurrency)
         self._snmp: dict[str, SnmpClient] = {}
         self._modbus: dict[str, ModbusTcpClient] = {}
+        self._in_line = Counter(  # units behind each Modbus endpoint: the longest line to wait in
+            t.endpoint or f"{t.host}:{t.port}" for t in targets if t.protocol == "modbus"
+        )
         _raise_file_limit(len(targets) + 64)
 
     @property
@@ -114,16 +117,17 @@ class Poller:
         if target.protocol != "modbus":
             return await asyncio.wait_for(self._read_snmp(target), budget)
         client = self._modbus_client(target)
+        # Waiting for the gateway (other units' turns) is not charged to this unit: its budget
+        # starts with its turn. The wait is bounded by every unit ahead using its whole budget.
+        ahead = self._in_line[target.endpoint or f"{target.host}:{target.port}"]
+        line = max(self.interval, budget * max(1, ahead))
         try:
-            # Waiting for the gateway (other units' turns) is bounded by the interval, not
-            # charged to this unit; its budget starts with its turn.
-            async with asyncio.timeout(max(self.interval, budget)):
+            async with asyncio.timeout(line):
                 connection = await client.take_turn()
         except TimeoutError:
             raise DeviceFault(
                 "timeout",
-                f"the gateway {target.host}:{target.port} was busy with other units "
-                f"for {max(self.interval, budget):g} s",
+                f"the gateway {target.host}:{target.port} was busy with other units for {line:g} s",
             ) from None
         try:
             return await asyncio.wait_for(self._read_unit(target, client, connection), budget)
