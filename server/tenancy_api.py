@@ -117,7 +117,7 @@ def list_requests(
         raise InputError(f"unknown state {state[:40]!r}; allowed: {', '.join(STATES)}")
     departments = visible_departments(site, who, department)
     with open_store(site).reading() as db:
-        return reports.requests(db, state, departments)
+        return reports.requests(db, state, departments, site.config.site.timezone)
 
 
 @router.get("/tenancies/notifications")
@@ -129,8 +129,9 @@ def notifications(request: Request) -> list[dict[str, Any]]:
 
     who = actor(request)
     require_role(who, "ops", "approver", action="handling tenancy notifications")
-    with open_store(context(request).site).reading() as db:
-        return reports.undelivered(db)
+    site = context(request).site
+    with open_store(site).reading() as db:
+        return reports.undelivered(db, site.config.notifications, site.config.site.timezone)
 
 
 @router.get("/tenancies/{ref}")
