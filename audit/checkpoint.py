@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from dcops.audit import witness
 from dcops.audit.event import canonical
 from dcops.audit.journal import Journal, fsync_folder
+from dcops.core.documents import Limits, read_text
 from dcops.core.errors import InputError, MissingDependency
 
 if TYPE_CHECKING:
@@ -276,10 +277,14 @@ def append_line(path: Path, line: bytes) -> None:
 
 def read_checkpoints(path: Path) -> Iterator[Checkpoint]:
     """The checkpoints of a file: JSON lines, or one JSON object as `audit checkpoint` prints."""
-    if not path.is_file():
+    if not path.exists():
         raise InputError(f"checkpoint file {path} does not exist")
-    text = path.read_text(encoding="utf-8")
+    text, problem = read_text(path, str(path), Limits(file_bytes=256 * 1024 * 1024))
+    if text is None:
+        raise InputError(f"checkpoint file {problem}")
     stripped = text.strip()
+    if not stripped:
+        raise InputError(f"checkpoint file {path} is empty; it holds no checkpoint")
     if stripped.startswith("{") and "\n{" not in stripped:
         yield Checkpoint.from_dict(_json(stripped, str(path)), str(path))
         return

@@ -15,6 +15,8 @@ _ROLES = ("ops", "facility")
 
 
 def _alertmanager_url(ctx: typer.Context, given: str | None) -> str:
+    if given is not None:
+        _check_url(given)
     return (given or session(ctx).site.config.monitors.alertmanager_url).rstrip("/")
 
 
@@ -234,3 +236,22 @@ def deliveries(
     ]
     output.show(output.table(None, columns, table))
     output.show(f"{len(rows)} notices")
+
+
+def _check_url(url: str) -> None:
+    """Refuse an --alertmanager that is not an http(s) URL with a host."""
+    from urllib.parse import urlsplit
+
+    from dcops.core.errors import InputError
+
+    try:
+        parts = urlsplit(url)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        usable = False
+    if not usable:
+        raise InputError(
+            f"--alertmanager {url!r} is not a URL; allowed: http(s)://HOST:PORT, "
+            "such as http://127.0.0.1:9093"
+        )

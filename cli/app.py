@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import typer
+import typer.main
 
 from dcops.cli import (
     alerts,
@@ -120,19 +124,71 @@ def hoist_global_options(argv: Sequence[str]) -> list[str]:
     return front + rest
 
 
+MARKDOWN_COMMANDS = {"dcops plan"}  # the commands with a Markdown form (for change tickets)
+
+
+def _with_output_options(root: Any) -> Any:
+    """Give every command its own --output, a copy of the root's: shown in its help, checked there."""
+    template = next(p for p in root.params if p.name == "output")
+    _add_output(root, "dcops", template)
+    return root
+
+
+def _add_output(group: Any, path: str, template: Any) -> None:
+    for name, command in group.commands.items():
+        here = f"{path} {name}"
+        if hasattr(command, "commands"):
+            _add_output(command, here, template)
+        elif not any(p.name == "output" for p in command.params):
+            markdown = here in MARKDOWN_COMMANDS
+            option = copy.copy(template)
+            option.default, option.expose_value = None, False
+            option.callback = _output_check(here, markdown)
+            option.help = (
+                "table for people, json for programs"
+                + (", markdown for change tickets." if markdown else " (no markdown here).")
+            )
+            command.params.append(option)
+
+
+def _output_check(path: str, markdown: bool) -> Callable[[Any, Any, Any], None]:
+    def check(ctx: Any, _param: Any, value: Any) -> None:
+        state = ctx.find_root().obj
+        assert isinstance(state, Session)
+        if value is not None:
+            state.output = OutputFormat(value)
+        if state.markdown and not markdown:
+            raise typer.BadParameter(
+                f"--output markdown is not available for {path}; allowed here: table, json "
+                "(markdown is for dcops plan)",
+                ctx=ctx,
+            )
+
+    return check
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Run dcops with argv and return the exit code: 0 ok, 1 failed, 2 bad input, 130 interrupted."""
     from dcops.cli.views import boundary
 
+    _private_files()
     args = hoist_global_options(sys.argv[1:] if argv is None else argv)
     state = Session(debug="--debug" in args, output=_output_from(args))
     try:
-        result = app(args=args, prog_name="dcops", standalone_mode=False, obj=state)
+        result = _with_output_options(typer.main.get_command(app)).main(
+            args=args, prog_name="dcops", standalone_mode=False, obj=state
+        )
     except BaseException as exc:
         return boundary.handle(exc, state)
     if result == boundary.EXIT_INTERRUPTED:  # Typer turns Ctrl-C into a return value here
         return boundary.handle(KeyboardInterrupt(), state)
     return result if isinstance(result, int) else 0
+
+
+def _private_files() -> None:
+    """Files dcops creates are 0640 at most and folders 0750, whatever umask it was started with."""
+    previous = os.umask(0o027)
+    os.umask(previous | 0o027)
 
 
 def _output_from(args: Sequence[str]) -> OutputFormat:

@@ -118,10 +118,10 @@ def show(
         output.print_json({"event": event, "proof": proof})
         return
     diff = event.pop("diff", None)
-    typer.echo(json.dumps(event, ensure_ascii=False, indent=2, sort_keys=True))
+    typer.echo(output.block(json.dumps(event, ensure_ascii=False, indent=2, sort_keys=True)))
     if diff:
         typer.echo("diff:")
-        typer.echo(diff)
+        typer.echo(output.block(diff))
     if proof is None:
         typer.echo("proof: not yet covered by a checkpoint (run `dcops audit checkpoint`)")
         return
@@ -266,6 +266,8 @@ def report(
     if form not in FORMATS:
         raise InputError(f"--format {form!r} is not known; allowed: {', '.join(FORMATS)}")
     site = state.site
+    if out is not None:
+        _check_out(out)
     journal = _journal(state)
     chosen = _filter(state, since, until)
     ops = [op for op in operations(journal.events()) if chosen.matches(op)]
@@ -282,8 +284,23 @@ def report(
     if out is None:
         typer.echo(text, nl=False)
         return
-    out.write_text(text, encoding="utf-8")
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"--out {out}: cannot write the report ({exc.strerror or exc})") from None
     typer.echo(f"report written to {out} ({len(ops)} operations, {form})")
+
+
+def _check_out(out: Path) -> None:
+    """Refuse a --out that names a folder or sits in a folder that does not exist."""
+    from dcops.core.errors import InputError
+
+    if out.is_dir():
+        raise InputError(f"--out {out} is a directory; give a file name, such as {out}/report.md")
+    if not out.parent.is_dir():
+        raise InputError(
+            f"--out {out}: folder {out.parent} does not exist; create it or give another path"
+        )
 
 
 @app.command("checkpoint")

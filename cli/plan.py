@@ -22,6 +22,9 @@ def plan(
         "--platform",
         help="Also plan the platform stack (flavor catalogue, external network).",
     ),
+    tree: bool = typer.Option(
+        False, "--tree", help="Show every resource in its tree, and every policy's verdict."
+    ),
 ) -> None:
     """Plan tenancies offline (no cloud, no pulumi CLI); exit 1 on a policy violation, 2 on bad input."""
     from dcops.cli.views import output
@@ -57,7 +60,7 @@ def plan(
         output.console().file.write(render(report))
     else:
         for tenancy in report.tenancies:
-            output.show(plan_view(tenancy))
+            output.show(plan_view(tenancy, tree))
         verdict = "pass" if report.ok else "FAIL — policy violations above"
         output.show(f"plan: {len(report.tenancies)} stacks, {verdict}")
     if not report.ok:

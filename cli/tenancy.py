@@ -12,7 +12,9 @@ from dcops.cli.views.confirm import confirm_change
 from dcops.cli.views.session import session
 
 if TYPE_CHECKING:
+    from dcops.core.identity import Actor
     from dcops.core.site import Site
+    from dcops.stacks.verdicts import Verdict
     from dcops.tenancy.lifecycle import Transition
     from dcops.tenancy.model import TenancyRequest
 
@@ -65,11 +67,13 @@ def request(
         False, "--interactive", "-i", help="Ask field by field, with the site's choices."
     ),
     save: Path | None = typer.Option(
-        None, "--save", help="With --interactive: where to write the request file."
+        None,
+        "--save",
+        help="With --interactive: where to write the request file (default ./<name>.yml).",
     ),
 ) -> None:
     """Validate a tenancy request and submit it for approval."""
-    from dcops.tenancy.request import load_request, parse_request, today_at
+    from dcops.tenancy.request import load_request
 
     state = session(ctx)
     site, actor = state.site, state.actor
@@ -78,17 +82,18 @@ def request(
 
         raise InputError("give a request FILE or --interactive (one of the two)")
     if interactive:
-        from dcops.cli.views.tenancy_prompt import ask_request
-
-        data = ask_request(site, actor, today_at(site))
-        parsed = parse_request(data, site, source="(interactive request)")
-        if not dry_run:
-            _write_request(site, data, parsed.name, save)
+        parsed = _interactive(site, actor, dry_run, save)
     else:
         assert file is not None
         parsed = load_request(file, site)
-        if not dry_run:
-            parsed = load_request(file, site, other_peers=_peers(site, parsed.name))
+        peers, namespaces = _neighbours(site, parsed.name)
+        parsed = load_request(file, site, other_peers=peers, other_namespaces=namespaces)
+    verdicts = _policy_verdicts(site, parsed)
+    _show_verdicts(ctx, verdicts)
+    if verdicts is not None:
+        from dcops.stacks.admission import refuse_violations
+
+        refuse_violations(str(file or "(interactive request)"), parsed.name, verdicts)
     if dry_run:
         _show_valid(ctx, site, parsed)
         return
@@ -97,12 +102,92 @@ def request(
     _report(ctx, [submit(site, parsed, actor)])
 
 
-def _peers(site: Site, name: str) -> list[tuple[str, str]]:
-    from dcops.tenancy.lifecycle import other_peers
+def _policy_verdicts(site: Site, parsed: TenancyRequest) -> list[Verdict] | None:
+    """The site's policies over what the request builds; None where the stacks extra is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec("pulumi_policy") is None or importlib.util.find_spec("pulumi") is None:
+        return None
+    from dcops.stacks.admission import judge_request
+
+    return judge_request(site, parsed)
+
+
+def _show_verdicts(ctx: typer.Context, verdicts: list[Verdict] | None) -> None:
+    """Policy verdicts on stderr (stdout stays the command's own output)."""
+    from dcops.cli.views import output
+
+    err = output.error_console()
+    if verdicts is None:
+        err.print(
+            "策略未检查 / policies not checked: the stacks extra is not installed "
+            "(pip install 'dcops[stacks]'); dcops plan checks them before provisioning",
+            markup=False,
+        )
+        return
+    if session(ctx).json:
+        return
+    for line in verdict_lines(verdicts, passed=False):
+        err.print(line, markup=False)
+
+
+def verdict_lines(verdicts: list[Verdict], passed: bool = True) -> list[str]:
+    """A heading with the count, then one line per policy (✓ or ✗; passed ones only if asked)."""
+    from dcops.cli.views import output
+
+    ok = sum(1 for v in verdicts if v.passed)
+    lines = [f"策略检查 / policy checks: {ok} of {len(verdicts)} passed"]
+    for verdict in verdicts:
+        if verdict.passed and not passed:
+            continue
+        mark = "✓" if verdict.passed else "✗"
+        lines.append(f"  {mark} {verdict.policy}")
+        lines += [f"      {output.inline(v.message)}" for v in verdict.violations]
+    return lines
+
+
+def _neighbours(site: Site, name: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """VPN peers and namespaces of the other tenancies: a dry run checks them as a submit does."""
+    from dcops.tenancy.lifecycle import other_namespaces, other_peers
     from dcops.tenancy.store import open_store
 
     with open_store(site).reading() as db:
-        return other_peers(db, name)
+        return other_peers(db, name), other_namespaces(db, name)
+
+
+def _interactive(site: Site, actor: Actor, dry_run: bool, save: Path | None) -> TenancyRequest:
+    """Ask for a request; on an interrupt or a refusal the answers are kept as a draft."""
+    from dcops.cli.views import output
+    from dcops.cli.views.tenancy_prompt import ask_request, save_draft
+    from dcops.core.errors import DcopsError
+    from dcops.tenancy.request import parse_request, today_at
+
+    if save is not None and save.exists():
+        from dcops.core.errors import InputError
+
+        raise InputError(f"{save} already exists; give another path with --save PATH")
+    data: dict[str, Any] = {}
+    try:
+        ask_request(site, actor, today_at(site), data)
+        peers, namespaces = _neighbours(site, f"{data['department']['code']}-{data['environment']}")
+        parsed = parse_request(
+            data,
+            site,
+            source="(interactive request)",
+            other_peers=peers,
+            other_namespaces=namespaces,
+        )
+    except (KeyboardInterrupt, typer.Abort, EOFError, DcopsError):
+        if data:
+            name = f"{data.get('department', {}).get('code', 'request')}-{data.get('environment', 'draft')}"
+            draft = save_draft(data, save or Path.cwd() / f"{name}.yml")
+            output.error_console().print(
+                f"草稿已保存 / answers kept as a draft: {draft}", markup=False
+            )
+        raise
+    if not dry_run:
+        _write_request(site, data, parsed.name, save)
+    return parsed
 
 
 def _write_request(site: Site, data: dict[str, Any], name: str, save: Path | None) -> None:
@@ -111,7 +196,7 @@ def _write_request(site: Site, data: dict[str, Any], name: str, save: Path | Non
     from dcops.cli.views import output
     from dcops.core.errors import InputError
 
-    target = save or site.paths.inventory / "requests" / f"{name}.yml"
+    target = save or Path.cwd() / f"{name}.yml"  # never into the checkout's inventory by default
     if target.exists():
         raise InputError(f"{target} already exists; give another path with --save PATH")
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -154,7 +239,7 @@ def _report(ctx: typer.Context, transitions: list[Transition]) -> None:
         output.show("nothing to do")
     for t in transitions:
         moved = f"{t.from_state} → {t.to_state}" if t.from_state else t.to_state
-        output.show(f"request #{t.request_id} {t.name}: {moved} — {t.message}")
+        output.show(f"request #{t.request_id} {t.name}: {moved} — {output.inline(t.message)}")
         for network, cidr in t.allocations:
             verb = "allocated" if t.to_state != "offboarded" else "released"
             output.show(f"  {verb} {cidr} for network {network}")
@@ -174,7 +259,36 @@ def approve(
     from dcops.tenancy.lifecycle import approve as approve_request
 
     state = session(ctx)
+    if state.actor.has("approver"):  # others are refused by the approval itself
+        _check_policies_of_stored(ctx, ref)
     _report(ctx, [approve_request(state.site, ref, state.actor, comment=comment)])
+
+
+def _check_policies_of_stored(ctx: typer.Context, ref: str) -> None:
+    """Before an approval: the policies over the submitted request, refused on a violation."""
+    from dcops.core.errors import InputError
+    from dcops.stacks.admission import refuse_violations
+    from dcops.tenancy import states
+    from dcops.tenancy.store import find_request, open_store
+
+    site = session(ctx).site
+    try:
+        with open_store(site).reading() as db:
+            record = find_request(db, ref, (states.SUBMITTED,))
+            spec, name = dict(record.spec), record.name
+    except InputError:
+        return  # the approval itself says what is wrong with ref
+    verdicts = _stored_verdicts(site, spec)
+    _show_verdicts(ctx, verdicts)
+    if verdicts is not None:
+        refuse_violations(f"request {name}", name, verdicts)
+
+
+def _stored_verdicts(site: Site, spec: dict[str, Any]) -> list[Verdict] | None:
+    """Policy verdicts over a stored request (its site rules were checked when it was submitted)."""
+    from dcops.tenancy.model import TenancyRequest
+
+    return _policy_verdicts(site, TenancyRequest.model_validate(spec))
 
 
 @app.command("reject")
@@ -246,6 +360,16 @@ def show(
         record = find_request(db, ref)
         check_visible(visible, record.id, record.department)
         info = reports.detail(db, state.site, record)
+        spec = dict(record.spec)
+    verdicts = _stored_verdicts(state.site, spec)
+    info["policies"] = (
+        None
+        if verdicts is None
+        else [
+            {"policy": v.policy, "passed": v.passed, "violations": [x.message for x in v.violations]}
+            for v in verdicts
+        ]
+    )
     if state.json:
         output.print_json(info)
         return
@@ -254,17 +378,20 @@ def show(
         f"request #{info['id']} {info['name']} — {info['state']} ({kind}), department "
         f"{info['department']}, {info['environment']}, {info['classification']}"
     )
-    output.show(f"purpose: {info['purpose']}")
+    output.show(f"purpose: {output.inline(info['purpose'])}")
     output.show(
-        f"requested by {info['requester']}; approvals {info['approvals']}"
-        + (f" ({', '.join(info['approvers'])})" if info["approvers"] else "")
+        f"requested by {output.inline(info['requester'])}; approvals {info['approvals']}"
+        + (f" ({output.inline(', '.join(info['approvers']))})" if info["approvers"] else "")
         + f"; expires {info['expires']}"
     )
     if info["reason"]:
-        output.show(f"reason: {info['reason']}")
+        output.show(f"reason: {output.inline(info['reason'])}")
     output.show("plan:")
     for line in info["plan"]:
-        output.show(f"  {line}")
+        output.show(f"  {output.inline(line)}")
+    if verdicts is not None:
+        for line in verdict_lines(verdicts):
+            output.show(line)
     if info["addresses"]:
         output.show(
             output.table(
@@ -309,7 +436,10 @@ def status(
         return
     for row in rows:
         waiting = _waiting_for(row)
-        output.show(f"#{row['id']} {row['name']} [{row['department']}]: {row['state']} — {waiting}")
+        output.show(
+            f"#{row['id']} {row['name']} [{row['department']}]: {row['state']} — "
+            + output.inline(waiting)
+        )
 
 
 def _waiting_for(row: dict[str, Any]) -> str:
@@ -360,7 +490,7 @@ def _confirm(info: dict[str, Any]) -> None:
         raise InputError("offboarding asks for confirmation; run it in a terminal or add --yes")
     output.show(f"offboarding #{info['id']} {info['name']} ({info['state']}) removes:")
     for line in info["plan"]:
-        output.show(f"  {line}")
+        output.show(f"  {output.inline(line)}")
     for address in info["addresses"]:
         if not address["released"]:
             output.show(f"  addresses {address['cidr']} ({address['network']})")

@@ -17,7 +17,7 @@ from dcops.core.duties import check_duties
 from dcops.core.errors import InputError, InvalidInput, Problem
 from dcops.core.hosts import HostInventory, load_hosts
 from dcops.core.monitoring import check_monitors
-from dcops.core.paths import SITE_FILE, SitePaths, find_site_file
+from dcops.core.paths import SITE_FILE, SitePaths, find_site_file, system_folder
 from dcops.core.site import (
     DevicesFile,
     Room,
@@ -73,6 +73,8 @@ def load_site(explicit: str | Path | None = None, start: Path | None = None) -> 
         racks = {rack.name for room in room_list for _, rack in room.racks()} if rooms else None
         hosts, host_problems = load_hosts(root / "inventory", config.model.pools, racks)
         problems.extend(host_problems)
+    if config:
+        problems.extend(_check_state_dir(root, config.model.site.state_dir, config.doc))
     if problems or config is None:
         raise InvalidInput(f"site {_shown(site_file)} is not valid", _ordered(problems))
     state = (root / config.model.site.state_dir).resolve()
@@ -180,6 +182,19 @@ def _duplicates(
         else:
             seen[key] = loc
     return problems
+
+
+def _check_state_dir(root: Path, state_dir: str, doc: Document) -> list[Problem]:
+    """The state dir may not be a system folder (/etc, /usr, ...) or a shared parent (/var)."""
+    state = (root / state_dir).resolve()
+    folder = system_folder(state)
+    if folder is None:
+        return []
+    message = (
+        f"{state_dir!r} is {state}, inside the system folder {folder}; allowed: a folder of its "
+        "own, such as .dcops beside dcops.toml or /var/lib/dcops"
+    )
+    return [doc.problem(("site", "state_dir"), message)]
 
 
 def check_config(config: SiteConfig, doc: Document) -> list[Problem]:

@@ -8,6 +8,11 @@ from pathlib import Path
 
 SITE_FILE = "dcops.toml"
 SITE_ENV = "DCOPS_SITE"
+# The system's own folders: state kept in or under them would mix with (or damage) the system.
+_SYSTEM_TREES = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc", "/run",
+                 "/sbin", "/sys", "/usr")
+# Shared parents: a folder inside them is fine, the parent itself is not.
+_SHARED = ("/", "/home", "/opt", "/srv", "/tmp", "/var", "/var/lib", "/var/log", "/var/tmp")
 
 
 @dataclass(frozen=True)
@@ -29,7 +34,9 @@ class SitePaths:
 
     def state_path(self, *parts: str) -> Path:
         """A path inside the state directory, creating the directory (0700) if needed."""
-        self.state.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not self.state.is_dir():
+            self.state.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self.state.chmod(0o700)
         return self.state.joinpath(*parts)
 
     def relative(self, path: Path) -> str:
@@ -54,3 +61,11 @@ def find_site_file(
         if candidate.is_file():
             return candidate
     return None
+
+
+def system_folder(state: Path) -> str | None:
+    """The system folder that state is (or lies in), if it is one dcops must not write to."""
+    for tree in _SYSTEM_TREES:
+        if state == Path(tree) or Path(tree) in state.parents:
+            return tree
+    return str(state) if str(state) in _SHARED else None

@@ -250,10 +250,22 @@ class Notifications(Strict):
     expiring_days: int = Field(default=30, ge=1, le=365)
 
 
+class InputLimits(Strict):
+    """How large a file people hand to dcops may be (a tenancy request is read before it is checked)."""
+
+    request_file_bytes: int = Field(
+        default=1024 * 1024,
+        ge=4096,
+        le=64 * 1024 * 1024,
+        description="largest tenancy request file read, in bytes (default 1 MiB)",
+    )
+
+
 class SiteConfig(Strict):
     """Everything dcops.toml holds."""
 
     site: SiteInfo
+    limits: InputLimits = InputLimits()
     backends: Backends = Backends()
     clusters: Clusters = Clusters()
     audit: AuditSettings = AuditSettings()

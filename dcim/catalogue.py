@@ -185,6 +185,32 @@ _SPECS = (
 )
 
 METRICS: dict[str, MetricSpec] = {spec.name: spec for spec in _SPECS}
+
+# What a reading in each unit can physically be; a device reporting outside it is wrong
+# (an unset register, a sensor that is absent, a bad scale), and the value is not exported.
+_UNIT_RANGES: dict[str, tuple[float, float]] = {
+    "celsius": (-50.0, 150.0),
+    "ratio": (0.0, 1.0),
+    "seconds": (0.0, 1e10),
+    "volts": (0.0, 2000.0),
+    "amperes": (-5000.0, 5000.0),
+    "hertz": (0.0, 100.0),
+    "watts": (0.0, 1e7),
+    "": (0.0, 1.0),  # flags: 1 while something is on, else 0
+}
+_METRIC_RANGES: dict[str, tuple[float, float]] = {
+    "dcops_dcim_ups_output_load_ratio": (0.0, 3.0),  # overload is real and must be seen
+    "dcops_dcim_pdu_phase_current_amperes": (0.0, 5000.0),
+    "dcops_dcim_ups_alarms_present": (0.0, 1000.0),
+}
+
+
+def valid_range(name: str) -> tuple[float, float] | None:
+    """The values a reading of this metric can take (None: enumeration codes are checked instead)."""
+    spec = METRICS[name]
+    if spec.codes:
+        return None
+    return _METRIC_RANGES.get(name) or _UNIT_RANGES.get(spec.unit)
 HEALTH_METRICS = frozenset(
     name for name in METRICS if name.startswith(("dcops_dcim_device_", "dcops_dcim_exporter_"))
 )

@@ -7,7 +7,7 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from dcops.dcim.catalogue import METRICS
+from dcops.dcim.catalogue import METRICS, valid_range
 from dcops.dcim.profiles import ModbusRegister, Profile, RegisterType, SnmpObject
 from dcops.dcim.snmp import ber
 
@@ -48,6 +48,51 @@ class Decoded:
     readings: list[Reading] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     implied: int = 0  # readings inferred from absence (alarms not in the alarm table)
+    out_of_range: list[Dropped] = field(default_factory=list)  # cannot be true
+    absent: list[Dropped] = field(default_factory=list)  # the device says "no sensor"
+
+    def add(
+        self,
+        source: SnmpObject | ModbusRegister,
+        labels: Labels,
+        raw: float,
+        value: float,
+        where: str,
+    ) -> None:
+        """Keep a reading if it can be true; set it aside as out of range (or absent) if not."""
+        metric = source.metric
+        if raw in source.missing:
+            self.absent.append(Dropped(metric, labels, f"{raw:g} means no sensor", where))
+            return
+        why = _impossible(metric, source.valid, value)
+        if why:
+            self.out_of_range.append(Dropped(metric, labels, why, where))
+            return
+        self.readings.append(Reading(metric, labels, value))
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A value that is not exported: which reading, why, and where in the answer it was."""
+
+    metric: str
+    labels: Labels
+    why: str
+    where: str
+
+    def __str__(self) -> str:
+        return f"{self.metric} ({self.where}): {self.why}"
+
+
+def _impossible(metric: str, valid: tuple[float, float] | None, value: float) -> str:
+    """Why value cannot be a reading of metric ("" if it can)."""
+    if not math.isfinite(value):
+        return f"{value} is not a number"
+    codes = METRICS[metric].codes
+    if valid is None and codes:
+        return "" if value in codes else f"{value:g} is not one of the codes {sorted(codes)}"
+    low, high = valid or valid_range(metric) or (-math.inf, math.inf)
+    return "" if low <= value <= high else f"{value:g} is outside [{low:g}, {high:g}]"
 
 
 def _labels(base: dict[str, str], **extra: str) -> Labels:
@@ -81,7 +126,7 @@ def raw_for(reg: ModbusRegister, value: float) -> int | float:
 # --- SNMP -----------------------------------------------------------------------------------
 
 
-def _number(obj: SnmpObject, value: ber.Value) -> float:
+def _raw(value: ber.Value) -> float:
     if isinstance(value, bool) or not isinstance(value, int | bytes):
         raise ValueError(f"expected a number, got {_shown(value)}")
     if isinstance(value, bytes):
@@ -91,14 +136,15 @@ def _number(obj: SnmpObject, value: ber.Value) -> float:
             raise ValueError(f"expected a number, got string {value[:20]!r}") from None
     else:
         number = float(value)
-    if obj.map is not None:
-        if int(number) not in obj.map:
-            raise ValueError(f"value {int(number)} not in {sorted(obj.map)}")
+    return number
+
+
+def _scaled(obj: SnmpObject, number: float) -> float:
+    if obj.map is not None and number not in obj.missing:
+        if not math.isfinite(number) or int(number) not in obj.map:
+            raise ValueError(f"value {number:g} not in {sorted(obj.map)}")
         return obj.map[int(number)]
-    result = number * obj.scale
-    if not math.isfinite(result):
-        raise ValueError("value is not finite")
-    return result
+    return number * obj.scale
 
 
 def _shown(value: ber.Value) -> str:
@@ -118,7 +164,8 @@ def decode_scalars(profile: Profile, varbinds: Iterable[tuple[str, ber.Value]]) 
         try:
             if value is None and obj.oid not in by_oid:
                 raise ValueError("missing from the answer")
-            out.readings.append(Reading(obj.metric, _labels(obj.labels), _number(obj, value)))
+            raw = _raw(value)
+            out.add(obj, _labels(obj.labels), raw, _scaled(obj, raw), obj.oid)
         except ValueError as exc:
             out.problems.append(f"{obj.metric} ({obj.oid}): {exc}")
     return out
@@ -136,7 +183,9 @@ def decode_tables(
         for column in table.columns:
             prefix = column.oid + "."
             cells = [
-                (name[len(prefix) :], value) for name, value in found if name.startswith(prefix)
+                (table_index(name[len(prefix) :]), value)
+                for name, value in found
+                if name.startswith(prefix)
             ]
             if column.names is not None:
                 named = _named(column, cells)
@@ -148,7 +197,8 @@ def decode_tables(
                     seen.append(index)
                 try:
                     labels = _labels(column.labels, **{table.index_label: index})
-                    out.readings.append(Reading(column.metric, labels, _number(column, value)))
+                    raw = _raw(value)
+                    out.add(column, labels, raw, _scaled(column, raw), f"{column.oid}.{index}")
                 except ValueError as exc:
                     out.problems.append(f"{column.metric} ({column.oid}.{index}): {exc}")
         indexes[table.name] = seen
@@ -157,15 +207,20 @@ def decode_tables(
             continue
         table = next(t for t in profile.tables if t.name == obj.spread_over)
         try:
-            spread = _number(obj, scalars[obj.oid])
+            raw = _raw(scalars[obj.oid])
+            spread = _scaled(obj, raw)
         except ValueError as exc:
             out.problems.append(f"{obj.metric} ({obj.oid}): {exc}")
             continue
         for index in indexes.get(table.name, []):
-            out.readings.append(
-                Reading(obj.metric, _labels(obj.labels, **{table.index_label: index}), spread)
-            )
+            labels = _labels(obj.labels, **{table.index_label: index})
+            out.add(obj, labels, raw, spread, obj.oid)
     return out
+
+
+def table_index(index: str) -> str:
+    """A row index as the device means it: agents that pad it with a trailing .0 are read as not."""
+    return index[:-2] if len(index) > 2 and index.endswith(".0") else index
 
 
 def _named(column: SnmpObject, cells: list[tuple[str, ber.Value]]) -> list[Reading]:
@@ -254,13 +309,7 @@ def decode_registers(profile: Profile, blocks: dict[Block, list[int]]) -> Decode
                     Reading(reg.metric, _labels(labels, **{reg.bit_label: name}), on)
                 )
             continue
-        value = number * reg.scale
-        if not math.isfinite(value):
-            out.problems.append(
-                f"{reg.metric}: register {address} holds a value that is not finite"
-            )
-            continue
-        out.readings.append(Reading(reg.metric, _labels(labels), value))
+        out.add(reg, _labels(labels), number, number * reg.scale, f"register {address}")
     return out
 
 

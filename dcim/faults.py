@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-Reason = Literal["timeout", "refused", "auth", "decode", "exception", "other"]
-REASONS: tuple[Reason, ...] = ("timeout", "refused", "auth", "decode", "exception", "other")
+Reason = Literal["timeout", "refused", "auth", "decode", "exception", "out_of_range", "other"]
+REASONS: tuple[Reason, ...] = (
+    "timeout",
+    "refused",
+    "auth",
+    "decode",
+    "exception",
+    "out_of_range",  # a reading outside what it can physically be: dropped, not exported
+    "other",
+)
 
 
 class DeviceFault(Exception):

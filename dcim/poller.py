@@ -180,8 +180,12 @@ class Poller:
 
     def _record(self, state: DeviceState, decoded: Decoded) -> None:
         now = self.clock()
-        state.problems = decoded.problems
-        if len(decoded.readings) <= decoded.implied:
+        state.problems = decoded.problems + [str(d) for d in decoded.out_of_range]
+        if decoded.out_of_range:
+            state.errors["out_of_range"] += len(decoded.out_of_range)
+        for dropped in decoded.out_of_range + decoded.absent:  # an old value must not linger
+            state.readings.pop((dropped.metric, dropped.labels), None)
+        if len(decoded.readings) <= decoded.implied and not decoded.out_of_range + decoded.absent:
             self._fail(
                 state, "decode", "; ".join(decoded.problems) or "the answer held no readings"
             )

@@ -6,9 +6,9 @@ import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 
 from dcops.core.documents import Document, read_yaml
 from dcops.core.errors import InvalidInput, Problem
@@ -40,6 +40,16 @@ def _oid(value: str) -> str:
     return value
 
 
+def _range(value: tuple[float, float]) -> tuple[float, float]:
+    low, high = value
+    if not low <= high:
+        raise ValueError(f"valid [{low}, {high}] is empty; allowed: [min, max] with min <= max")
+    return value
+
+
+ValidRange = Annotated[tuple[float, float], AfterValidator(_range)]
+
+
 class SnmpObject(Strict):
     """One OID (a scalar instance, or a table column) and how it becomes a reading."""
 
@@ -54,6 +64,12 @@ class SnmpObject(Strict):
     name_label: str | None = None
     spread_over: str | None = Field(
         default=None, description="a scalar repeated for every index of this table"
+    )
+    valid: ValidRange | None = Field(
+        default=None, description="[min, max] of the reading in base units; default the metric's"
+    )
+    missing: list[float] = Field(
+        default_factory=list, description="raw values the device sends for 'no sensor'"
     )
 
     _check_metric = field_validator("metric")(_metric)
@@ -119,6 +135,12 @@ class ModbusRegister(Strict):
     bits: dict[int, str] | None = Field(default=None, description="bit number → label value")
     bit_label: str | None = None
     repeat: Repeat | None = None
+    valid: ValidRange | None = Field(
+        default=None, description="[min, max] of the reading in base units; default the metric's"
+    )
+    missing: list[float] = Field(
+        default_factory=list, description="raw register values the device sends for 'no sensor'"
+    )
 
     _check_metric = field_validator("metric")(_metric)
 

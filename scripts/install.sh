@@ -34,3 +34,7 @@ case ",${extras}," in *,dev,*) .venv/bin/python -m pip install -q --no-deps "snm
 # in CI, or when DCOPS_LAB_K8S=1 asks for it.
 if [ "${CI:-}" = "true" ] || [ "${DCOPS_LAB_K8S:-}" = "1" ]; then scripts/install-k8s.sh; fi
 echo "dcops installed in .venv ($(.venv/bin/dcops --version))"
+case ":$PATH:" in
+  *":$PWD/.venv/bin:"*) ;;
+  *) echo "to run it as dcops: export PATH=\"$PWD/.venv/bin:\$PATH\"" ;;
+esac

@@ -131,7 +131,8 @@ def plan(
     from dcops.stacks.policies import context_from_site
 
     _refuse_shared_names(specs)
-    context, public = context_from_site(site), public_pool(site)
+    context = context_from_site(site, namespace_holders(site, [spec for spec, _ in specs]))
+    public = public_pool(site)
     chunks = _chunks(list(specs), workers)
     if not specs:
         results: list[list[TenancyPlan]] = []
@@ -148,6 +149,35 @@ def plan(
         p.diff = snapshot.diff(against, old, new)
         snapshot.save(site, p.tenancy, snapshot.PLANNED, new)
     return PlanReport(plans)
+
+
+def judge_only(site: Site, spec: TenancySpec, source: str) -> TenancyPlan:
+    """One tenancy evaluated and judged, nothing saved: what submit and approve check."""
+    from dcops.stacks.allocation import public_pool
+    from dcops.stacks.policies import context_from_site
+
+    context = context_from_site(site, namespace_holders(site, [spec]))
+    return _evaluate_chunk(context, public_pool(site), [(spec, source)])[0]
+
+
+def namespace_holders(
+    site: Site, specs: Sequence[TenancySpec]
+) -> dict[str, tuple[str, ...]]:
+    """Each Kubernetes namespace with the tenancies that hold it: the specs and the store's."""
+    from dcops.tenancy.location import store_in_use
+
+    held: dict[str, set[str]] = {}
+    for spec in specs:
+        if spec.kubernetes is not None:
+            held.setdefault(spec.kubernetes.namespace, set()).add(spec.name)
+    if store_in_use(site):
+        from dcops.tenancy.lifecycle import other_namespaces
+        from dcops.tenancy.store import open_store
+
+        with open_store(site).reading() as session:
+            for tenancy, namespace in other_namespaces(session, ""):
+                held.setdefault(namespace, set()).add(tenancy)
+    return {namespace: tuple(sorted(names)) for namespace, names in held.items()}
 
 
 def _platform_plan(site: Site, public: str) -> TenancyPlan:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from dataclasses import field as default_field
 from typing import Any
 
 from pulumi_policy import (
@@ -77,9 +78,10 @@ class Caps:
 
 @dataclass(frozen=True)
 class PolicyContext:
-    """What the policies know about the site: each department's tier caps."""
+    """What the policies know: each department's tier caps, and who holds each namespace."""
 
     caps: Mapping[str, Caps]
+    namespaces: Mapping[str, tuple[str, ...]] = default_field(default_factory=dict)
 
     def department_of(self, urn: str) -> str | None:
         """The department whose code starts the stack name in a URN (stacks are <code>-<env>)."""
@@ -211,6 +213,28 @@ def namespaces_fenced(args: StackValidationArgs, report: ReportViolation) -> Non
             )
 
 
+def namespace_one_tenancy(
+    context: PolicyContext,
+) -> Callable[[StackValidationArgs, ReportViolation], None]:
+    """A Kubernetes namespace belongs to one tenancy: no other pending, live or planned one has it."""
+
+    def validate(args: StackValidationArgs, report: ReportViolation) -> None:
+        for r in args.resources:
+            if r.resource_type != NAMESPACE:
+                continue
+            name = str((r.props.get("metadata") or {}).get("name"))
+            tenancy = r.urn.split("::")[0].removeprefix("urn:pulumi:")
+            others = [t for t in context.namespaces.get(name, ()) if t != tenancy]
+            if others:
+                report(
+                    f"命名空间已被占用 / namespace {name!r} also belongs to tenancy "
+                    f"{', '.join(others)}; one namespace, one tenancy",
+                    r.urn,
+                )
+
+    return validate
+
+
 def _denies_all(spec: Mapping[str, Any]) -> bool:
     selector = spec.get("podSelector") or {}
     selects_all = not selector.get("matchLabels") and not selector.get("matchExpressions")
@@ -340,6 +364,12 @@ def build_policies(context: PolicyContext) -> list[Policy]:
             mandatory,
         ),
         StackValidationPolicy(
+            "namespace-one-tenancy",
+            "a Kubernetes namespace belongs to one tenancy only",
+            namespace_one_tenancy(context),
+            mandatory,
+        ),
+        StackValidationPolicy(
             "namespace-fenced",
             "every namespace has a ResourceQuota, a LimitRange and a default-deny NetworkPolicy",
             namespaces_fenced,
@@ -348,8 +378,10 @@ def build_policies(context: PolicyContext) -> list[Policy]:
     ]
 
 
-def context_from_site(site: Site) -> PolicyContext:
-    """The policy context of a loaded site: each department with its tier's caps."""
+def context_from_site(
+    site: Site, namespaces: Mapping[str, tuple[str, ...]] | None = None
+) -> PolicyContext:
+    """The policy context of a loaded site: tier caps per department, namespaces' holders."""
     caps = {}
     for department in site.config.departments:
         tier = site.config.tiers.get(department.tier)
@@ -366,4 +398,4 @@ def context_from_site(site: Site) -> PolicyContext:
                 k8s_memory_gb=tier.k8s_memory_gb,
                 k8s_pods=tier.k8s_pods,
             )
-    return PolicyContext(caps)
+    return PolicyContext(caps, dict(namespaces or {}))

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pulumi_policy import (
+    EnforcementLevel,
     Policy,
     PolicyCustomTimeouts,
     PolicyResource,
@@ -35,6 +36,7 @@ class Verdict:
     policy: str
     description: str
     violations: list[Violation] = field(default_factory=list)
+    mandatory: bool = True
 
     @property
     def passed(self) -> bool:
@@ -42,6 +44,7 @@ class Verdict:
         return not self.violations
 
 
+_MANDATORY = EnforcementLevel.MANDATORY
 _OPTIONS = PolicyResourceOptions(
     protect=False,
     ignore_changes=[],
@@ -60,7 +63,10 @@ def judge(
     custom = [r for r in resources if r.custom]
     verdicts = []
     for policy in policies:
-        verdict = Verdict(policy.name, policy.description or "")
+        level = policy.enforcement_level
+        verdict = Verdict(
+            policy.name, policy.description or "", mandatory=level in (None, _MANDATORY)
+        )
 
         def report(message: str, urn: str | None = None, *, _v: Verdict = verdict) -> None:
             _v.violations.append(Violation(_v.policy, message, urn or ""))

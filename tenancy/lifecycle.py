@@ -228,7 +228,7 @@ def submit(
     with ctx.store.writing() as session:
         ctx.steps.reached("locked")
         changes = _changed_tenancy(session, request)
-        _check_peers(session, request)
+        _check_neighbours(session, request)
         now = _now()
         record = RequestRecord(
             name=request.name,
@@ -301,24 +301,15 @@ def _check_network_change(live: RequestRecord, request: TenancyRequest) -> None:
         raise InvalidInput(f"change of tenancy {request.name} is not valid", problems)
 
 
-def _check_peers(session: Session, request: TenancyRequest) -> None:
-    others = other_peers(session, request.name)
-    problems = []
-    for i, peer in enumerate(request.vpn):
-        for j, cidr in enumerate(peer.peer_cidrs):
-            network = ipaddress.ip_network(cidr)
-            for tenancy, theirs in others:
-                other = ipaddress.ip_network(theirs)
-                if network.version == other.version and network.overlaps(other):
-                    problems.append(
-                        Problem(
-                            "request",
-                            f"vpn[{i}].peer_cidrs[{j}]",
-                            f"{cidr} overlaps tenancy {tenancy}'s VPN peer ({theirs}); "
-                            "allowed: networks no other tenancy reaches by VPN",
-                        )
-                    )
-    if problems:
+def _check_neighbours(session: Session, request: TenancyRequest) -> None:
+    """VPN peers and the Kubernetes namespace must not be another pending or live tenancy's."""
+    from dcops.core.documents import dotted
+    from dcops.tenancy.validation import namespace_taken, peer_overlaps
+
+    found = list(peer_overlaps(request, None, other_peers(session, request.name)))
+    found += namespace_taken(request, other_namespaces(session, request.name))
+    if found:
+        problems = [Problem("request", dotted(loc), message) for loc, message in found]
         raise InvalidInput(f"tenancy request {request.name} is not valid", problems)
 
 
@@ -331,6 +322,19 @@ def other_peers(session: Session, name: str) -> list[tuple[str, str]]:
     ):
         for peer in _peers(record.spec):
             found.append((record.name, peer))
+    return found
+
+
+def other_namespaces(session: Session, name: str) -> list[tuple[str, str]]:
+    """(tenancy, Kubernetes namespace) of every other tenancy that is pending or live."""
+    held = (states.SUBMITTED, *states.HOLDS_ADDRESSES)
+    found = []
+    for record in session.scalars(
+        select(RequestRecord).where(RequestRecord.state.in_(held)).where(RequestRecord.name != name)
+    ):
+        kubernetes = record.spec.get("kubernetes")
+        if isinstance(kubernetes, dict) and kubernetes.get("namespace"):
+            found.append((record.name, str(kubernetes["namespace"])))
     return found
 
 

@@ -10,7 +10,15 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    model_validator,
+)
 
 from dcops.core.site import NAME_PATTERN, NAME_RULE, Cidr, Email, Flavor
 
@@ -64,6 +72,10 @@ def _address(value: str) -> str:
     return value
 
 
+MIN_MEMORY = Decimal(2) ** 20  # 1Mi: anything smaller is a typo, not a quota
+MIN_CPU = Decimal("0.001")  # 1m, the smallest CPU quantity Kubernetes accepts
+
+
 def _memory(value: str | int) -> str | int:
     memory_bytes(value)
     return value
@@ -74,6 +86,26 @@ def _cpu(value: str | int | float) -> str | int | float:
     return value
 
 
+def _not_bool(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a quantity; allowed: a number, such as 16 or 64Gi")
+    return value
+
+
+def _calendar_date(value: object) -> object:
+    """Only a date or YYYY-MM-DD text; a bare number is not a date."""
+    if isinstance(value, datetime.datetime):
+        raise ValueError(f"{value.isoformat()} has a time; allowed: a date, YYYY-MM-DD")
+    if isinstance(value, datetime.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError(f"{value!r} is not a date; allowed: YYYY-MM-DD, such as 2027-12-31")
+
+
 def memory_bytes(value: str | int) -> Decimal:
     """A Kubernetes memory quantity (64Gi, 512Mi, 1G) in bytes."""
     match = _QUANTITY.match(str(value))
@@ -82,7 +114,10 @@ def memory_bytes(value: str | int) -> Decimal:
         raise ValueError(
             f"{value!r} is not a memory quantity; allowed: a number with a unit ({units}), such as 64Gi"
         )
-    return Decimal(match.group(1)) * _MEMORY_UNITS[match.group(2)]
+    amount = Decimal(match.group(1)) * _MEMORY_UNITS[match.group(2)]
+    if amount < MIN_MEMORY:
+        raise ValueError(f"{value!r} is less than 1Mi; allowed: at least 1Mi, such as 64Gi")
+    return amount
 
 
 def cpu_cores(value: str | int | float) -> Decimal:
@@ -92,9 +127,10 @@ def cpu_cores(value: str | int | float) -> Decimal:
         cores = Decimal(text[:-1]) / 1000 if text.endswith("m") else Decimal(text)
     except InvalidOperation:
         cores = Decimal(-1)
-    if cores <= 0 or not cores.is_finite():
+    if isinstance(value, bool) or not cores.is_finite() or cores < MIN_CPU:
         raise ValueError(
-            f"{value!r} is not a CPU quantity; allowed: cores (16, 0.5) or millicores (500m)"
+            f"{value!r} is not a CPU quantity; allowed: cores (16, 0.5) or millicores (500m), "
+            "at least 1m"
         )
     return cores
 
@@ -102,9 +138,14 @@ def cpu_cores(value: str | int | float) -> Decimal:
 PartName = Annotated[str, AfterValidator(_part)]
 Address = Annotated[str, AfterValidator(_address)]
 SecretName = Annotated[str, AfterValidator(_secret_name)]
-MemoryQuantity = Annotated[str | int, AfterValidator(_memory)]
-CpuQuantity = Annotated[str | int | float, AfterValidator(_cpu)]
-Port = Annotated[int, Field(ge=1, le=65535)]
+MemoryQuantity = Annotated[str | int, BeforeValidator(_not_bool), AfterValidator(_memory)]
+CpuQuantity = Annotated[str | int | float, BeforeValidator(_not_bool), AfterValidator(_cpu)]
+Port = Annotated[StrictInt, Field(ge=1, le=65535)]
+Count = Annotated[StrictInt, Field(gt=0)]
+CalendarDate = Annotated[datetime.date, BeforeValidator(_calendar_date)]
+# Lengths of free text: enough for what people write, never a file's worth.
+Line = Annotated[str, Field(min_length=1, max_length=200)]
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
 
 
 class Part(BaseModel):
@@ -116,38 +157,42 @@ class Part(BaseModel):
 class DepartmentRef(Part):
     """The department (委办局) asking: its code in dcops.toml and its name."""
 
-    code: str = Field(description="department code as listed in dcops.toml, e.g. fgw")
-    name: str = Field(min_length=1, description="the department's name, e.g. 市发展和改革委员会")
+    code: str = Field(max_length=32, description="department code as listed in dcops.toml, e.g. fgw")
+    name: Line = Field(description="the department's name, e.g. 市发展和改革委员会")
 
 
 class Contact(Part):
     """Someone at the department to ask about the tenancy."""
 
-    name: str = Field(min_length=1)
+    name: Line
     email: Email
-    phone: str | None = None
+    phone: str | None = Field(default=None, max_length=40)
 
 
 class Compute(Part):
     """A group of identical servers."""
 
     name: PartName = Field(description="service name, also used by ingress and load balancers")
-    flavor: str = Field(description="a flavor from the site catalogue, e.g. c2.m4")
-    image: str = Field(description="an image from the site catalogue, e.g. kylin-v10-sp3")
-    count: PositiveInt = 1
-    volume_gb: int = Field(default=0, ge=0, le=16384, description="data volume per server, GB")
+    flavor: str = Field(max_length=64, description="a flavor from the site catalogue, e.g. c2.m4")
+    image: str = Field(max_length=64, description="an image from the site catalogue, e.g. kylin-v10-sp3")
+    count: Count = Field(default=1, le=1000)
+    volume_gb: StrictInt = Field(default=0, ge=0, le=16384, description="data volume per server, GB")
     network: PartName | None = Field(
         default=None, description="network the servers attach to; default the first network"
     )
-    keypair: str | None = Field(default=None, description="name of an SSH keypair to inject")
-    user_data: str | None = Field(default=None, description="cloud-init user data")
+    keypair: str | None = Field(
+        default=None, max_length=64, description="name of an SSH keypair to inject"
+    )
+    user_data: str | None = Field(
+        default=None, max_length=65535, description="cloud-init user data (at most 64 KiB)"
+    )
 
 
 class NetworkRequest(Part):
     """A private network; its address block is allocated from the site's pools on approval."""
 
     name: PartName
-    size: int = Field(ge=16, le=28, description="prefix length of the subnet, e.g. 24 for a /24")
+    size: StrictInt = Field(ge=16, le=28, description="prefix length of the subnet, e.g. 24 for a /24")
 
 
 class Ingress(Part):
@@ -155,8 +200,8 @@ class Ingress(Part):
 
     to: PartName = Field(description="the compute service that receives the traffic")
     port: Port
-    source: str = Field(alias="from", description="a compute service name or a CIDR")
-    description: str = Field(min_length=1)
+    source: str = Field(alias="from", max_length=64, description="a compute service name or a CIDR")
+    description: Line
     protocol: Literal["tcp", "udp"] = "tcp"
 
 
@@ -164,10 +209,12 @@ class HealthCheck(Part):
     """How a load balancer decides a member is healthy."""
 
     type: Literal["TCP", "HTTP", "HTTPS", "PING", "UDP-CONNECT"] = "TCP"
-    interval: int = Field(default=5, ge=1, le=300, description="seconds between checks")
-    timeout: int = Field(default=3, ge=1, le=300, description="seconds to wait for a reply")
-    retries: int = Field(default=3, ge=1, le=10)
-    url_path: str | None = Field(default=None, description="for HTTP(S) checks, e.g. /healthz")
+    interval: StrictInt = Field(default=5, ge=1, le=300, description="seconds between checks")
+    timeout: StrictInt = Field(default=3, ge=1, le=300, description="seconds to wait for a reply")
+    retries: StrictInt = Field(default=3, ge=1, le=10)
+    url_path: str | None = Field(
+        default=None, max_length=200, description="for HTTP(S) checks, e.g. /healthz"
+    )
 
 
 class LoadBalancer(Part):
@@ -178,7 +225,7 @@ class LoadBalancer(Part):
     protocol: Literal["TCP", "UDP", "HTTP", "HTTPS"] = "TCP"
     members: PartName = Field(description="the compute service whose servers are the members")
     health: HealthCheck = HealthCheck()
-    floating_ip: bool = Field(default=False, description="give it an address on the external net")
+    floating_ip: bool = Field(default=False, strict=True, description="give it an address on the external net")
 
 
 class VpnPeer(Part):
@@ -186,7 +233,9 @@ class VpnPeer(Part):
 
     name: PartName
     peer_address: Address = Field(description="public address of the department's VPN gateway")
-    peer_cidrs: list[Cidr] = Field(min_length=1, description="networks behind the peer")
+    peer_cidrs: list[Cidr] = Field(
+        min_length=1, max_length=32, description="networks behind the peer"
+    )
     psk_secret: SecretName = Field(description=SECRET_RULE)
 
 
@@ -195,7 +244,7 @@ class KubernetesQuota(Part):
 
     cpu: CpuQuantity
     memory: MemoryQuantity
-    pods: PositiveInt
+    pods: Count
 
 
 class Kubernetes(Part):
@@ -204,7 +253,9 @@ class Kubernetes(Part):
     namespace: PartName
     quota: KubernetesQuota
     group: str | None = Field(
-        default=None, description="directory group bound to the namespace; default dept-<code>"
+        default=None,
+        max_length=64,
+        description="directory group bound to the namespace; default dept-<code>",
     )
 
 
@@ -229,19 +280,20 @@ class TenancyRequest(Part):
 
     name: str = Field(
         default="",
+        max_length=64,
         description="tenancy name; default <department code>-<environment>",
     )
     department: DepartmentRef
-    contacts: list[Contact] = Field(min_length=1)
-    purpose: str = Field(min_length=1, description="what the tenancy is for")
+    contacts: list[Contact] = Field(min_length=1, max_length=20)
+    purpose: Text = Field(description="what the tenancy is for (at most 2000 characters)")
     environment: Environment
     classification: Classification = Field(description="等保 level of the system it hosts")
-    expires: datetime.date = Field(description="when the tenancy ends, YYYY-MM-DD")
-    compute: list[Compute] = []
-    networks: list[NetworkRequest] = []
-    ingress: list[Ingress] = []
-    load_balancers: list[LoadBalancer] = []
-    vpn: list[VpnPeer] = []
+    expires: CalendarDate = Field(description="when the tenancy ends, YYYY-MM-DD")
+    compute: list[Compute] = Field(default=[], max_length=100)
+    networks: list[NetworkRequest] = Field(default=[], max_length=32)
+    ingress: list[Ingress] = Field(default=[], max_length=500)
+    load_balancers: list[LoadBalancer] = Field(default=[], max_length=32)
+    vpn: list[VpnPeer] = Field(default=[], max_length=16)
     kubernetes: Kubernetes | None = None
 
     @model_validator(mode="after")

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from dcops.core.documents import Document, read_yaml
+from dcops.core.documents import Document, Limits, read_yaml
 from dcops.core.errors import InvalidInput, Problem
 from dcops.core.loader import problems_from_validation
 from dcops.core.site import Site
@@ -31,11 +31,24 @@ def load_request(
     site: Site,
     today: datetime.date | None = None,
     other_peers: Sequence[tuple[str, str]] = (),
+    other_namespaces: Sequence[tuple[str, str]] = (),
 ) -> TenancyRequest:
     """Read and validate a request file; raise InvalidInput naming file:line and field of each problem."""
     file = Path(path)
     source = site.paths.relative(file) if file.is_absolute() else str(file)
-    return parse_document(read_yaml(file, source), site, today, other_peers)
+    doc = read_yaml(file, source, request_limits(site))
+    return parse_document(doc, site, today, other_peers, other_namespaces)
+
+
+def request_limits(site: Site) -> Limits:
+    """The limits a request file is read within: its size from dcops.toml [limits]."""
+    return Limits(
+        file_bytes=site.config.limits.request_file_bytes,
+        values=20_000,
+        depth=12,
+        items=1000,
+        string_chars=65_536,
+    )
 
 
 def parse_request(
@@ -44,9 +57,10 @@ def parse_request(
     source: str = "request",
     today: datetime.date | None = None,
     other_peers: Sequence[tuple[str, str]] = (),
+    other_namespaces: Sequence[tuple[str, str]] = (),
 ) -> TenancyRequest:
     """Validate request data already in memory (from a prompt or the store)."""
-    return parse_document(Document(source, data), site, today, other_peers)
+    return parse_document(Document(source, data), site, today, other_peers, other_namespaces)
 
 
 def parse_document(
@@ -54,6 +68,7 @@ def parse_document(
     site: Site,
     today: datetime.date | None = None,
     other_peers: Sequence[tuple[str, str]] = (),
+    other_namespaces: Sequence[tuple[str, str]] = (),
 ) -> TenancyRequest:
     """Validate a parsed document: types first, then the site's rules."""
     summary = f"tenancy request {doc.source} is not valid"
@@ -69,7 +84,9 @@ def parse_document(
         raise InvalidInput(
             summary, _ordered(problems_from_validation(exc, doc, TenancyRequest))
         ) from None
-    problems = check_request(request, site, doc, today or today_at(site), other_peers)
+    problems = check_request(
+        request, site, doc, today or today_at(site), other_peers, other_namespaces
+    )
     if problems:
         raise InvalidInput(summary, _ordered(problems))
     return request

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ SCHEMA_REVISION = "0002"
 _WRITE = "dcops_write"
 _ADVISORY_KEY = 0x64636F7073  # one lock for every write to a PostgreSQL tenancy store
 _engines: dict[str, Engine] = {}
+_LARGEST_ID = 2**63  # SQL integers end here; a larger ID names no request
 
 
 def store_url(site: Site) -> str:
@@ -29,7 +31,10 @@ def store_url(site: Site) -> str:
     configured = site.config.backends.tenancy_store
     if configured:
         return configured
-    return f"sqlite:///{site.paths.state_path(STORE_FILE)}"
+    path = site.paths.state_path(STORE_FILE)
+    if not path.exists():  # created 0600 whatever the umask; SQLite gives its WAL the same mode
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    return f"sqlite:///{path}"
 
 
 def engine_for(url: str) -> Engine:
@@ -145,8 +150,10 @@ def open_store(site: Site) -> Store:
 def find_request(session: Session, ref: str, states: Sequence[str] = ()) -> RequestRecord:
     """A request by ID (in any state), or the newest of a tenancy by name (in one of states)."""
     which = ""
-    if ref.lstrip("#").isdigit():
-        record = session.get(RequestRecord, int(ref.lstrip("#")))
+    number = ref.lstrip("#")
+    if number.isascii() and number.isdigit():
+        ident = int(number)
+        record = session.get(RequestRecord, ident) if ident < _LARGEST_ID else None
     else:
         query = select(RequestRecord).where(RequestRecord.name == ref)
         if states:

@@ -25,12 +25,38 @@ def check_request(
     doc: Document,
     today: datetime.date,
     other_peers: Sequence[tuple[str, str]] = (),
+    other_namespaces: Sequence[tuple[str, str]] = (),
 ) -> list[Problem]:
-    """Every rule the site imposes on a request; other_peers are (tenancy, cidr) held by others."""
+    """Every rule the site imposes on a request.
+
+    other_peers are (tenancy, cidr) and other_namespaces (tenancy, namespace) held by others.
+    """
     problems: list[Problem] = []
     for loc, message in _all_rules(request, site, today, other_peers):
         problems.append(doc.problem(loc, message))
+    for loc, message in namespace_taken(request, other_namespaces):
+        problems.append(doc.problem(loc, message))
     return problems
+
+
+def namespace_taken(
+    request: TenancyRequest, other_namespaces: Sequence[tuple[str, str]]
+) -> list[tuple[Loc, str]]:
+    """The request's Kubernetes namespace, if another tenancy already has it (one namespace, one tenancy)."""
+    if request.kubernetes is None:
+        return []
+    wanted = request.kubernetes.namespace
+    holders = sorted({t for t, ns in other_namespaces if ns == wanted and t != request.name})
+    if not holders:
+        return []
+    return [
+        (
+            ("kubernetes", "namespace"),
+            f"namespace {wanted!r} belongs to tenancy {', '.join(holders)}; allowed: a namespace "
+            "no other tenancy uses, such as "
+            f"{request.department.code}-{request.environment}",
+        )
+    ]
 
 
 def _all_rules(
@@ -223,23 +249,81 @@ def _expiry_rules(
 def _vpn_rules(
     request: TenancyRequest, site: Site, other_peers: Sequence[tuple[str, str]]
 ) -> Iterator[tuple[Loc, str]]:
-    pools = [(p.name, p.network) for p in site.config.pools]
+    for i, peer in enumerate(request.vpn):
+        refused = _unroutable(ipaddress.ip_address(peer.peer_address))
+        if refused:
+            yield (
+                ("vpn", i, "peer_address"),
+                f"{peer.peer_address} is {refused}; allowed: the public (or extranet) address of "
+                "the department's VPN gateway",
+            )
+    yield from peer_overlaps(request, site, other_peers)
+
+
+def peer_overlaps(
+    request: TenancyRequest, site: Site | None, other_peers: Sequence[tuple[str, str]]
+) -> Iterator[tuple[Loc, str]]:
+    """Peer networks that are too wide, special, or overlap the site's pools or others' peers.
+
+    IPv4-mapped IPv6 networks (::ffff:10.20.0.0/120) are compared as the IPv4 networks they are.
+    """
+    pools = [(f"site pool {p.name}", p.network) for p in site.config.pools] if site else []
+    others = [(f"tenancy {t}'s VPN peer", peer_network(c)) for t, c in other_peers]
     mine: list[tuple[str, Network]] = []
-    others = [(f"tenancy {t}'s VPN peer", ipaddress.ip_network(c)) for t, c in other_peers]
     for i, peer in enumerate(request.vpn):
         for j, cidr in enumerate(peer.peer_cidrs):
-            network = ipaddress.ip_network(cidr)
+            network = peer_network(cidr)
             loc: Loc = ("vpn", i, "peer_cidrs", j)
-            clash = _first_overlap(network, [(f"site pool {n}", net) for n, net in pools])
+            shown = cidr if str(network) == cidr else f"{cidr} ({network})"
+            refused = _too_wide(network) or _unroutable(network.network_address)
+            if refused:
+                yield loc, f"{shown} is {refused}; allowed: the department's own networks"
+                continue
+            clash = _first_overlap(network, pools)
             clash = clash or _first_overlap(network, others)
             clash = clash or _first_overlap(network, [(f"vpn peer {n}", net) for n, net in mine])
             if clash:
                 yield (
                     loc,
-                    f"{cidr} overlaps {clash}; allowed: networks outside the site's pools and "
+                    f"{shown} overlaps {clash}; allowed: networks outside the site's pools and "
                     "other tenancies' peers",
                 )
             mine.append((peer.name, network))
+
+
+_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
+
+
+def peer_network(cidr: str) -> Network:
+    """A network as compared: an IPv4-mapped IPv6 network becomes the IPv4 network it maps."""
+    network = ipaddress.ip_network(cidr, strict=False)
+    if isinstance(network, ipaddress.IPv6Network) and network.overlaps(_MAPPED):
+        if network.prefixlen < _MAPPED.prefixlen:
+            return ipaddress.IPv4Network("0.0.0.0/0")
+        mapped = network.network_address.ipv4_mapped
+        assert mapped is not None
+        return ipaddress.IPv4Network((mapped, network.prefixlen - _MAPPED.prefixlen))
+    return network
+
+
+def _too_wide(network: Network) -> str | None:
+    if network.prefixlen == 0:
+        return "every address (a default route)"
+    return None
+
+
+def _unroutable(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    for test, what in (
+        ("is_unspecified", "the unspecified address"),
+        ("is_loopback", "a loopback address"),
+        ("is_link_local", "a link-local address"),
+        ("is_multicast", "a multicast address"),
+    ):
+        if getattr(address, test):
+            return what
+    return None
 
 
 def _first_overlap(network: Network, named: Iterable[tuple[str, Network]]) -> str | None:

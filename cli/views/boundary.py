@@ -43,9 +43,11 @@ def _report(state: Session, message: str, details: list[str], code: int, exc: Dc
             payload["problems"] = [p.as_dict() for p in exc.problems]
         print(json.dumps(payload, ensure_ascii=False, indent=2), file=sys.stderr)
         return
-    print(f"dcops: {message}", file=sys.stderr)
+    from dcops.cli.views.output import block, inline
+
+    print(f"dcops: {block(message)}", file=sys.stderr)
     for line in details:
-        print(f"  {line}", file=sys.stderr)
+        print(f"  {inline(line)}", file=sys.stderr)
 
 
 def _missing_package(exc: ModuleNotFoundError, state: Session) -> bool:
@@ -66,7 +68,9 @@ def _missing_package(exc: ModuleNotFoundError, state: Session) -> bool:
 def _unexpected(exc: BaseException, state: Session) -> int:
     text = "".join(traceback.format_exception(exc))
     where = _write_traceback(text, state)
-    summary = f"{type(exc).__name__}: {exc}"
+    from dcops.cli.views.output import inline
+
+    summary = inline(f"{type(exc).__name__}: {exc}")
     saved = f"traceback saved to {where}" if where else "traceback could not be saved"
     print(f"dcops: unexpected error: {summary} ({saved}; --debug shows it)", file=sys.stderr)
     if state.debug:

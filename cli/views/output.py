@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -11,6 +12,13 @@ from typing import Any
 from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
+
+# Characters that steer a terminal instead of showing: C0 and C1 controls, DEL, and the
+# bidirectional overrides that reorder what is shown. Newline and tab are kept in blocks.
+_STEERING = "\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_UNSAFE_BLOCK = re.compile(f"[{_STEERING}]")
+_UNSAFE_LINE = re.compile(f"[\t\n{_STEERING}]")
+_NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r", "\x1b": "\\e"}
 
 _console: Console | None = None
 _errors: Console | None = None
@@ -40,16 +48,39 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
+def _visible(match: re.Match[str]) -> str:
+    char = match.group()
+    return _NAMED.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
+
+
+def inline(value: object) -> str:
+    """Text from outside (requests, devices, journals) for one line: every control shown as \\e, \\n, \\xNN."""
+    return _UNSAFE_LINE.sub(_visible, "" if value is None else str(value))
+
+
+def block(value: object) -> str:
+    """Text for several lines: newlines and tabs kept, every other control shown as an escape."""
+    return _UNSAFE_BLOCK.sub(_visible, "" if value is None else str(value))
+
+
 def print_json(data: Any) -> None:
     """Print data as indented JSON, non-ASCII kept readable."""
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_default) + "\n")
 
 
+# Columns of free text: they wrap when a table is wider than the terminal (80 columns over ssh
+# or in a pipe). Every other column (IDs, names, CIDRs, dates, states, actions) stays whole.
+WRAPPING = frozenset(
+    {"summary", "error", "reason", "message", "details", "purpose", "description", "what happens", "comment"}
+)
+
+
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
-    """A plain table with the given header and rows (values turned to text)."""
-    out = Table(title=title, title_justify="left", show_lines=False)
+    """A plain table with the given header and rows (values turned to text), never truncated."""
+    out = Table(title=Text(inline(title)) if title else None, title_justify="left", show_lines=False)
     for column in columns:
-        out.add_column(column)
+        whole = column not in WRAPPING
+        out.add_column(Text(inline(column)), no_wrap=whole, overflow="fold")
     for row in rows:
         out.add_row(*(_cell(v) for v in row))
     return out
@@ -58,9 +89,12 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
 def _cell(value: Any) -> RenderableType:
     if isinstance(value, Table | Text):
         return value
-    return Text("" if value is None else str(value))
+    return Text(inline(value))
 
 
 def show(renderable: RenderableType | str) -> None:
-    """Print something to stdout; plain strings are printed as they are, never as markup."""
-    console().print(renderable, markup=False)
+    """Print something to stdout; strings never as markup, their control characters escaped."""
+    if isinstance(renderable, str):  # a line is never broken by dcops: terminals wrap, pipes keep it
+        console().print(block(renderable), markup=False, soft_wrap=True)
+    else:
+        console().print(renderable, markup=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -14,17 +15,50 @@ from dcops.stacks.markdown import ALLOCATION_NOTE
 from dcops.stacks.plan import PlanReport, TenancyPlan, important
 
 
-def plan_view(plan: TenancyPlan) -> Group:
-    """One tenancy: header, resource tree, verdict table and the changes."""
+def plan_view(plan: TenancyPlan, tree: bool = False) -> Group:
+    """One tenancy: header, what it builds (a count by type, or the whole tree), verdicts, changes."""
     summary = plan.summary()
+    total = summary["resources"] + summary["components"]
     header = Text(
-        f"Plan {plan.tenancy} — {plan.source}; {summary['resources']} resources, "
-        f"{summary['components']} components\n{ALLOCATION_NOTE.get(plan.allocation, plan.allocation)}"
+        f"Plan {plan.tenancy} — {plan.source}\n{total} resources: {summary['resources']} cloud "
+        f"resources in {summary['components']} components\n"
+        f"{ALLOCATION_NOTE.get(plan.allocation, plan.allocation)}"
     )
-    parts: list[RenderableType] = [header, _tree(plan)]
-    if plan.verdicts or plan.duplicates:
-        parts.append(_verdicts(plan))
+    parts: list[RenderableType] = [header, _tree(plan) if tree else Text(_kinds(plan))]
+    if tree or plan.violations:
+        if plan.verdicts or plan.duplicates:
+            parts.append(_verdicts(plan))
+    elif plan.verdicts:
+        parts.append(Text(f"policies: {len(plan.verdicts)} of {len(plan.verdicts)} pass"))
     return Group(*parts, Text(_changes(plan)))
+
+
+# What people count in a plan; everything else is a supporting resource (listed by --tree).
+_COUNTED = (
+    ("Instance", "server"),
+    ("Volume", "volume"),
+    ("Network", "network"),
+    ("SecGroupRule", "firewall rule"),
+    ("LoadBalancer", "load balancer"),
+    ("FloatingIp", "floating IP"),
+    ("SiteConnection", "VPN connection"),
+    ("Namespace", "namespace"),
+    ("Flavor", "flavor"),
+)
+
+
+def _kinds(plan: TenancyPlan) -> str:
+    """What the stack builds, counted in the nouns people use; the tree is behind --tree."""
+    counts = Counter(r.type.rsplit(":", 1)[-1] for r in plan.resources if r.custom)
+    parts = []
+    for kind, noun in _COUNTED:
+        n = counts.pop(kind, 0)
+        if n:
+            parts.append(f"{n} {noun}{'s' if n > 1 else ''}")
+    rest = sum(counts.values())
+    if rest:
+        parts.append(f"{rest} supporting resources")
+    return f"builds: {', '.join(parts) or 'nothing'} (--tree lists each one)"
 
 
 def _tree(plan: TenancyPlan) -> Tree:

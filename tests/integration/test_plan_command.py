@@ -15,10 +15,14 @@ def test_plan_all_passes_and_second_run_shows_no_changes(dcops: RunDcops, site_d
     first = dcops("plan", "--all")
     assert first.returncode == 0, first.stderr
     assert (
-        "Plan fgw-production — inventory/requests/fgw-production.yml; 51 resources" in first.stdout
+        "Plan fgw-production — inventory/requests/fgw-production.yml\n"
+        "60 resources: 51 cloud resources in 9 components" in first.stdout
     )
+    assert "changes: first plan of fgw-production; 60 to add" in first.stdout  # counts agree
     assert "offline allocation, for planning only" in first.stdout
     assert "changes: first plan of wjw-staging" in first.stdout
+    assert "policies: 7 of 7 pass" in first.stdout
+    assert "└──" not in first.stdout and "(--tree lists each one)" in first.stdout
     assert first.stdout.rstrip().endswith("plan: 2 stacks, pass")
     again = dcops("plan", "--all", "--output", "json")
     data = json.loads(again.stdout)

@@ -113,10 +113,12 @@ def test_interactive_request_prompts_with_site_choices(dcops: RunDcops, site_dir
         "staging",
         "绩效考核系统 (performance appraisal)",
         "",  # classification default level-2
+        "2027-02-30",  # no such day: asked again
         "2027-06-30",
         "",  # contact name: default from dcops.toml
         "",  # contact e-mail: default from dcops.toml
         "",  # phone: none
+        "WEB",  # not a valid name: asked again
         "app",
         "c9.m99",  # not offered: asked again
         "c4.m8",
@@ -148,8 +150,10 @@ def test_interactive_request_prompts_with_site_choices(dcops: RunDcops, site_dir
     assert "Department code (部门代码) (fgw, gaj, wjw, rsj, zwfw) [fgw]" in done.stdout
     assert "flavor (c2.m4, c4.m8, c4.m16, c8.m32, c16.m64) [c2.m4]" in done.stdout
     assert "is not one of" in done.stdout + done.stderr
+    assert "'2027-02-30' is not a date" in done.stderr and "'WEB' is not a valid name" in done.stderr
     assert "request #1 fgw-staging: submitted" in done.stdout
-    written = site_dir / "inventory" / "requests" / "fgw-staging.yml"
+    assert not (site_dir / "inventory" / "requests" / "fgw-staging.yml").exists()
+    written = site_dir / "fgw-staging.yml"  # the current folder, not the checkout's inventory
     text = written.read_text(encoding="utf-8")
     assert "flavor: c4.m8" in text
     assert "peer_cidrs: [192.168.30.0/24, 192.168.31.0/24]" in text
@@ -161,3 +165,16 @@ def test_schema_is_json_schema_of_the_request(dcops: RunDcops) -> None:
     schema = json.loads(dcops("tenancy", "schema").stdout)
     assert schema["title"] == "dcops tenancy request"
     assert "from" in schema["$defs"]["Ingress"]["properties"]
+
+
+def test_interrupted_interactive_request_keeps_a_draft(dcops: RunDcops, site_dir: Path) -> None:
+    answers = ["", "staging", "绩效考核系统", "", "2027-06-30", "", "", "", "app"]
+    done = dcops(
+        "tenancy", "request", "--interactive", user="wanglei", input="\n".join(answers) + "\n"
+    )  # stdin ends in the middle: as if the person pressed Ctrl-D
+    assert done.returncode == 130, done.stdout + done.stderr
+    draft = site_dir / "fgw-staging.draft.yml"
+    assert f"answers kept as a draft: {draft}" in done.stderr
+    text = draft.read_text(encoding="utf-8")
+    assert "purpose: 绩效考核系统" in text and "expires: '2027-06-30'" in text
+    assert _stored(dcops) == []

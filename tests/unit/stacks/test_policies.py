@@ -52,6 +52,7 @@ def test_the_sample_passes_every_policy(
         "vpn-crypto-minimum",
         "named-and-tagged",
         "quotas-within-tier",
+        "namespace-one-tenancy",
         "namespace-fenced",
     }
     assert {

@@ -156,6 +156,7 @@ def test_vpn_peers_of_other_tenancies_are_refused(
     lifecycle.submit(site, make_request(), person("wanglei"))
     other = make_request(
         name="fgw-hq2",
+        kubernetes=None,
         vpn=[
             {
                 "name": "hq",
