@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from dcops.core.documents import read_yaml
 from dcops.core.errors import InvalidInput, Problem
 from dcops.core.monitoring import MonitorsConfig, duration_seconds
 
@@ -18,13 +19,10 @@ _THRESHOLD_REF = re.compile(r'monitors_threshold\{threshold="([a-z_]+)"\}')
 
 def load_rule_file(path: Path, shown: str) -> dict[str, Any]:
     """One rule file as data; InvalidInput naming the file and line if it is not valid YAML."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = Problem(shown, "", f"invalid YAML: {getattr(exc, 'problem', exc)}", line)
-        raise InvalidInput(f"rule file {shown} is not valid", [problem]) from None
+    doc = read_yaml(path, shown)  # size, aliases and nesting within the limits of every file
+    if doc.problems:
+        raise InvalidInput(f"rule file {shown} is not valid", doc.problems)
+    data = doc.data
     if not isinstance(data, dict) or not isinstance(data.get("groups"), list):
         problem = Problem(shown, "groups", "expected a mapping with a list of rule groups", 1)
         raise InvalidInput(f"rule file {shown} is not valid", [problem])

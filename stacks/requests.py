@@ -151,10 +151,8 @@ def _path_of(site: Site, ref: str) -> Path:
 
 
 def _declared_name(path: Path) -> str | None:
-    import yaml
+    from dcops.core.documents import read_yaml
 
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return None
+    doc = read_yaml(path, path.name)  # within the limits of every file dcops reads
+    data = None if doc.problems else doc.data
     return str(data.get("name")) if isinstance(data, dict) and data.get("name") else None

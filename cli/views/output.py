@@ -9,6 +9,8 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from rich import box
+from rich.cells import cell_len
 from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -71,18 +73,22 @@ def print_json(data: Any) -> None:
 # Columns of free text: they wrap when a table is wider than the terminal (80 columns over ssh
 # or in a pipe). Every other column (IDs, names, CIDRs, dates, states, actions) stays whole.
 WRAPPING = frozenset(
-    {"summary", "error", "reason", "message", "details", "purpose", "description", "what happens", "comment"}
+    {"summary", "error", "reason", "message", "details", "purpose", "description", "what happens", "comment", "title", "readings", "problem"}
 )
 
 
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
     """A plain table with the given header and rows (values turned to text), never truncated."""
     out = Table(title=Text(inline(title)) if title else None, title_justify="left", show_lines=False)
-    for column in columns:
-        whole = column not in WRAPPING
-        out.add_column(Text(inline(column)), no_wrap=whole, overflow="fold")
+    wrapping = [column in WRAPPING for column in columns]
+    widths = [cell_len(inline(column)) for column in columns]
+    for column, wraps in zip(columns, wrapping, strict=True):
+        out.add_column(Text(inline(column)), no_wrap=not wraps, overflow="fold")
     for row in rows:
-        out.add_row(*(_cell(v) for v in row))
+        cells = [_cell(v) for v in row]
+        widths = [max(w, cell_len(c.plain) if isinstance(c, Text) else w) for w, c in zip(widths, cells, strict=False)]
+        out.add_row(*cells)
+    _fit(out, widths, wrapping)
     return out
 
 
@@ -96,5 +102,18 @@ def show(renderable: RenderableType | str) -> None:
     """Print something to stdout; strings never as markup, their control characters escaped."""
     if isinstance(renderable, str):  # a line is never broken by dcops: terminals wrap, pipes keep it
         console().print(block(renderable), markup=False, soft_wrap=True)
-    else:
-        console().print(renderable, markup=False)
+        return
+    console().print(renderable, markup=False)
+
+
+def _fit(table: Table, widths: list[int], wrapping: list[bool]) -> None:
+    """A table that cannot fit the terminal by wrapping its free text loses its frame (a header
+    rule and one space between columns) before a column that must stay whole is folded."""
+    framed = sum(w if not wraps else min(w, 12) for w, wraps in zip(widths, wrapping, strict=True))
+    if framed + 3 * len(widths) + 1 <= console().width:
+        return
+    table.box = box.SIMPLE_HEAD
+    table.show_edge = False
+    table.pad_edge = False
+    table.collapse_padding = True
+    table.padding = (0, 0)
