@@ -81,7 +81,7 @@ def list_users(ctx: typer.Context) -> None:
     if session(ctx).json:
         output.print_json(rows)
         return
-    columns = ["user", "name", "roles", "password", "totp", "disabled", "locked", "live_tokens"]
+    columns = ["user", "full name", "roles", "password", "totp", "disabled", "locked", "live_tokens"]
 
     def cell(value: object) -> str:
         if isinstance(value, bool):
@@ -90,7 +90,8 @@ def list_users(ctx: typer.Context) -> None:
             return ", ".join(value)
         return str(value)
 
-    output.show(output.table(None, columns, ([cell(r[c]) for c in columns] for r in rows)))
+    keys = [c.replace("full name", "name") for c in columns]
+    output.show(output.table(None, columns, ([cell(r[k]) for k in keys] for r in rows)))
 
 
 def _set_one_time(ctx: typer.Context, verb: str, user: str) -> None:

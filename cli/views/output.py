@@ -73,7 +73,7 @@ def print_json(data: Any) -> None:
 # Columns of free text: they wrap when a table is wider than the terminal (80 columns over ssh
 # or in a pipe). Every other column (IDs, names, CIDRs, dates, states, actions) stays whole.
 WRAPPING = frozenset(
-    {"summary", "error", "reason", "message", "details", "purpose", "description", "what happens", "comment", "title", "readings", "problem"}
+    {"summary", "error", "reason", "message", "details", "purpose", "description", "what happens", "comment", "title", "readings", "problem", "roles", "full name"}
 )
 
 
