@@ -107,7 +107,7 @@ def test_two_approvals_need_two_different_people(server: LiveServer) -> None:
         submitted = client.post(
             "/api/v1/tenancies", content=TWO_APPROVERS.replace("environment: production", "environment: staging").replace(
                 "192.168.10.0/24", "192.168.77.0/24"
-            ),
+            ).replace("namespace: fgw\n", "namespace: fgw-staging\n"),
             headers={**_auth(dept), "Content-Type": "application/yaml"},
         )  # fmt: skip
         assert submitted.status_code == 201, submitted.text

@@ -20,7 +20,7 @@ def test_lifecycle_on_postgresql(dcops: RunDcops, site_dir: Path, postgres_url: 
     with open_store(site).writing() as db:
         for table in ("outbox", "allocations", "approvals", "history", "requests"):
             db.execute(text(f"DELETE FROM {table}"))
-        assert db.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert db.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
     assert dcops("tenancy", "request", SAMPLE, user="wanglei").returncode == 0
     [row] = json.loads(dcops("tenancy", "list", "-o", "json").stdout)
     approved = dcops("tenancy", "approve", str(row["id"]), user="chenjing")
