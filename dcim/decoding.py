@@ -51,6 +51,14 @@ class Decoded:
     out_of_range: list[Dropped] = field(default_factory=list)  # cannot be true
     absent: list[Dropped] = field(default_factory=list)  # the device says "no sensor"
 
+    def merge(self, other: Decoded) -> None:
+        """Take in another part of the same poll (the tables after the scalars)."""
+        self.readings += other.readings
+        self.problems += other.problems
+        self.implied += other.implied
+        self.out_of_range += other.out_of_range
+        self.absent += other.absent
+
     def add(
         self,
         source: SnmpObject | ModbusRegister,

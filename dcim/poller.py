@@ -153,9 +153,7 @@ class Poller:
         rows = await snmp.walk(columns) if columns else []
         decoded = decode_scalars(profile, scalars)
         tables = decode_tables(profile, dict(scalars), rows)
-        decoded.readings += tables.readings
-        decoded.problems += tables.problems
-        decoded.implied += tables.implied
+        decoded.merge(tables)
         decoded.readings += rated_current_fallback(target, decoded.readings)
         return decoded
 

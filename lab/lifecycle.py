@@ -13,7 +13,7 @@ from dcops.core.requirements import PRIVILEGES
 from dcops.core.site import Site
 from dcops.lab import access, base, hostroot, network
 from dcops.lab.inventory import write_inventory
-from dcops.lab.system import program, run
+from dcops.lab.system import machine_umask, program, run
 from dcops.lab.topology import Topology, topology
 
 READY_TIMEOUT = 60.0
@@ -76,15 +76,16 @@ def up(site: Site) -> UpReport:
         return report
     report.cleaned = down(site, topo)
     lab.mkdir(parents=True, exist_ok=True)
-    archive, report.base_built = base.ensure_tarball(site.paths.state)
-    base.unpack(archive, lab / "base")
     key = access.ensure_key(lab / "id_ed25519")
     network.build(topo)
     host_keys = {}
-    for host in topo.hosts:
-        root = hostroot.mount_root(lab, host, lab / "base")
-        host_keys[host.address] = hostroot.prepare(root, host, key)
-        hostroot.start(lab, host, root)
+    with machine_umask():
+        archive, report.base_built = base.ensure_tarball(site.paths.state)
+        base.unpack(archive, lab / "base")
+        for host in topo.hosts:
+            root = hostroot.mount_root(lab, host, lab / "base")
+            host_keys[host.address] = hostroot.prepare(root, host, key)
+            hostroot.start(lab, host, root)
     access.write_known_hosts(lab, host_keys)
     access.write_ssh_config(lab, topo, key)
     _wait_ready(lab, topo)

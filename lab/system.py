@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from dcops.core.errors import MissingDependency, OperationFailed
 from dcops.core.requirements import find_program
@@ -17,6 +19,20 @@ def program(name: str, package: str) -> str:
             f"program {name!r} not found; install it with: apt-get install -y {package}"
         )
     return path
+
+
+@contextmanager
+def machine_umask() -> Iterator[None]:
+    """Within: files get a Debian machine's usual modes (umask 022), not dcops' private ones.
+
+    A lab host is a machine of its own: its daemons drop to their own users and must be able to
+    reach / and their folders, which dcops' umask for its state (027) would close to them.
+    """
+    previous = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(previous)
 
 
 def run(

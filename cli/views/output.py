@@ -52,7 +52,9 @@ def _default(value: Any) -> Any:
 
 def _visible(match: re.Match[str]) -> str:
     char = match.group()
-    return _NAMED.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
+    return _NAMED.get(char) or (
+        f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+    )
 
 
 def inline(value: object) -> str:
@@ -73,20 +75,41 @@ def print_json(data: Any) -> None:
 # Columns of free text: they wrap when a table is wider than the terminal (80 columns over ssh
 # or in a pipe). Every other column (IDs, names, CIDRs, dates, states, actions) stays whole.
 WRAPPING = frozenset(
-    {"summary", "error", "reason", "message", "details", "purpose", "description", "what happens", "comment", "title", "readings", "problem", "roles", "full name"}
+    {
+        "summary",
+        "error",
+        "reason",
+        "message",
+        "details",
+        "purpose",
+        "description",
+        "what happens",
+        "comment",
+        "title",
+        "readings",
+        "problem",
+        "roles",
+        "full name",
+        "matchers",
+    }
 )
 
 
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
     """A plain table with the given header and rows (values turned to text), never truncated."""
-    out = Table(title=Text(inline(title)) if title else None, title_justify="left", show_lines=False)
+    out = Table(
+        title=Text(inline(title)) if title else None, title_justify="left", show_lines=False
+    )
     wrapping = [column in WRAPPING for column in columns]
     widths = [cell_len(inline(column)) for column in columns]
     for column, wraps in zip(columns, wrapping, strict=True):
         out.add_column(Text(inline(column)), no_wrap=not wraps, overflow="fold")
     for row in rows:
         cells = [_cell(v) for v in row]
-        widths = [max(w, cell_len(c.plain) if isinstance(c, Text) else w) for w, c in zip(widths, cells, strict=False)]
+        widths = [
+            max(w, cell_len(c.plain) if isinstance(c, Text) else w)
+            for w, c in zip(widths, cells, strict=False)
+        ]
         out.add_row(*cells)
     _fit(out, widths, wrapping)
     return out
@@ -100,7 +123,9 @@ def _cell(value: Any) -> RenderableType:
 
 def show(renderable: RenderableType | str) -> None:
     """Print something to stdout; strings never as markup, their control characters escaped."""
-    if isinstance(renderable, str):  # a line is never broken by dcops: terminals wrap, pipes keep it
+    if isinstance(
+        renderable, str
+    ):  # a line is never broken by dcops: terminals wrap, pipes keep it
         console().print(block(renderable), markup=False, soft_wrap=True)
         return
     console().print(renderable, markup=False)

@@ -149,6 +149,10 @@ def test_lab_up_again_changes_nothing_and_status_shows_every_host(lab: Lab) -> N
         "spine-1", "spine-2", "leaf-1", "leaf-2", "srv-1", "backup-1", "mgmt-1",
     }  # fmt: skip
     assert lab.on("leaf-1", "hostname").stdout.strip() == "leaf-1"
+    # A host is a machine with a machine's modes, whatever umask dcops keeps for its own state:
+    # daemons that drop to their own user (chronyd, snmpd) must reach / and run programs.
+    assert lab.on("leaf-1", "stat -c %a /").stdout.strip() == "755"
+    assert lab.on("leaf-1", "su -s /bin/sh nobody -c 'echo ran'").stdout.strip() == "ran"
 
 
 def test_check_mode_reports_changes_but_makes_none(lab: Lab) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import bz2
+import math
 import os
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from dcops.dcim.catalogue import valid_range
 from dcops.dcim.poller import DeviceState, Poller
 from dcops.dcim.profiles import Profile, bundled_profile
 from dcops.dcim.simulation.simulator import free_port
@@ -109,13 +111,25 @@ def _poll(port: int, community: str, profile: Profile) -> DeviceState:
     return asyncio.run(run())
 
 
-def _expected(
-    profile: Profile, recorded: dict[str, str]
-) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    expected: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+Key = tuple[str, tuple[tuple[str, str], ...]]
+
+
+def _expected(profile: Profile, recorded: dict[str, str]) -> tuple[dict[Key, float], set[Key]]:
+    """What the poll must export, and what it must drop because the device's value cannot be
+    true (outside the metric's valid range, e.g. a runtime of -1 minutes meaning "unknown")."""
+    expected: dict[Key, float] = {}
+    impossible: set[Key] = set()
+
+    def keep(key: Key, value: float, valid: tuple[float, float] | None) -> None:
+        low, high = valid or valid_range(key[0]) or (-math.inf, math.inf)
+        if low <= value <= high:
+            expected[key] = value
+        else:
+            impossible.add(key)
+
     for obj in profile.scalars:
         if obj.oid in recorded and not obj.spread_over:
-            expected[(obj.metric, ())] = int(recorded[obj.oid]) * obj.scale
+            keep((obj.metric, ()), int(recorded[obj.oid]) * obj.scale, obj.valid)
     for table in profile.tables:
         for column in table.columns:
             if column.names is not None:
@@ -125,8 +139,8 @@ def _expected(
                     index = oid[len(column.oid) + 1 :]
                     raw = int(value)
                     number = column.map[raw] if column.map is not None else raw * column.scale
-                    expected[(column.metric, ((table.index_label, index),))] = number
-    return expected
+                    keep((column.metric, ((table.index_label, index),)), number, column.valid)
+    return expected, impossible
 
 
 @pytest.mark.parametrize("community", sorted(RECORDINGS))
@@ -137,10 +151,14 @@ def test_readings_equal_the_recording_after_scaling(snmpsim: int, community: str
     state = _poll(snmpsim, community, profile)
     assert state.up, state.last_error
     got = {(m, labels): value for (m, labels), (value, _) in state.readings.items()}
-    expected = _expected(profile, recorded)
+    expected, impossible = _expected(profile, recorded)
     assert len(expected) >= 5, f"{name} holds too little of {profile_name} to compare"
     for key, value in expected.items():
         assert got.get(key) == pytest.approx(value), key
+    for key in impossible:
+        assert key not in got, f"{key} cannot be true and must not be exported"
+        assert any(problem.startswith(key[0]) for problem in state.problems), (key, state.problems)
+    assert state.errors["out_of_range"] == len(impossible)
 
 
 def test_eaton_ups_in_base_units(snmpsim: int) -> None:
