@@ -144,9 +144,8 @@ def _add_output(group: Any, path: str, template: Any) -> None:
             option = copy.copy(template)
             option.default, option.expose_value = None, False
             option.callback = _output_check(here, markdown)
-            option.help = (
-                "table for people, json for programs"
-                + (", markdown for change tickets." if markdown else " (no markdown here).")
+            option.help = "table for people, json for programs" + (
+                ", markdown for change tickets." if markdown else " (no markdown here)."
             )
             command.params.append(option)
 

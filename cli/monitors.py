@@ -79,7 +79,11 @@ def up(
     state = session(ctx)
     actor = state.require(*_ROLES, action="dcops monitors up")
     with audited(
-        state.site, actor, action="monitors.up", target="monitors/alerting", parameters={"pair": pair}
+        state.site,
+        actor,
+        action="monitors.up",
+        target="monitors/alerting",
+        parameters={"pair": pair},
     ) as op:
         if pair:
             layout_of(state.site).set_paired(True)

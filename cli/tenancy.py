@@ -106,7 +106,10 @@ def _policy_verdicts(site: Site, parsed: TenancyRequest) -> list[Verdict] | None
     """The site's policies over what the request builds; None where the stacks extra is missing."""
     import importlib.util
 
-    if importlib.util.find_spec("pulumi_policy") is None or importlib.util.find_spec("pulumi") is None:
+    if (
+        importlib.util.find_spec("pulumi_policy") is None
+        or importlib.util.find_spec("pulumi") is None
+    ):
         return None
     from dcops.stacks.admission import judge_request
 
@@ -366,7 +369,11 @@ def show(
         None
         if verdicts is None
         else [
-            {"policy": v.policy, "passed": v.passed, "violations": [x.message for x in v.violations]}
+            {
+                "policy": v.policy,
+                "passed": v.passed,
+                "violations": [x.message for x in v.violations],
+            }
             for v in verdicts
         ]
     )

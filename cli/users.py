@@ -81,7 +81,16 @@ def list_users(ctx: typer.Context) -> None:
     if session(ctx).json:
         output.print_json(rows)
         return
-    columns = ["user", "full name", "roles", "password", "totp", "disabled", "locked", "live_tokens"]
+    columns = [
+        "user",
+        "full name",
+        "roles",
+        "password",
+        "totp",
+        "disabled",
+        "locked",
+        "live_tokens",
+    ]
 
     def cell(value: object) -> str:
         if isinstance(value, bool):

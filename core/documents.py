@@ -70,12 +70,16 @@ def dotted(loc: Sequence[str | int]) -> str:
     return out
 
 
-def read_text(path: Path, source: str, limits: Limits = SITE_LIMITS) -> tuple[str | None, Problem | None]:
+def read_text(
+    path: Path, source: str, limits: Limits = SITE_LIMITS
+) -> tuple[str | None, Problem | None]:
     """The text of a regular file no larger than the limit, or the problem that stops reading it."""
     try:
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):
-            return None, Problem(source, "", f"{_kind(info.st_mode)}, not a regular file; give a file")
+            return None, Problem(
+                source, "", f"{_kind(info.st_mode)}, not a regular file; give a file"
+            )
         if info.st_size > limits.file_bytes:
             return None, _too_large(source, info.st_size, limits)
         with path.open("rb") as handle:
@@ -86,7 +90,9 @@ def read_text(path: Path, source: str, limits: Limits = SITE_LIMITS) -> tuple[st
     except UnicodeDecodeError as exc:
         return None, Problem(source, "", f"not UTF-8 text (byte {exc.start}); save it as UTF-8")
     except PermissionError:
-        return None, Problem(source, "", "cannot read file: permission denied (check its mode and owner)")
+        return None, Problem(
+            source, "", "cannot read file: permission denied (check its mode and owner)"
+        )
     except OSError as exc:
         return None, Problem(source, "", f"cannot read file: {exc.strerror or exc}")
 
@@ -161,7 +167,9 @@ def _within_limits(loader: Any, doc: Document, limits: Limits) -> bool:
         event = loader.get_event()
         if isinstance(event, yaml.CollectionStartEvent):
             if len(stack) >= limits.depth:
-                return refuse(event, f"nested deeper than {limits.depth} levels; the limit is {limits.depth}")
+                return refuse(
+                    event, f"nested deeper than {limits.depth} levels; the limit is {limits.depth}"
+                )
             stack.append(_Open(event.anchor, isinstance(event, yaml.MappingStartEvent)))
             continue
         if isinstance(event, yaml.CollectionEndEvent):
@@ -176,7 +184,9 @@ def _within_limits(loader: Any, doc: Document, limits: Limits) -> bool:
             size, anchor = 1, event.anchor
         elif isinstance(event, yaml.AliasEvent):
             if event.anchor not in sizes:
-                return refuse(event, f"alias *{event.anchor} refers to itself; aliases may not recurse")
+                return refuse(
+                    event, f"alias *{event.anchor} refers to itself; aliases may not recurse"
+                )
             size, anchor = sizes[event.anchor], None
         else:
             continue
@@ -307,9 +317,18 @@ def _data_problems(doc: Document, data: Any, loc: Loc, limits: Limits) -> list[P
         items = enumerate(data)
     elif isinstance(data, str):
         if len(data) > limits.string_chars:
-            return [doc.problem(loc, f"a value of {len(data)} characters; the limit is {limits.string_chars}")]
+            return [
+                doc.problem(
+                    loc, f"a value of {len(data)} characters; the limit is {limits.string_chars}"
+                )
+            ]
         if CONTROL.search(data):
-            return [doc.problem(loc, f"{data[:40]!r} contains control characters; allowed: text with newlines and tabs")]
+            return [
+                doc.problem(
+                    loc,
+                    f"{data[:40]!r} contains control characters; allowed: text with newlines and tabs",
+                )
+            ]
         return []
     else:
         return []

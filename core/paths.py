@@ -9,8 +9,20 @@ from pathlib import Path
 SITE_FILE = "dcops.toml"
 SITE_ENV = "DCOPS_SITE"
 # The system's own folders: state kept in or under them would mix with (or damage) the system.
-_SYSTEM_TREES = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc", "/run",
-                 "/sbin", "/sys", "/usr")
+_SYSTEM_TREES = (
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/proc",
+    "/run",
+    "/sbin",
+    "/sys",
+    "/usr",
+)
 # Shared parents: a folder inside them is fine, the parent itself is not.
 _SHARED = ("/", "/home", "/opt", "/srv", "/tmp", "/var", "/var/lib", "/var/log", "/var/tmp")
 

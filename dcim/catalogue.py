@@ -211,6 +211,8 @@ def valid_range(name: str) -> tuple[float, float] | None:
     if spec.codes:
         return None
     return _METRIC_RANGES.get(name) or _UNIT_RANGES.get(spec.unit)
+
+
 HEALTH_METRICS = frozenset(
     name for name in METRICS if name.startswith(("dcops_dcim_device_", "dcops_dcim_exporter_"))
 )

@@ -160,9 +160,7 @@ def judge_only(site: Site, spec: TenancySpec, source: str) -> TenancyPlan:
     return _evaluate_chunk(context, public_pool(site), [(spec, source)])[0]
 
 
-def namespace_holders(
-    site: Site, specs: Sequence[TenancySpec]
-) -> dict[str, tuple[str, ...]]:
+def namespace_holders(site: Site, specs: Sequence[TenancySpec]) -> dict[str, tuple[str, ...]]:
     """Each Kubernetes namespace with the tenancies that hold it: the specs and the store's."""
     from dcops.tenancy.location import store_in_use
 

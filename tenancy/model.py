@@ -157,7 +157,9 @@ class Part(BaseModel):
 class DepartmentRef(Part):
     """The department (委办局) asking: its code in dcops.toml and its name."""
 
-    code: str = Field(max_length=32, description="department code as listed in dcops.toml, e.g. fgw")
+    code: str = Field(
+        max_length=32, description="department code as listed in dcops.toml, e.g. fgw"
+    )
     name: Line = Field(description="the department's name, e.g. 市发展和改革委员会")
 
 
@@ -174,9 +176,13 @@ class Compute(Part):
 
     name: PartName = Field(description="service name, also used by ingress and load balancers")
     flavor: str = Field(max_length=64, description="a flavor from the site catalogue, e.g. c2.m4")
-    image: str = Field(max_length=64, description="an image from the site catalogue, e.g. kylin-v10-sp3")
+    image: str = Field(
+        max_length=64, description="an image from the site catalogue, e.g. kylin-v10-sp3"
+    )
     count: Count = Field(default=1, le=1000)
-    volume_gb: StrictInt = Field(default=0, ge=0, le=16384, description="data volume per server, GB")
+    volume_gb: StrictInt = Field(
+        default=0, ge=0, le=16384, description="data volume per server, GB"
+    )
     network: PartName | None = Field(
         default=None, description="network the servers attach to; default the first network"
     )
@@ -192,7 +198,9 @@ class NetworkRequest(Part):
     """A private network; its address block is allocated from the site's pools on approval."""
 
     name: PartName
-    size: StrictInt = Field(ge=16, le=28, description="prefix length of the subnet, e.g. 24 for a /24")
+    size: StrictInt = Field(
+        ge=16, le=28, description="prefix length of the subnet, e.g. 24 for a /24"
+    )
 
 
 class Ingress(Part):
@@ -225,7 +233,9 @@ class LoadBalancer(Part):
     protocol: Literal["TCP", "UDP", "HTTP", "HTTPS"] = "TCP"
     members: PartName = Field(description="the compute service whose servers are the members")
     health: HealthCheck = HealthCheck()
-    floating_ip: bool = Field(default=False, strict=True, description="give it an address on the external net")
+    floating_ip: bool = Field(
+        default=False, strict=True, description="give it an address on the external net"
+    )
 
 
 class VpnPeer(Part):

@@ -107,9 +107,7 @@ def ask_request(
         check=_expiry(today, latest),
     )
     person = site.person(actor.user)
-    data["contacts"] = [
-        _contact(person.name if person else None, person.email if person else None)
-    ]
+    data["contacts"] = [_contact(person.name if person else None, person.email if person else None)]
     data["compute"] = []
     _compute(site, data["compute"])
     data["networks"] = []
@@ -127,7 +125,9 @@ def ask_request(
             "quota": {
                 "cpu": _ask("  CPU cores", min(8, tier.k8s_cpu), int, _rule(model.CpuQuantity)),
                 "memory": _ask(
-                    "  memory", f"{min(32, tier.k8s_memory_gb)}Gi", check=_rule(model.MemoryQuantity)
+                    "  memory",
+                    f"{min(32, tier.k8s_memory_gb)}Gi",
+                    check=_rule(model.MemoryQuantity),
                 ),
                 "pods": _ask("  pods", min(50, tier.k8s_pods), int, _rule(model.Count)),
             },
@@ -219,7 +219,9 @@ def _vpn(peers: list[dict[str, Any]]) -> None:
                 "peer_address": _ask(
                     "  your VPN gateway's public address", check=_rule(model.Address)
                 ),
-                "peer_cidrs": _ask("  your networks behind it (CIDRs, comma-separated)", check=_cidrs),
+                "peer_cidrs": _ask(
+                    "  your networks behind it (CIDRs, comma-separated)", check=_cidrs
+                ),
                 "psk_secret": _ask(
                     "  name of the pre-shared key secret (not the key)",
                     check=_rule(model.SecretName),

@@ -31,8 +31,15 @@ def test_tables_fit_80_columns_and_keep_ids_cidrs_and_dates_whole(dcops: RunDcop
 
 @pytest.mark.parametrize(
     "command",
-    [["tenancy", "list"], ["tenancy", "show"], ["ipam", "show"], ["audit", "log"],
-     ["dcim", "poll"], ["site", "show"], ["plan"]],
+    [
+        ["tenancy", "list"],
+        ["tenancy", "show"],
+        ["ipam", "show"],
+        ["audit", "log"],
+        ["dcim", "poll"],
+        ["site", "show"],
+        ["plan"],
+    ],
 )
 def test_every_command_documents_output(dcops: RunDcops, command: list[str]) -> None:
     done = dcops(*command, "--help")

@@ -118,9 +118,22 @@ def test_unreadable_request_file_is_refused(dcops: RunDcops, site_dir: Path) -> 
 
         os.chmod(Path(sys.executable).parent.parent, 0o755)
         done: Any = subprocess.run(
-            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(DCOPS),
-             "tenancy", "request", SAMPLE, "--dry-run"],
-            cwd=site_dir, env=dcops_env("wanglei"), text=True, capture_output=True, timeout=60,
+            [
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                str(DCOPS),
+                "tenancy",
+                "request",
+                SAMPLE,
+                "--dry-run",
+            ],
+            cwd=site_dir,
+            env=dcops_env("wanglei"),
+            text=True,
+            capture_output=True,
+            timeout=60,
         )
     else:
         done = dcops("tenancy", "request", SAMPLE, "--dry-run", user="wanglei")
@@ -210,7 +223,11 @@ def test_state_files_are_private_whatever_the_umask(site_dir: Path) -> None:
 
     done = subprocess.run(
         [str(DCOPS), "tenancy", "request", SAMPLE],
-        cwd=site_dir, env=dcops_env("wanglei"), text=True, capture_output=True, timeout=120,
+        cwd=site_dir,
+        env=dcops_env("wanglei"),
+        text=True,
+        capture_output=True,
+        timeout=120,
         preexec_fn=lambda: os.umask(0),
     )
     assert done.returncode == 0, done.stderr

@@ -107,7 +107,6 @@ def test_cli_top_level_lists_command_groups_only() -> None:
     unregistered = [
         p.stem
         for p in (ROOT / "cli").glob("*.py")
-        if p.stem not in {"__init__", "app", "reference"}
-        and f"({p.stem}." not in app
+        if p.stem not in {"__init__", "app", "reference"} and f"({p.stem}." not in app
     ]
     assert unregistered == []

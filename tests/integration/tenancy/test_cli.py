@@ -150,7 +150,9 @@ def test_interactive_request_prompts_with_site_choices(dcops: RunDcops, site_dir
     assert "Department code (部门代码) (fgw, gaj, wjw, rsj, zwfw) [fgw]" in done.stdout
     assert "flavor (c2.m4, c4.m8, c4.m16, c8.m32, c16.m64) [c2.m4]" in done.stdout
     assert "is not one of" in done.stdout + done.stderr
-    assert "'2027-02-30' is not a date" in done.stderr and "'WEB' is not a valid name" in done.stderr
+    assert (
+        "'2027-02-30' is not a date" in done.stderr and "'WEB' is not a valid name" in done.stderr
+    )
     assert "request #1 fgw-staging: submitted" in done.stdout
     assert not (site_dir / "inventory" / "requests" / "fgw-staging.yml").exists()
     written = site_dir / "fgw-staging.yml"  # the current folder, not the checkout's inventory

@@ -50,19 +50,23 @@ def test_unknown_kind_lists_the_allowed_ones(site_dir: Path) -> None:
 
 
 def test_escalation_references_are_checked(site_dir: Path) -> None:
-    extra = CHANNELS + """
+    extra = (
+        CHANNELS
+        + """
 [[monitors.escalation]]
 name = "critical"
 role = "network"
 steps = [{after = "0s", channels = ["duty-sms", "pager"]}]
 """
+    )
     messages = _messages(site_dir, extra)
     assert any(
         "monitors.escalation[0].role: no shift of role 'network'" in m and "allowed: facility" in m
         for m in messages
     )
     assert any(
-        "monitors.escalation[0].steps[0].channels[1]: unknown channel 'pager'; allowed: duty-sms" in m
+        "monitors.escalation[0].steps[0].channels[1]: unknown channel 'pager'; allowed: duty-sms"
+        in m
         for m in messages
     )
 
@@ -72,18 +76,23 @@ def test_an_sms_step_needs_a_phone_for_everyone_it_may_reach(site_dir: Path) -> 
     path.write_text(
         path.read_text(encoding="utf-8").replace('phone = "13800000002"\n', ""), encoding="utf-8"
     )
-    extra = CHANNELS + """
+    extra = (
+        CHANNELS
+        + """
 [[monitors.escalation]]
 name = "critical"
 role = "facility"
 steps = [{after = "0s", channels = ["duty-sms"]}]
 """
+    )
     [message] = _messages(site_dir, extra)
     assert "an SMS channel needs a phone for zhangwei in [[people]]" in message
 
 
 def test_roster_people_and_steps_must_be_known_and_in_order(site_dir: Path) -> None:
-    extra = CHANNELS + """
+    extra = (
+        CHANNELS
+        + """
 [[monitors.roster.shifts]]
 role = "facility"
 start = "8:00"
@@ -94,6 +103,7 @@ name = "critical"
 role = "facility"
 steps = [{after = "10m", channels = ["duty-sms"]}, {after = "5m", channels = ["duty-sms"]}]
 """
+    )
     messages = _messages(site_dir, extra)
     assert any("'8:00' is not a time of day; allowed: HH:MM" in m for m in messages)
     assert any("steps must be in the order of their `after`" in m for m in messages)

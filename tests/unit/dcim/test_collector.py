@@ -59,7 +59,15 @@ def test_fresh_readings_are_exported_with_contract_labels() -> None:
     assert f"dcops_dcim_device_up{{{base}}} 1.0" in text
     errors = _samples(text, "dcops_dcim_device_poll_errors_total")
     assert errors["timeout"] == 3.0 and errors["auth"] == 0.0
-    assert sorted(errors) == ["auth", "decode", "exception", "other", "out_of_range", "refused", "timeout"]
+    assert sorted(errors) == [
+        "auth",
+        "decode",
+        "exception",
+        "other",
+        "out_of_range",
+        "refused",
+        "timeout",
+    ]
     assert f"dcops_dcim_device_stale_readings{{{base}}} 0.0" in text
     assert (
         'dcops_dcim_exporter_build_info{device="",kind="",rack="",room="",site="",version="9.9"} 1.0'

@@ -63,7 +63,9 @@ def test_many_contacts_are_refused(site: Site, tmp_path: Path) -> None:
     assert "contacts" in _fields(site, path)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(width=st.integers(2, 12), levels=st.integers(2, 12))
 def test_alias_expansion_is_bounded_whatever_the_shape(
     site: Site, tmp_path: Path, width: int, levels: int
@@ -87,7 +89,9 @@ def test_alias_expansion_is_bounded_whatever_the_shape(
         assert "once aliases are expanded" not in messages
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(depth=st.integers(1, 60), flow=st.booleans())
 def test_nesting_is_bounded_in_both_styles(
     site: Site, tmp_path: Path, depth: int, flow: bool

@@ -24,7 +24,9 @@ TODAY = datetime.date(2026, 11, 25)
 
 
 def _vpn(cidrs: list[str], address: str = "203.0.113.10") -> list[dict[str, Any]]:
-    return [{"name": "hq", "peer_address": address, "peer_cidrs": cidrs, "psk_secret": "fgw-hq-psk"}]
+    return [
+        {"name": "hq", "peer_address": address, "peer_cidrs": cidrs, "psk_secret": "fgw-hq-psk"}
+    ]
 
 
 def _problems(site: Site, sample: dict[str, Any], **changes: Any) -> list[str]:
@@ -57,8 +59,19 @@ def test_peer_networks_that_are_everything_special_or_taken_are_refused(
     assert problem.startswith("vpn[0].peer_cidrs[0]: ") and says in problem
 
 
-@pytest.mark.parametrize("address", ["127.0.0.1", "::1", "169.254.1.1", "fe80::1", "224.0.0.1",
-                                     "::ffff:127.0.0.1", "0.0.0.0", "::"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "::1",
+        "169.254.1.1",
+        "fe80::1",
+        "224.0.0.1",
+        "::ffff:127.0.0.1",
+        "0.0.0.0",
+        "::",
+    ],
+)
 def test_peer_addresses_must_be_reachable_gateways(
     site: Site, sample: dict[str, Any], address: str
 ) -> None:
@@ -82,9 +95,15 @@ def test_mapped_networks_compare_as_their_ipv4_network(address: Any, prefix: int
     assert peer_network(str(plain)) == plain
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.sampled_from(["10.20.0.0/16", "10.21.0.0/16", "10.10.0.0/16", "10.30.0.0/20"]),
-       st.integers(16, 30), st.integers(0, 2**16 - 1), st.booleans())
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.sampled_from(["10.20.0.0/16", "10.21.0.0/16", "10.10.0.0/16", "10.30.0.0/20"]),
+    st.integers(16, 30),
+    st.integers(0, 2**16 - 1),
+    st.booleans(),
+)
 def test_no_form_of_a_pool_address_gets_through(
     site: Site, sample: dict[str, Any], pool: str, prefix: int, offset: int, mapped: bool
 ) -> None:
