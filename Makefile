@@ -1,5 +1,5 @@
 # The two commands of the README, and a few for developers.
-.PHONY: demo test install dev docs bench bench-lab mutation
+.PHONY: demo test install dev docs bench bench-lab mutation engine bench-engine
 
 demo: install
 	scripts/demo.sh
@@ -9,6 +9,10 @@ test: install
 
 install:
 	scripts/install.sh
+
+# The Pulumi engine alone (install runs it too, with the stacks extra).
+engine:
+	scripts/install-engine.sh
 
 dev:
 	scripts/install.sh && .venv/bin/pip install -q -e '.[all,dev]'
@@ -33,3 +37,7 @@ bench-lab: install
 MUTATION_BUDGET ?= 3600
 mutation: install
 	.venv/bin/python scripts/mutation.py --all --budget $(MUTATION_BUDGET) --report docs/mutation-report.md
+
+# Cold and warm engine builds in a scratch folder (20–60 minutes).
+bench-engine: install
+	.venv/bin/python bench/engine_bench.py

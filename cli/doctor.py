@@ -17,6 +17,7 @@ def doctor(
 
     results = check_all()
     missing = [req for req, found in results if not found]
+    details = {r: r.detail() for r, _ in results if r.kind == "engine"}
     if session(ctx).json:
         output.print_json(
             [
@@ -27,15 +28,37 @@ def doctor(
                     "found": ok,
                     "fix": None if ok else r.fix,
                     "note": r.note,
+                    **details.get(r, {}),
                 }
                 for r, ok in results
             ]
         )
     else:
-        rows = [(r.capability, r.name, r.kind, "found" if ok else "MISSING") for r, ok in results]
+        rows = [
+            (r.capability, r.name, r.kind, _status(ok, details.get(r, {})))
+            for r, ok in results
+        ]
         output.show(output.table(None, ["capability", "needs", "kind", "status"], rows))
         for req in missing:
             output.show(f"missing {req.capability}/{req.name}: {req.fix}")
+        for req, detail in details.items():
+            if detail.get("path"):
+                output.show(f"engine {req.name} {detail.get('version') or '?'}: {detail['path']}")
         output.show(f"doctor: {len(results) - len(missing)} found, {len(missing)} missing")
     if strict and missing:
         raise typer.Exit(1)
+
+
+def _status(found: bool, detail: dict[str, str | None]) -> str:
+    """found / MISSING; for the engine also the version, and a plugin that does not match its SDK."""
+    if not found:
+        return "MISSING"
+    version = detail.get("version")
+    if not detail:
+        return "found"
+    if version is None:
+        return "found (version unknown)"
+    sdk = detail.get("sdk_version")
+    if sdk and sdk != version:
+        return f"found {version} (SDK {sdk}: rebuild with scripts/install-engine.sh)"
+    return f"found {version}"

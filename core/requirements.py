@@ -8,9 +8,12 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import metadata
 from typing import Literal
 
-Kind = Literal["python", "program", "privilege"]
+from dcops.core import engine
+
+Kind = Literal["python", "program", "privilege", "engine"]
 
 _SBIN = os.pathsep.join(["/usr/local/sbin", "/usr/sbin", "/sbin"])
 
@@ -33,7 +36,21 @@ class Requirement:
             return importlib.util.find_spec(target) is not None
         if self.kind == "program":
             return find_program(target) is not None
+        if self.kind == "engine":
+            return engine.find(target) is not None
         return PRIVILEGES[target]()
+
+    def detail(self) -> dict[str, str | None]:
+        """For the engine: the version and path found, and the SDK version it should match."""
+        if self.kind != "engine":
+            return {}
+        found = engine.locate(self.probe or self.name)
+        sdk = _sdk_version(self.name)
+        return {
+            "version": found.version if found else None,
+            "path": str(found.path) if found else None,
+            "sdk_version": sdk,
+        }
 
 
 def find_program(name: str) -> str | None:
@@ -131,10 +148,20 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     ),
     Requirement(
         "stacks",
-        "pulumi",
-        "program",
-        "install the Pulumi CLI so that `pulumi` is on PATH (https://www.pulumi.com/docs/install/)",
-        note="only dcops provision/destroy/refresh; dcops plan works without it",
+        engine.CLI,
+        "engine",
+        engine.INSTALL_ENGINE,
+        note="the Pulumi engine: only dcops provision/destroy/refresh; dcops plan works without it",
+    ),
+    *(
+        Requirement(
+            "stacks",
+            engine.plugin_program(package),
+            "engine",
+            engine.INSTALL_ENGINE,
+            note=f"resource plugin, matches the pulumi-{package} SDK",
+        )
+        for package in engine.PLUGINS
     ),
     *_modules(
         "tenancy",
@@ -180,6 +207,16 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         {"snmpget": "lab SNMP checks"},
     ),
 )
+
+
+def _sdk_version(program: str) -> str | None:
+    """The version of the Python SDK a resource plugin must match (pulumi-resource-X ↔ pulumi-X)."""
+    if not program.startswith("pulumi-resource-"):
+        return None
+    try:
+        return metadata.version("pulumi-" + program.removeprefix("pulumi-resource-"))
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def check_all(

@@ -33,6 +33,18 @@ case ",${extras}," in *,dev,*) .venv/bin/python -m pip install -q --no-deps "snm
 # The lab Kubernetes control plane, built from Go modules (10-30 min the first time, then cached):
 # in CI, or when DCOPS_LAB_K8S=1 asks for it.
 if [ "${CI:-}" = "true" ] || [ "${DCOPS_LAB_K8S:-}" = "1" ]; then scripts/install-k8s.sh; fi
+# The Pulumi engine that `dcops provision` runs (the CLI and the OpenStack and Kubernetes plugins),
+# built from the Go module proxy into .venv/bin and cached per version outside build/: a cold
+# build takes 20–40 minutes, a second install seconds. DCOPS_ENGINE=skip leaves it out.
+case ",${extras}," in
+  *,stacks,* | *,all,*)
+    if [ "${DCOPS_ENGINE:-build}" = skip ]; then
+      echo "DCOPS_ENGINE=skip: the Pulumi engine is not built (dcops provision and the live tests need it)"
+    else
+      scripts/install-engine.sh
+    fi
+    ;;
+esac
 echo "dcops installed in .venv ($(.venv/bin/dcops --version))"
 case ":$PATH:" in
   *":$PWD/.venv/bin:"*) ;;

@@ -16,7 +16,7 @@ import yaml
 
 from dcops.core.errors import InputError, OperationFailed
 from dcops.core.site import Site
-from dcops.stacks.backend import Backend, backend_of, read_secret, require_cli
+from dcops.stacks.backend import Backend, backend_of, pulumi_command, read_secret, require_cli
 from dcops.stacks.program import (
     PARTS,
     PROJECT,
@@ -28,6 +28,8 @@ from dcops.stacks.program import (
 from dcops.stacks.spec import TenancySpec
 from dcops.tenancy.model import PLATFORM_STACK
 
+# The engine warns when it runs a plugin found on PATH; dcops puts its plugins there on purpose.
+AMBIENT_PLUGIN = re.compile(r"using pulumi-resource-\S+ from \$PATH at ")
 LOCK_HOLDER = re.compile(r"created by (?P<who>\S+) \(pid (?P<pid>\d+)\) at (?P<when>\S+)")
 
 
@@ -86,14 +88,17 @@ def write_stack_file(work_dir: Path, stack: str, config: dict[str, Any]) -> Path
     return path
 
 
-def workspace_options(site: Site, stack: str, backend: Backend) -> Any:
-    """LocalWorkspaceOptions for a stack: its own work dir, the site backend, passphrase."""
+def workspace_options(site: Site, stack: str, backend: Backend, cli: Path | None = None) -> Any:
+    """LocalWorkspaceOptions for a stack: its own work dir, the site backend, passphrase; with
+    the CLI's path, that CLI and the plugins beside it (no Python language host: the program is
+    inline, served by the Automation API itself)."""
     from pulumi import automation as auto
 
     return auto.LocalWorkspaceOptions(
         work_dir=str(work_dir_of(site, stack)),
         pulumi_home=str(backend.home),
-        env_vars=backend.env(),
+        pulumi_command=pulumi_command(cli) if cli is not None else None,
+        env_vars=backend.env(cli),
         secrets_provider="passphrase",
         project_settings=auto.ProjectSettings(
             name=PROJECT, runtime="python", backend=auto.ProjectBackend(url=backend.url)
@@ -158,7 +163,7 @@ class StackDriver:
                     stack_name=self.name,
                     project_name=PROJECT,
                     program=self.program,
-                    opts=workspace_options(self.site, self.name, self.backend),
+                    opts=workspace_options(self.site, self.name, self.backend, require_cli()),
                 )
         return self._stack
 
@@ -244,7 +249,9 @@ def _listener(progress: Progress, outcome: Outcome) -> Callable[[Any], None]:
             "error",
             "warning",
         ):
-            progress.note(event.diagnostic_event.message.strip())
+            message = event.diagnostic_event.message.strip()
+            if not AMBIENT_PLUGIN.search(message):
+                progress.note(message)
 
     return on_event
 

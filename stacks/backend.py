@@ -5,19 +5,21 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from dcops.core import engine
 from dcops.core.errors import InputError, MissingDependency
 from dcops.core.site import Site
+
+if TYPE_CHECKING:
+    from pulumi.automation import PulumiCommand
 
 SECRETS_DIR = "secrets"
 SECRET_ENV = "DCOPS_SECRET_"
 INSTALL_CLI = (
-    "install the Pulumi CLI so that `pulumi` is on PATH (see https://www.pulumi.com/docs/install/; "
-    "copying a released `pulumi` binary into /usr/local/bin is enough); "
-    "`dcops plan` works without it (offline, with Pulumi's mocks)"
+    f"{engine.INSTALL_ENGINE}; `dcops plan` works without it (offline, with Pulumi's mocks)"
 )
 
 
@@ -29,12 +31,15 @@ class Backend:
     passphrase_file: Path
     home: Path
 
-    def env(self) -> dict[str, str]:
-        """Environment for the pulumi CLI: never the passphrase itself, only where to read it."""
+    def env(self, cli: Path | None = None) -> dict[str, str]:
+        """Environment for the pulumi CLI: never the passphrase itself, only where to read it;
+        with the CLI's path, also a PATH that finds the plugins beside it, and no plugin download."""
         return {
+            **(engine.environment(cli) if cli is not None else {}),
             "PULUMI_BACKEND_URL": self.url,
             "PULUMI_CONFIG_PASSPHRASE_FILE": str(self.passphrase_file),
             "PULUMI_SKIP_UPDATE_CHECK": "true",
+            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
             "PULUMI_HOME": str(self.home),
         }
 
@@ -84,9 +89,21 @@ def _require_private(path: Path, what: str) -> None:
         )
 
 
-def require_cli() -> str:
-    """The pulumi CLI's path, or MissingDependency saying how to install it."""
-    found = shutil.which("pulumi")
+def require_cli() -> Path:
+    """The pulumi CLI dcops runs (beside its interpreter, else on PATH), or MissingDependency
+    saying how to build it."""
+    found = engine.find(engine.CLI)
     if found is None:
-        raise MissingDependency(f"the `pulumi` CLI is not on PATH; {INSTALL_CLI}")
+        raise MissingDependency(
+            f"the `pulumi` CLI is neither in {engine.engine_dirs()[-1]} nor on PATH; {INSTALL_CLI}"
+        )
     return found
+
+
+def pulumi_command(cli: Path) -> PulumiCommand:
+    """The Automation API's handle on this CLI (never `PulumiCommand.install()`, which downloads)."""
+    from pulumi import automation as auto
+
+    if cli.parent.name == "bin":
+        return auto.PulumiCommand(root=str(cli.parent.parent))
+    return auto.PulumiCommand()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from tests.conftest import RunDcops
@@ -88,14 +87,13 @@ def test_provision_needs_ops_and_the_pulumi_cli(
     assert "dcops provision needs the ops role" in denied.stderr
     empty = tmp_path / "no-pulumi"
     empty.mkdir()
-    python_bin = str(Path(os.sys.executable).parent)
-    missing = dcops(
-        "provision", "fgw-production", "--yes", env={"PATH": f"{python_bin}:{empty}:/usr/bin:/bin"}
-    )
+    # No engine beside the interpreter (DCOPS_ENGINE_DIR replaces the venv's bin) nor on PATH.
+    no_cli = {"PATH": f"{empty}:/usr/bin:/bin", "DCOPS_ENGINE_DIR": str(empty)}
+    missing = dcops("provision", "fgw-production", "--yes", env=no_cli)
     assert missing.returncode == 2, missing.stderr
-    assert "the `pulumi` CLI is not on PATH" in missing.stderr
+    assert "the `pulumi` CLI is neither in" in missing.stderr
+    assert "scripts/install-engine.sh" in missing.stderr
     assert "`dcops plan` works without it" in missing.stderr
-    no_cli = {"PATH": f"{python_bin}:{empty}:/usr/bin:/bin"}
     for argv in (
         ("destroy", "fgw-production", "--yes"),
         ("refresh", "fgw-production"),
@@ -104,7 +102,7 @@ def test_provision_needs_ops_and_the_pulumi_cli(
     ):
         done = dcops(*argv, env=no_cli)
         assert done.returncode == 2, (argv, done.stderr)
-        assert "the `pulumi` CLI is not on PATH" in done.stderr, argv
+        assert "the `pulumi` CLI is neither in" in done.stderr, argv
     assert not (site_dir / ".dcops" / "stacks").exists()
 
 

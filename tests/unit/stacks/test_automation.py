@@ -56,6 +56,7 @@ def no_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
+    monkeypatch.setenv("DCOPS_ENGINE_DIR", str(empty))
 
 
 @pytest.fixture
@@ -67,6 +68,7 @@ def fake_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     cli.chmod(0o755)
     log = tmp_path / "argv.log"
     monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("DCOPS_ENGINE_DIR", str(folder))
     monkeypatch.setenv("FAKE_PULUMI_LOG", str(log))
     return log
 
@@ -74,7 +76,8 @@ def fake_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 def test_missing_cli_says_how_to_install_and_that_plan_works(no_cli: None) -> None:
     with pytest.raises(MissingDependency) as caught:
         require_cli()
-    assert "`pulumi` CLI is not on PATH" in str(caught.value)
+    assert "`pulumi` CLI is neither in" in str(caught.value)
+    assert "scripts/install-engine.sh" in str(caught.value)
     assert "`dcops plan` works without it" in str(caught.value)
     assert caught.value.exit_code == 2
 
