@@ -22,9 +22,9 @@ type rename struct {
 
 // fields renames Terraform properties whose SDK name is not the bridge's default camelCase.
 var fields = map[string]map[string]string{
-	// The SDK calls the Heat stack's "outputs" stackOutputs (an output named "outputs" would
-	// clash with Pulumi's own resource outputs).
-	"openstack_orchestration_stack_v1": {"outputs": "stackOutputs"},
+	// The SDK calls the Heat stack's "outputs" StackOutputs, capital S and all (an output named
+	// "outputs" would clash with Pulumi's own resource outputs).
+	"openstack_orchestration_stack_v1": {"outputs": "StackOutputs"},
 }
 
 // Provider is the bridge's description of the plugin.
