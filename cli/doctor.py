@@ -35,8 +35,7 @@ def doctor(
         )
     else:
         rows = [
-            (r.capability, r.name, r.kind, _status(ok, details.get(r, {})))
-            for r, ok in results
+            (r.capability, r.name, r.kind, _status(ok, details.get(r, {}))) for r, ok in results
         ]
         output.show(output.table(None, ["capability", "needs", "kind", "status"], rows))
         for req in missing:

@@ -23,7 +23,7 @@ ENGINE_DIR_ENV = "DCOPS_ENGINE_DIR"
 INSTALL_ENGINE = (
     "run scripts/install-engine.sh in the dcops checkout (builds the pulumi CLI and the "
     "OpenStack and Kubernetes plugins from the Go module proxy into the venv; needs Go ≥ 1.26; "
-    "a cold build takes 20–40 minutes, a second run seconds)"
+    "a cold build takes about 20 minutes on two cores, a second run seconds)"
 )
 _VERSION = re.compile(r"v?(\d+\.\d+\.\d+\S*)")
 

@@ -10,8 +10,9 @@
 #
 # Built binaries are kept per version (and per digest of the wrapper module's sources) in
 # $DCOPS_ENGINE_CACHE (default ~/.cache/dcops/engine, outside build/, which scripts/install.sh
-# wipes); Go's module and build caches are reused. A cold build takes 20–40 minutes on two cores,
-# a second run seconds. Concurrent runs (several checkouts) wait for each other per binary.
+# wipes); Go's module and build caches are reused. A cold build takes about 20 minutes on two
+# idle cores (over an hour on a busy machine), a second run seconds. Concurrent runs (several
+# checkouts) wait for each other per binary.
 #
 # Usage: scripts/install-engine.sh [cli|openstack|kubernetes ...]   (default: all three)
 # Needs Go ≥ 1.26 and the Go module proxy. No Python language host is built: dcops runs inline

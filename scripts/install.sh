@@ -35,7 +35,7 @@ case ",${extras}," in *,dev,*) .venv/bin/python -m pip install -q --no-deps "snm
 if [ "${CI:-}" = "true" ] || [ "${DCOPS_LAB_K8S:-}" = "1" ]; then scripts/install-k8s.sh; fi
 # The Pulumi engine that `dcops provision` runs (the CLI and the OpenStack and Kubernetes plugins),
 # built from the Go module proxy into .venv/bin and cached per version outside build/: a cold
-# build takes 20–40 minutes, a second install seconds. DCOPS_ENGINE=skip leaves it out.
+# build takes about 20 minutes on two cores, a second install seconds. DCOPS_ENGINE=skip leaves it out.
 case ",${extras}," in
   *,stacks,* | *,all,*)
     if [ "${DCOPS_ENGINE:-build}" = skip ]; then

@@ -252,7 +252,7 @@ def test_openstack_schema_has_every_resource_and_input_of_the_sdk(tmp_path: Path
     schema = schema_of("openstack", tmp_path)
     classes = sorted(set(sdk_classes()), key=lambda c: c[0])
     resources = [c for c in classes if not c[0].startswith("pulumi:providers:")]
-    assert len(resources) == 114
+    assert len(resources) > 100, "the SDK's resource classes were not found"
     missing = []
     for token, _, args in resources:
         spec = schema["resources"].get(token)
