@@ -305,5 +305,5 @@ def latest(journal: Journal) -> Checkpoint | None:
     """The most recent checkpoint in the state dir, if any."""
     if not journal.checkpoints.exists():
         return None
-    tail = deque(read_checkpoints(journal.checkpoints), maxlen=1)
-    return tail[0] if tail else None
+    # read_checkpoints refuses a file that holds no checkpoint, so there is always a last one
+    return deque(read_checkpoints(journal.checkpoints), maxlen=1)[0]

@@ -13,6 +13,7 @@ from dcops.audit.merkle import (
     PrunedError,
     leaf_hash,
     node_hash,
+    root_of,
     verify_consistency,
     verify_inclusion,
 )
@@ -201,3 +202,18 @@ def test_a_tree_resumed_from_a_pruned_prefix_keeps_roots_and_proofs(
     if cut > 1 and cut & (cut - 1):
         with pytest.raises(PrunedError):
             resumed.leaf(0)
+
+
+def test_root_of_leaves_is_the_reference_tree_head() -> None:
+    hashes = [leaf_hash(leaf) for leaf in LEAVES]
+    for size in range(1, len(LEAVES) + 1):
+        assert root_of(hashes[:size]).hex() == ROOTS[size - 1]
+    assert root_of([]) == EMPTY_ROOT
+
+
+def test_no_consistency_proof_from_an_empty_tree() -> None:
+    tree = MerkleTree()
+    for leaf in LEAVES[:3]:
+        tree.append(leaf_hash(leaf))
+    with pytest.raises(ValueError, match="no consistency proof from size 0 to size 3"):
+        tree.consistency_proof(0, 3)

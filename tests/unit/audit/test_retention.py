@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from dcops.audit.checkpoint import latest, write_checkpoint
 from dcops.audit.event import draft
-from dcops.audit.journal import Journal
+from dcops.audit.journal import Journal, read_base
 from dcops.audit.proofs import prove
 from dcops.audit.retention import cutoff, prune
 from dcops.audit.verification import Tampered, trusted_key, verify
-from dcops.core.errors import InputError
+from dcops.core.errors import InputError, OperationFailed
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -90,3 +91,26 @@ def test_a_journal_that_does_not_verify_is_not_pruned(aged: Journal) -> None:
     with pytest.raises(Tampered, match="does not verify"):
         prune(aged, cutoff(180, None, NOW))
     assert not aged.archive.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "named"),
+    [
+        ("range", ["ab" * 32, "not hex"], "range[1]: 'not hex' is not a 64-digit hex SHA-256 hash"),
+        ("last", "ab" * 31, f"last: '{'ab' * 31}' is not a 64-digit hex SHA-256 hash"),
+        ("size", "many", "invalid literal"),
+    ],
+)
+def test_a_damaged_base_file_is_named_with_the_bad_field(
+    tmp_path: Path, field: str, value: object, named: str
+) -> None:
+    base = tmp_path / "journal.jsonl.base.json"
+    data = {"size": 3, "range": ["ab" * 32, "cd" * 32], "last": "ef" * 32}
+    data[field] = value
+    base.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(OperationFailed) as raised:
+        read_base(base)
+    assert str(raised.value).startswith(f"audit base file {base} is damaged: ")
+    assert named in str(raised.value)
+    if field != "size":
+        assert f"{base}: {field}" in str(raised.value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 import shutil
 import tempfile
@@ -313,3 +315,50 @@ def test_the_json_report_names_the_altered_event_and_the_failed_checkpoint(
     error = Tampered(result)
     assert error.details() == report["findings"]
     assert "first bad: event 3 (journal line 4)" in str(error)
+
+
+def findings_of(result: Verification, line: int) -> list[str]:
+    return [str(f) for f in result.findings if f"checkpoints.jsonl:{line} " in str(f)]
+
+
+def test_a_checkpoint_whose_link_was_rewritten_is_named_forged_not_missing(filled: Journal) -> None:
+    cps = checkpoint_lines(filled)
+    altered = json.loads(cps[1])
+    altered["prev"] = "cd" * 32
+    cps[1] = json.dumps(altered).encode() + b"\n"
+    filled.checkpoints.write_bytes(b"".join(cps))
+    result = check(filled)
+    assert findings_of(result, 2) == [
+        f"checkpoint checkpoints.jsonl:2 (size 4, {altered['time']}): "
+        "forged: its signature does not verify"
+    ]
+
+
+def test_a_forged_first_checkpoint_is_named_by_the_one_after_it(filled: Journal) -> None:
+    cps = checkpoint_lines(filled)
+    forged = json.loads(cps[0])
+    forged["root"] = "ab" * 32
+    cps[0] = json.dumps(forged).encode() + b"\n"
+    filled.checkpoints.write_bytes(b"".join(cps))
+    result = check(filled)
+    assert findings_of(result, 1) == [
+        f"checkpoint checkpoints.jsonl:1 (size 2, {forged['time']}): "
+        "forged: its signature does not verify"
+    ]
+    assert findings_of(result, 2) == []
+
+
+def test_a_removed_first_checkpoint_breaks_the_chain_at_the_new_first(filled: Journal) -> None:
+    cps = checkpoint_lines(filled)
+    filled.checkpoints.write_bytes(b"".join(cps[1:]))
+    [finding] = findings_of(check(filled), 1)
+    assert "(size 4," in finding and "does not chain to the checkpoint before it" in finding
+
+
+def test_each_checkpoint_records_the_hash_of_the_one_before(filled: Journal) -> None:
+    chain = list(read_checkpoints(filled.checkpoints))
+    assert len(chain) == OPERATIONS
+    for before, after in itertools.pairwise(chain):
+        assert after.prev == before.chain_hash()
+    raw = checkpoint_lines(filled)
+    assert chain[1].prev == hashlib.sha256(raw[0].rstrip(b"\n")).hexdigest()
