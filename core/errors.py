@@ -82,3 +82,7 @@ class InvalidInput(InputError):
 
 class NotAuthenticated(InputError):
     """The caller did not prove who they are (no, wrong, expired or revoked credentials)."""
+
+
+class SecondFactorNeeded(NotAuthenticated):
+    """The password was right and the account needs its one-time code too."""

@@ -327,6 +327,25 @@ class Thresholds(Strict):
     rated_current_amperes: float | None = Field(default=None, gt=0)
 
 
+# The room's limits where a device sets none: GB 50174-2017 class A/B rack inlet 18-27 °C,
+# RH ≤ 60 %. The alert rules in monitors/rules use the same figures (a test holds them together).
+ROOM_LIMITS = Thresholds(
+    temperature_high_celsius=27.0,
+    temperature_low_celsius=18.0,
+    humidity_high_ratio=0.6,
+    humidity_low_ratio=0.2,
+    battery_charge_low_ratio=0.2,
+    battery_runtime_low_seconds=600,
+    load_high_ratio=0.8,
+)
+INLET_CRITICAL_MARGIN = (5.0, 3.0)  # critical above high + 5 °C (32) and below low - 3 °C (15)
+
+
+def device_limits(device: Device) -> Thresholds:
+    """A device's thresholds: its overrides over the room's limits."""
+    return ROOM_LIMITS.model_copy(update=device.thresholds.model_dump(exclude_none=True))
+
+
 class Gateway(Strict):
     """A Modbus TCP gateway in front of an RS-485 bus; its units share one link."""
 

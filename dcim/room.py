@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dcops.core.site import Thresholds
+from dcops.core.site import INLET_CRITICAL_MARGIN, ROOM_LIMITS, Thresholds, device_limits
 from dcops.dcim.catalogue import DOOR_STATE, FIRE_ZONE_STATE, OUTPUT_SOURCE
 from dcops.dcim.decoding import Reading
 from dcops.dcim.poller import DeviceState
@@ -26,17 +26,7 @@ CRAC_CRITICAL_ALARMS = frozenset(
     {"compressor_fault", "fan_failure", "general_fault", "power_failure", "water_leak"}
 )
 CRITICAL_WHEN_DOWN = frozenset({"crac"})  # CracUnreachable is critical; DeviceDown a warning
-INLET_CRITICAL_MARGIN = (5.0, 3.0)  # critical above high + 5 °C (32) and below low - 3 °C (15)
-# GB 50174-2017 class A/B rack inlet 18-27 °C; RH ≤ 60 %.
-DEFAULTS = Thresholds(
-    temperature_high_celsius=27.0,
-    temperature_low_celsius=18.0,
-    humidity_high_ratio=0.6,
-    humidity_low_ratio=0.2,
-    battery_charge_low_ratio=0.2,
-    battery_runtime_low_seconds=600,
-    load_high_ratio=0.8,
-)
+DEFAULTS = ROOM_LIMITS
 
 
 @dataclass(frozen=True)
@@ -65,8 +55,7 @@ def limits(state: DeviceState) -> Thresholds:
     device = state.target.device
     if device is None:
         return DEFAULTS
-    overrides = device.thresholds.model_dump(exclude_none=True)
-    return DEFAULTS.model_copy(update=overrides)
+    return device_limits(device)
 
 
 def _values(readings: list[Reading], metric: str) -> list[tuple[dict[str, str], float]]:

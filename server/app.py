@@ -9,8 +9,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.responses import PlainTextResponse, Response
 
-from dcops.core.errors import AccessDenied, DcopsError
-from dcops.server import audit_api, auth_api, site_api, tenancy_api
+from dcops.core.errors import AccessDenied, DcopsError, InvalidInput, Problem
+from dcops.server import audit_api, auth_api, console, site_api, tenancy_api
 from dcops.server.access_audit import AccessLog
 from dcops.server.accounts import account_store
 from dcops.server.authentication import Authenticator
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from dcops.server.clock import Clock
 
 API_VERSION = "v1"
+# Pages load only the console's own files: no inline script, no other origin, no framing.
+CSP = b"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
 
 
 class Guard:
@@ -70,6 +72,7 @@ class Guard:
                     (b"x-frame-options", b"DENY"),
                     (b"referrer-policy", b"no-referrer"),
                 ]
+                headers.append((b"content-security-policy", CSP))
                 if self.https:
                     headers.append((b"strict-transport-security", b"max-age=31536000"))
                 message = {**message, "headers": headers}
@@ -117,6 +120,7 @@ def create_app(site: Site, clock: Clock | None = None, *, https: bool = True) ->
     app.state.dcops = ServerContext(site, auth, log, journal, clock, secure_cookies=https)
     for module in (auth_api, tenancy_api, audit_api, site_api):
         app.include_router(module.router)
+    _add_console(app)
 
     @app.exception_handler(DcopsError)
     async def dcops_error(request: Request, error: DcopsError) -> Response:
@@ -127,11 +131,17 @@ def create_app(site: Site, clock: Clock | None = None, *, https: bool = True) ->
                 method=who.method if who else "none", ok=False, reason=str(error)[:500],
                 details={"request": f"{request.method} {request.url.path}"[:300]},
             )  # fmt: skip
+        if request.url.path.startswith("/console"):
+            return console.error_page(request, error)
         return from_error(error)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> Response:
         problems = [_field_problem(e) for e in error.errors()[:50]]
+        if request.url.path.startswith("/console"):
+            shown = InvalidInput("请求无效 / the request is not valid",
+                                 [Problem("request", p["field"], p["message"]) for p in problems])  # fmt: skip
+            return console.error_page(request, shown)
         return problem_response(
             422, "invalid input", "请求内容无效 / the request is not valid", problems
         )
@@ -161,6 +171,27 @@ def create_app(site: Site, clock: Clock | None = None, *, https: bool = True) ->
     limit = site.config.server.max_body_bytes
     app.add_middleware(Guard, limit=limit, metrics=metrics, https=https)
     return app
+
+
+def _add_console(app: FastAPI) -> None:
+    """The web console's pages and its own static files (nothing from another origin)."""
+    from importlib.resources import files
+
+    from starlette.responses import RedirectResponse
+    from starlette.staticfiles import StaticFiles
+
+    from dcops.server import console_audit, console_requests, console_room
+
+    app.state.pending_logins = {}
+    app.state.floor_cache = console_room.FloorCache()
+    for module in (console, console_room, console_requests, console_audit):
+        app.include_router(module.router)
+    static = files("dcops.server") / "static"
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def root() -> Response:
+        return RedirectResponse("/console", 303)
 
 
 def _field_problem(error: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
 
 from dcops.core.access import SECOND_FACTOR_ROLES
-from dcops.core.errors import AccessDenied, InputError, NotAuthenticated
+from dcops.core.errors import AccessDenied, InputError, NotAuthenticated, SecondFactorNeeded
 from dcops.server import totp
 from dcops.server.passwords import check_policy, hash_password, verify_password
 
@@ -162,7 +162,7 @@ class Authenticator:
             )  # fmt: skip
         assert account.totp_secret is not None
         if not code:
-            raise NotAuthenticated(
+            raise SecondFactorNeeded(
                 "需要动态口令 / a one-time code (TOTP) or a recovery code is needed for this account"
             )
         if len(code) > 32:

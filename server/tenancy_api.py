@@ -49,7 +49,7 @@ async def _request_text(request: Request) -> str:
         raise InputError("请求体不是 UTF-8 / the request file is not UTF-8 text") from None
 
 
-def _parse(request: Request, text: str, name: str) -> Any:
+def parse_text(request: Request, text: str, name: str) -> Any:
     """Validate a request file's text exactly as `dcops tenancy request FILE` would."""
     from dcops.core.documents import read_yaml
     from dcops.tenancy.lifecycle import other_peers
@@ -77,7 +77,7 @@ async def validate(request: Request) -> dict[str, Any]:
     """Validate a request file (YAML body) without storing it; 422 lists every problem."""
     text = await _request_text(request)
     who = actor(request)
-    parsed = _parse(request, text, _source(request))
+    parsed = parse_text(request, text, _source(request))
     site = context(request).site
     totals = parsed.totals({f.name: f for f in site.config.catalogue.flavors})
     tier = site.tier_of(parsed.department.code)
@@ -96,7 +96,7 @@ async def submit(request: Request) -> list[dict[str, Any]]:
 
     text = await _request_text(request)
     who = actor(request)
-    parsed = await run_in_threadpool(_parse, request, text, _source(request))
+    parsed = await run_in_threadpool(parse_text, request, text, _source(request))
     done = await run_in_threadpool(submit_request, context(request).site, parsed, who)
     return [asdict(done)]
 

@@ -1,0 +1,70 @@
+"""Debian's Chromium driven by Playwright (never a downloaded browser), for the console's tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.integration.server.live_server import NEW_PASSWORD, LiveServer
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+DESKTOP = {"width": 1280, "height": 800}
+WALL = {"width": 1920, "height": 1080}
+
+
+def system_chromium() -> str:
+    """The path of Debian's chromium; the test skips loudly without it."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        pytest.skip(
+            "LIVE TEST NOT RUN: Debian's chromium is not installed "
+            "(scripts/install.sh installs it from scripts/apt-packages.txt)"
+        )
+    return found
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """A headless Chromium from the system, closed afterwards."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("LIVE TEST NOT RUN: playwright is not installed (pip install '.[dev]')")
+    executable = system_chromium()
+    # Chromium refuses its sandbox to root; the tests run as root in CI's container.
+    args = ["--no-sandbox"] if os.geteuid() == 0 else []
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=executable, headless=True, args=args)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def new_page(browser: Browser, server: LiveServer, size: dict[str, int] = DESKTOP) -> Page:
+    """A page in a fresh context (its own cookies) that trusts the server's test certificate."""
+    # The server's own CA is generated per test site; its TLS is tested with httpx elsewhere.
+    context = browser.new_context(
+        base_url=server.url, viewport=size, ignore_https_errors=True, locale="zh-CN"
+    )
+    context.set_default_timeout(30_000)
+    return context.new_page()
+
+
+def log_in(page: Page, server: LiveServer, user: str) -> None:
+    """Log in through the login form, with the one-time code where the account has one."""
+    page.goto("/console/login")
+    page.fill("#user", user)
+    page.fill("#password", NEW_PASSWORD)
+    page.click("button[type=submit]")
+    if page.locator("#code").count():
+        page.fill("#code", server.code(user))
+        page.click("button[type=submit]")
+    page.wait_for_selector("form.logout")

@@ -1,0 +1,109 @@
+"""The web console in Debian's Chromium: logging in (with TOTP), roles checked on the server,
+CSRF on every form, logging out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import copy_site
+from tests.integration.server.browser import chromium, log_in, new_page
+from tests.integration.server.live_server import NEW_PASSWORD, LiveServer
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server with a department user, an approver (TOTP) and a facility user."""
+    site = copy_site(tmp_path_factory.mktemp("console") / "site")
+    live = LiveServer(site)
+    live.start()
+    try:
+        live.account("wanglei", second_factor=False)
+        live.account("chenjing", second_factor=True)
+        live.account("zhaomin", second_factor=False)
+        yield live
+    finally:
+        live.stop()
+
+
+def test_pages_ask_for_a_login_and_say_the_site_and_its_time(server: LiveServer) -> None:
+    with chromium() as browser:
+        page = new_page(browser, server)
+        page.goto("/console/room")
+        assert page.url.endswith("/console/login?next=/console/room")
+        header = page.inner_text("header")
+        assert "gdc" in header and "(Asia/Shanghai)" in header and "CST" in header
+        assert page.get_attribute("html", "lang") == "zh-CN"
+
+
+def test_a_wrong_password_says_so_in_chinese_first(server: LiveServer) -> None:
+    with chromium() as browser:
+        page = new_page(browser, server)
+        page.goto("/console/login")
+        page.fill("#user", "wanglei")
+        page.fill("#password", "not-the-password")
+        page.click("button[type=submit]")
+        assert page.inner_text("p.message").startswith("用户名或密码错误 / wrong user name")
+        assert page.locator("form.logout").count() == 0
+
+
+def test_an_approver_logs_in_with_the_code_and_lands_on_the_queue(server: LiveServer) -> None:
+    with chromium() as browser:
+        page = new_page(browser, server)
+        page.goto("/console/login")
+        page.fill("#user", "chenjing")
+        page.fill("#password", NEW_PASSWORD)
+        page.click("button[type=submit]")
+        assert "动态口令" in page.inner_text("h1")
+        page.fill("#code", "000000")
+        page.click("button[type=submit]")
+        assert "用户名或密码错误" in page.inner_text("p.message")
+        log_in(page, server, "chenjing")
+        assert page.url.endswith("/console/queue")
+        assert "陈静 (chenjing)" in page.inner_text("header")
+
+
+def test_a_department_user_opening_an_approver_or_facility_page_gets_403(
+    server: LiveServer,
+) -> None:
+    with chromium() as browser:
+        page = new_page(browser, server)
+        log_in(page, server, "wanglei")
+        for path in ("/console/queue", "/console/room", "/console/wall", "/console/audit"):
+            reply = page.goto(path)
+            assert reply is not None and reply.status == 403, path
+            assert "权限不足" in page.inner_text("main"), path
+    denied = [e for e in server.journal() if e.get("action") == "auth.denied"]
+    assert any("GET /console/queue" in str(e) and "wanglei" in str(e) for e in denied)
+
+
+def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(
+    server: LiveServer,
+) -> None:
+    with chromium() as browser:
+        page = new_page(browser, server)
+        log_in(page, server, "zhaomin")
+        reply = page.request.post(
+            "/console/alerts/acknowledge",
+            form={"alert": "X@y", "duration": "30m", "reason": "test", "csrf": "forged"},
+        )
+        assert reply.status == 403 and "CSRF" in reply.text()
+        events = len(server.journal())
+        reply = page.request.post("/console/logout", form={"csrf": "forged"})
+        assert reply.status == 403
+        page.goto("/console/room")
+        assert page.locator("form.logout").count() == 1, "the session survived the forged logout"
+        assert not any(e.get("action") == "alerts.ack" for e in server.journal()[events:])
+
+
+def test_logging_out_ends_the_session(server: LiveServer) -> None:
+    with chromium() as browser:
+        page = new_page(browser, server)
+        log_in(page, server, "zhaomin")
+        page.click("form.logout button")
+        assert "/console/login" in page.url
+        page.goto("/console/room")
+        assert "/console/login" in page.url
