@@ -121,3 +121,9 @@ class ServerSettings(Strict):
     )
     key: str | None = Field(default=None, description="PEM private key of the certificate")
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=67_108_864)
+    deliver_every_s: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        description="how often the server delivers queued notifications; 0: a timer does it",
+    )

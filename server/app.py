@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
@@ -16,6 +18,7 @@ from dcops.server.accounts import account_store
 from dcops.server.authentication import Authenticator
 from dcops.server.clock import SystemClock
 from dcops.server.context import ServerContext, caller
+from dcops.server.deliverer import Deliverer
 from dcops.server.metrics import RequestMetrics
 from dcops.server.problems import from_error, problem_response, unexpected
 
@@ -109,7 +112,16 @@ def create_app(site: Site, clock: Clock | None = None, *, https: bool = True) ->
     store = account_store(site.paths.state)
     auth = Authenticator(site, store, clock, log)
     metrics = RequestMetrics()
+    deliverer = Deliverer(site, site.config.server.deliver_every_s)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        deliverer.start()
+        yield
+        deliverer.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title=f"dcops API ({site.name})",
         version=API_VERSION,
         description="政务大数据中心运维 API / the dcops API: tenancies, IPAM, audit, alerts, site.",
