@@ -90,7 +90,7 @@ def destroy(
     actor = state.require("ops", action="dcops destroy")
     if platform:
         _refuse_while_tenancies_live(state)
-    driver, planned = _driver(state, request, platform)
+    driver, planned = _driver(state, request, platform, program=False)
     name = driver.name
     if not yes:
         confirm_change(
@@ -113,7 +113,7 @@ def refresh(
     """Read the real cloud back into a stack's state and show what drifted."""
     state = session(ctx)
     actor = state.require("ops", action="dcops refresh")
-    driver, planned = _driver(state, request, platform)
+    driver, planned = _driver(state, request, platform, program=False)
     _engine_run(state, actor, "refresh", driver, planned)
 
 
@@ -129,13 +129,20 @@ def _engine_run(state: Session, actor: Actor, verb: str, driver: Any, planned: A
         with EngineProgress(f"{verb} {name}") as bar:
             outcome = getattr(driver, verb)(bar)
         op.attach(diff=outcome.text(), details={"summary": outcome.summary})
-    output.show(f"{verb}: {name} — {outcome.text().splitlines()[0]}")
+    # A refresh lists what drifted and which properties; a destroy only counts what went.
+    text = outcome.text() if verb == "refresh" else outcome.text().splitlines()[0]
+    output.show(f"{verb}: {name} — {text}")
 
 
 def _driver(
-    state: Session, request: str | None, platform: bool, only: str | None = None
+    state: Session,
+    request: str | None,
+    platform: bool,
+    only: str | None = None,
+    program: bool = True,
 ) -> tuple[Any, Any]:
-    """The stack driver, and the resolved request (None for the platform stack)."""
+    """The stack driver, and the resolved request (None for the platform stack); program=False
+    when the verb runs no program (refresh, destroy), so the program's secrets are not read."""
     from dcops.core.errors import InputError
 
     if platform == (request is not None):
@@ -154,7 +161,7 @@ def _driver(
 
     planned = resolve(state.site, [request], False)[0]
     clouds = Clouds.for_site(state.site, (only,) if only else PARTS)
-    return StackDriver.for_tenancy(state.site, planned.spec, clouds), planned
+    return StackDriver.for_tenancy(state.site, planned.spec, clouds, program), planned
 
 
 def _check_namespace(state: Session, driver: Any, planned: Any) -> None:

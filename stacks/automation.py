@@ -30,6 +30,18 @@ from dcops.tenancy.model import PLATFORM_STACK
 
 # The engine warns when it runs a plugin found on PATH; dcops puts its plugins there on purpose.
 AMBIENT_PLUGIN = re.compile(r"using pulumi-resource-\S+ from \$PATH at ")
+# Engine steps that change nothing in the cloud (refresh reads it; read looks a resource up).
+UNCHANGED = ("same", "refresh", "read")
+MAX_FIELDS = 12
+# An API the engine talks to went away (the Kubernetes and OpenStack plugins' words for it).
+UNREACHABLE = re.compile(
+    r"[^\n]*(?:connection refused|connection reset by peer|cluster is unreachable|"
+    r"i/o timeout|no route to host|TLS handshake timeout)[^\n]*"
+)
+RESOURCE_COUNT = re.compile(
+    r"^\s*[-+~]?\s*(\d+ (?:created|updated|deleted|errored|unchanged))", re.M
+)
+MAX_CAUSE = 200
 LOCK_HOLDER = re.compile(r"created by (?P<who>\S+) \(pid (?P<pid>\d+)\) at (?P<when>\S+)")
 
 
@@ -52,6 +64,7 @@ class Outcome:
 
     summary: dict[str, int] = field(default_factory=dict)
     steps: list[tuple[str, str]] = field(default_factory=list)
+    fields: dict[str, list[str]] = field(default_factory=dict)  # urn → properties that differ
 
     @property
     def changes(self) -> int:
@@ -61,18 +74,33 @@ class Outcome:
     def text(self) -> str:
         """The changes as plain text, for the terminal and the audit journal."""
         counts = ", ".join(f"{op} {n}" for op, n in sorted(self.summary.items())) or "no changes"
-        lines = [counts] + [f"{op} {urn}" for op, urn in self.steps if op != "same"]
+        lines = [counts]
+        for op, urn in self.steps:
+            line = f"{op} {short_urn(urn)}" + (
+                f" ({', '.join(self.fields[urn])})" if self.fields.get(urn) else ""
+            )
+            if op not in UNCHANGED and line not in lines:
+                lines.append(line)
         return "\n".join(lines)
 
+    def note_fields(self, meta: Any) -> None:
+        """Keep which properties of a resource differ (drift found by a refresh, or an update)."""
+        changed = sorted((meta.detailed_diff or {}).keys()) or list(meta.diffs or [])
+        if changed:
+            self.fields[meta.urn] = changed[:MAX_FIELDS]
 
-def stack_config(site: Site, spec: TenancySpec | None, clouds: Clouds) -> dict[str, Any]:
-    """A stack's config: where the providers point and a tenancy's VPN pre-shared keys."""
+
+def stack_config(
+    site: Site, spec: TenancySpec | None, clouds: Clouds, program: bool = True
+) -> dict[str, Any]:
+    """A stack's config: where the providers point and, when its program is to run with the
+    OpenStack part, a tenancy's VPN pre-shared keys (refresh and destroy run no program)."""
     config: dict[str, Any] = {"openstack:cloud": clouds.openstack_cloud}
     if spec is None:  # the platform stack: OpenStack only, no secrets
         return config
     if clouds.kube_context:
         config["kubernetes:context"] = clouds.kube_context
-    for vpn in spec.vpns:
+    for vpn in spec.vpns if program and "openstack" in clouds.parts else ():
         config[f"{SECRET_NAMESPACE}:{vpn.psk_secret}"] = read_secret(site, vpn.psk_secret)
     return config
 
@@ -133,12 +161,13 @@ class StackDriver:
 
     @classmethod
     def for_tenancy(
-        cls, site: Site, spec: TenancySpec, clouds: Clouds | None = None
+        cls, site: Site, spec: TenancySpec, clouds: Clouds | None = None, program: bool = True
     ) -> StackDriver:
-        """The driver of one tenancy's stack (refused before anything is written without the CLI)."""
+        """The driver of one tenancy's stack (refused before anything is written without the
+        CLI); program=False for refresh and destroy, which need no secrets of the program."""
         require_cli()
         clouds = clouds or Clouds.for_site(site)
-        config = stack_config(site, spec, clouds)
+        config = stack_config(site, spec, clouds, program)
         driver = cls(site, spec.name, tenancy_program(spec, clouds), config)
         driver.parts = clouds.parts
         return driver
@@ -226,6 +255,14 @@ class StackDriver:
         return outcome
 
 
+def short_urn(urn: str) -> str:
+    """A resource as people read it: its type and name ("kubernetes:core/v1:Namespace fgw")."""
+    parts = urn.split("::")
+    if len(parts) < 4:
+        return urn
+    return f"{parts[2].split('$')[-1]} {parts[-1]}"
+
+
 def op_name(op: Any) -> str:
     """An engine operation as its plain name ("create"), whether given as enum or text."""
     return str(getattr(op, "value", op))
@@ -237,9 +274,11 @@ def _listener(progress: Progress, outcome: Outcome) -> Callable[[Any], None]:
             return
         if event.resource_pre_event is not None:
             meta = event.resource_pre_event.metadata
+            outcome.note_fields(meta)
             progress.step(op_name(meta.op), meta.urn, done=False)
         elif event.res_outputs_event is not None:
             meta = event.res_outputs_event.metadata
+            outcome.note_fields(meta)
             outcome.steps.append((op_name(meta.op), meta.urn))
             progress.step(op_name(meta.op), meta.urn, done=True)
         elif event.res_op_failed_event is not None:
@@ -344,7 +383,7 @@ def _engine_errors(site: Site, stack: str) -> Iterator[None]:
         text = str(exc)
         if "locked" in text and "lock" in text:
             raise OperationFailed(lock_message(stack, text)) from None
-        raise OperationFailed(f"pulumi failed on stack {stack}: {_last_lines(text)}") from None
+        raise OperationFailed(failure_message(stack, text)) from None
     except RuntimeError as exc:  # the CLI ended without reporting a summary
         raise OperationFailed(f"pulumi ended without a result on stack {stack}: {exc}") from None
 
@@ -361,6 +400,20 @@ def lock_message(stack: str, text: str) -> str:
         f"stack {stack} is locked by {who} (栈已被锁定); wait for that run to finish; if that "
         f"process is gone, remove its lock (file backend: the lock file under "
         f".pulumi/locks/ in the backend folder; other backends: `pulumi cancel --stack {stack}`)"
+    )
+
+
+def failure_message(stack: str, text: str) -> str:
+    """An engine failure said plainly; a cloud that stopped answering gets what to do next."""
+    cause = UNREACHABLE.search(text)
+    if cause is None:
+        return f"pulumi failed on stack {stack}: {_last_lines(text)}"
+    counts = ", ".join(RESOURCE_COUNT.findall(text.partition("Resources:")[2]))
+    return (
+        f"云端 API 无响应 / a cloud API stopped answering during the run on stack {stack} "
+        f"({cause.group(0).strip()[-MAX_CAUSE:]})" + (f"; {counts}" if counts else "") + ". "
+        "The stack's state keeps what was done; once the API answers again (lab: dcops lab k8s "
+        "status, dcops lab cloud status), run the same command again to finish"
     )
 
 

@@ -11,6 +11,9 @@ from dcops.stacks.components import Component
 from dcops.stacks.namespace_claims import tenancy_labels
 from dcops.stacks.spec import KubernetesSpec, NetworkAllowSpec
 
+# dcops owns every field it declares: an out-of-band edit is overwritten by the next provision
+# instead of stopping it with a server-side apply conflict.
+OWNED = {"pulumi.com/patchForce": "true"}
 EDIT_VERBS = ["get", "list", "watch", "create", "update", "patch", "delete"]
 EDIT_RESOURCES = [
     "pods",
@@ -47,7 +50,9 @@ class KubernetesTenancy(Component):
         labels = tenancy_labels(args.department, args.tenancy)
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=spec.namespace, labels=labels),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=spec.namespace, labels=labels, annotations=OWNED
+            ),
             opts=self.child_opts,
         )
         ns = namespace.metadata.name
@@ -96,20 +101,12 @@ class KubernetesTenancy(Component):
         self.register_outputs({"namespace": ns})
 
     def _meta(self, name: str) -> k8s.meta.v1.ObjectMetaArgs:
-        return k8s.meta.v1.ObjectMetaArgs(name=name, namespace=self._namespace, labels=self._labels)
+        return k8s.meta.v1.ObjectMetaArgs(
+            name=name, namespace=self._namespace, labels=self._labels, annotations=OWNED
+        )
 
     def _allow(self, name: str, allow: NetworkAllowSpec, opts: pulumi.ResourceOptions) -> None:
-        peer = (
-            k8s.networking.v1.NetworkPolicyPeerArgs(
-                ip_block=k8s.networking.v1.IPBlockArgs(cidr=allow.cidr)
-            )
-            if allow.cidr
-            else k8s.networking.v1.NetworkPolicyPeerArgs(
-                namespace_selector=k8s.meta.v1.LabelSelectorArgs(
-                    match_labels={"kubernetes.io/metadata.name": allow.namespace or ""}
-                )
-            )
-        )
+        peer = _peer(allow)
         ports = (
             [k8s.networking.v1.NetworkPolicyPortArgs(port=allow.port, protocol=allow.protocol)]
             if allow.port
@@ -156,3 +153,19 @@ class KubernetesTenancy(Component):
             ],
             opts=opts,
         )
+
+
+def _peer(allow: NetworkAllowSpec) -> k8s.networking.v1.NetworkPolicyPeerArgs:
+    """Who an allow lets through: a CIDR, another namespace, else the tenancy's own pods."""
+    if allow.cidr:
+        return k8s.networking.v1.NetworkPolicyPeerArgs(
+            ip_block=k8s.networking.v1.IPBlockArgs(cidr=allow.cidr)
+        )
+    if allow.namespace:
+        return k8s.networking.v1.NetworkPolicyPeerArgs(
+            namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                match_labels={"kubernetes.io/metadata.name": allow.namespace}
+            )
+        )
+    # A pod selector alone selects pods of the policy's own namespace.
+    return k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector=k8s.meta.v1.LabelSelectorArgs())

@@ -261,3 +261,66 @@ def test_no_tenancy_may_take_the_platform_stack_name(site: Site, site_dir: Path)
         load_request(path, site)
     assert [(p.field, p.line) for p in caught.value.problems] == [("name", 1)]
     assert "'platform' is the shared platform stack's name" in caught.value.problems[0].message
+
+
+def test_the_kubernetes_part_alone_and_verbs_without_a_program_need_no_psk(
+    site: Site, sample_spec: TenancySpec
+) -> None:
+    """No secret file exists here: only the OpenStack part's program reads the VPN keys."""
+    kubernetes_only = Clouds(parts=("kubernetes",))
+    assert stack_config(site, sample_spec, kubernetes_only) == {"openstack:cloud": "gdc"}
+    assert stack_config(site, sample_spec, Clouds(), program=False) == {"openstack:cloud": "gdc"}
+    with pytest.raises(InputError, match="secret 'fgw-hq-psk' is not set"):
+        stack_config(site, sample_spec, Clouds())
+
+
+def step(op: str, urn: str, diffs: list[str] | None = None):  # type: ignore[no-untyped-def]
+    from pulumi.automation import events
+
+    meta = events.StepEventMetadata(op=op, urn=urn, type="t", provider="", diffs=diffs)  # type: ignore[arg-type]
+    return events.EngineEvent(
+        sequence=1, timestamp=0, res_outputs_event=events.ResOutputsEvent(metadata=meta)
+    )
+
+
+QUOTA_URN = (
+    "urn:pulumi:fgw-production::dcops::dcops:stack:Tenancy$dcops:kubernetes:Tenancy"
+    "$kubernetes:core/v1:ResourceQuota::fgw-production-k8s-quota"
+)
+
+
+def test_drift_names_the_resource_and_its_changed_properties() -> None:
+    from dcops.stacks.automation import Outcome, _listener
+    from tests.unit.stacks.recorded import RecordedProgress
+
+    outcome = Outcome(summary={"same": 11, "update": 1})
+    listen = _listener(RecordedProgress(), outcome)
+    listen(step("refresh", QUOTA_URN.replace("quota", "limits")))
+    listen(step("update", QUOTA_URN, ["spec.hard.pods"]))
+    listen(step("update", QUOTA_URN, ["spec.hard.pods"]))  # preview and update both report it
+    assert outcome.changes == 1
+    assert outcome.text().splitlines() == [
+        "same 11, update 1",
+        "update kubernetes:core/v1:ResourceQuota fgw-production-k8s-quota (spec.hard.pods)",
+    ]
+
+
+def test_a_cluster_that_went_away_is_said_plainly_with_what_to_do() -> None:
+    from dcops.stacks.automation import failure_message
+
+    text = (
+        "code: 255\n stdout: Updating (fgw-production):\n"
+        '    error: Patch "https://127.0.0.1:6643/apis/networking.k8s.io/v1/namespaces/fgw/'
+        'networkpolicies/allow-dns?force=true": read tcp 127.0.0.1:53662->127.0.0.1:6643: '
+        "read: connection reset by peer\nResources:\n    + 7 created\n    5 errored\n"
+        "Duration: 1s\n stderr: "
+    )
+    message = failure_message("fgw-production", text)
+    assert message.startswith("云端 API 无响应 / a cloud API stopped answering")
+    assert "on stack fgw-production" in message and "connection reset by peer" in message
+    assert "7 created, 5 errored" in message
+    assert "run the same command again to finish" in message
+    plain = failure_message("fgw-production", "code: 255\n stdout: error: quota exceeded\n")
+    assert (
+        plain == "pulumi failed on stack fgw-production: code: 255\n stdout: error: quota exceeded"
+    )

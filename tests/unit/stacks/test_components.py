@@ -166,6 +166,15 @@ def test_namespace_is_fenced(sample_resources: list[PlannedResource]) -> None:
     }
     assert policies["default-deny"]["policyTypes"] == ["Ingress", "Egress"]
     assert "ingress" not in policies["default-deny"]
+    # Its own pods: a pod selector alone (a namespace selector would need the namespace's name).
+    assert policies["allow-same-namespace"]["ingress"] == [{"from": [{"podSelector": {}}]}]
+    assert policies["allow-dns"]["egress"][0]["to"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}
+    ]
+    kinds = ("Namespace", "ResourceQuota", "LimitRange")
+    for kind in kinds:
+        (made,) = of_type(sample_resources, f"kubernetes:core/v1:{kind}")
+        assert made.inputs["metadata"]["annotations"] == {"pulumi.com/patchForce": "true"}
     (binding,) = of_type(sample_resources, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
     assert binding.inputs["subjects"][0]["name"] == "dept-fgw"
 
