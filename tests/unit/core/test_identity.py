@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import pwd
+import socket
 from pathlib import Path
 
 import pytest
 
 from dcops.core.errors import AccessDenied
-from dcops.core.identity import actor_for, current_actor, os_login, require_role
+from dcops.core.identity import actor_for, current_actor, current_user, os_login, require_role
 from dcops.core.loader import load_site
 
 
@@ -100,3 +101,52 @@ def test_refusals_no_longer_advise_setting_dcops_user(site_dir: Path) -> None:
         require_role(actor, "ops", action="dcops provision")
     assert "DCOPS_USER" not in str(caught.value)
     assert str(caught.value).startswith("权限不足 / dcops provision needs the ops role")
+
+
+def test_without_dcops_user_an_allowed_override_changes_nothing(
+    site_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DCOPS_USER", raising=False)
+    site = load_site(site_dir)
+    assert site.config.identity.allow_user_override
+    assert current_user(site) == os_login()
+    assert current_actor(site).method == "os"
+
+
+def test_a_refused_override_is_never_the_user(
+    site_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DCOPS_USER", "chenjing")
+    assert current_user(load_site(_without_override(site_dir))) == os_login()
+
+
+def test_an_actor_records_where_the_request_came_from(site_dir: Path) -> None:
+    site = load_site(site_dir)
+    local = actor_for(site, "liuyang", login="liuyang", method="os")
+    assert (local.source, local.agent, local.host) == ("", "", socket.gethostname())
+    remote = actor_for(
+        site, "liuyang", login="liuyang", method="token", source="10.8.0.7", agent="curl/8"
+    )
+    assert (remote.source, remote.agent, remote.method) == ("10.8.0.7", "curl/8", "token")
+
+
+def test_roles_from_a_directory_replace_those_of_the_site(site_dir: Path) -> None:
+    site = load_site(site_dir)
+    actor = actor_for(site, "liuyang", login="liuyang", method="ldap", roles=frozenset({"auditor"}))
+    assert actor.roles == {"auditor"} and actor.name == "刘洋"
+    assert actor_for(site, "liuyang", login="liuyang", method="os").roles == {"ops", "approver"}
+
+
+def test_a_refusal_names_the_roles_needed_and_held(site_dir: Path) -> None:
+    site = load_site(site_dir)
+    nobody = actor_for(site, "mallory", login="mallory", method="os")
+    with pytest.raises(AccessDenied) as caught:
+        require_role(nobody, "ops", "security", action="dcops users add")
+    assert str(caught.value).startswith(
+        "权限不足 / dcops users add needs the ops or security role; user 'mallory' has no roles "
+        "(not listed under [[people]] in dcops.toml)."
+    )
+    ops = actor_for(site, "liuyang", login="liuyang", method="os")
+    with pytest.raises(AccessDenied) as caught:
+        require_role(ops, "auditor", action="dcops audit report")
+    assert "needs the auditor role; user 'liuyang' has approver, ops." in str(caught.value)
