@@ -42,6 +42,14 @@ M = TypeVar("M", bound="BaseModel")
 LOGIN_COOKIE = "dcops_login_csrf"
 PENDING_SECONDS = 120
 MAX_PENDING = 1000
+TITLES = {
+    "not authenticated": "未登录",
+    "forbidden": "禁止访问",
+    "invalid input": "输入无效",
+    "operation failed": "操作失败",
+    "bad request": "请求有误",
+    "not done": "未完成",
+}
 # Where each role starts, in the order a person holding several roles sees them.
 HOMES = (
     ("facility", "/console/room", "机房 Room"),
@@ -163,6 +171,7 @@ def error_page(request: Request, error: DcopsError) -> Response:
     if isinstance(error, NotAuthenticated) and request.method == "GET":
         return RedirectResponse(f"/console/login?next={quote(request.url.path)}", 303)
     status, title = status_of(error)
+    title = f"{TITLES.get(title, '出错')} {title}"
     who = getattr(request.state, "principal", None)
     details = error.details()[:20]
     return render(

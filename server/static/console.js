@@ -28,13 +28,16 @@
 (function () {
   const form = document.getElementById("request-form");
   if (!form) return;
+  let asked = 0;
   async function check() {
+    const mine = ++asked;
     const body = new FormData(form);
     body.delete("step");
     try {
       const reply = await fetch("/console/requests/check", { method: "POST", body: body, credentials: "same-origin" });
       if (!reply.ok) return;
       const found = await reply.json();
+      if (mine !== asked) return;  // a later check is on its way: show only the latest
       for (const span of form.querySelectorAll(".field-error")) {
         const name = span.id.slice(2);
         const touched = form.elements[name] && form.elements[name].dataset.touched;

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -17,6 +18,18 @@ if TYPE_CHECKING:
 
 DESKTOP = {"width": 1280, "height": 800}
 WALL = {"width": 1920, "height": 1080}
+GUIDE = Path(__file__).resolve().parents[3] / "docs" / "guide" / "screenshots"
+# Every screenshot in the guide, and the test run that makes it (test_console_screenshots
+# checks that the guide has exactly these, at these sizes).
+SCREENSHOTS = {
+    "login.png": DESKTOP,
+    "room.png": DESKTOP,
+    "room-overheat.png": DESKTOP,
+    "wall.png": WALL,
+    "request-form.png": DESKTOP,
+    "request-approval.png": DESKTOP,
+    "audit.png": DESKTOP,
+}
 
 
 def system_chromium() -> str:
@@ -68,3 +81,15 @@ def log_in(page: Page, server: LiveServer, user: str) -> None:
         page.fill("#code", server.code(user))
         page.click("button[type=submit]")
     page.wait_for_selector("form.logout")
+
+
+def shoot(page: Page, name: str, folder: Path) -> Path:
+    """A screenshot of the page into folder; into the guide too when DCOPS_SCREENSHOTS=update."""
+    assert name in SCREENSHOTS, f"{name} is not listed in SCREENSHOTS"
+    assert page.viewport_size == SCREENSHOTS[name], f"{name} is taken at its listed size"
+    taken = folder / name
+    page.screenshot(path=str(taken))
+    if os.environ.get("DCOPS_SCREENSHOTS") == "update":
+        GUIDE.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(taken, GUIDE / name)
+    return taken

@@ -4,11 +4,12 @@ CSRF on every form, logging out."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import copy_site
-from tests.integration.server.browser import chromium, log_in, new_page
+from tests.integration.server.browser import chromium, log_in, new_page, shoot
 from tests.integration.server.live_server import NEW_PASSWORD, LiveServer
 
 pytestmark = pytest.mark.integration
@@ -39,7 +40,7 @@ def test_pages_ask_for_a_login_and_say_the_site_and_its_time(server: LiveServer)
         assert page.get_attribute("html", "lang") == "zh-CN"
 
 
-def test_a_wrong_password_says_so_in_chinese_first(server: LiveServer) -> None:
+def test_a_wrong_password_says_so_in_chinese_first(server: LiveServer, tmp_path: Path) -> None:
     with chromium() as browser:
         page = new_page(browser, server)
         page.goto("/console/login")
@@ -48,6 +49,7 @@ def test_a_wrong_password_says_so_in_chinese_first(server: LiveServer) -> None:
         page.click("button[type=submit]")
         assert page.inner_text("p.message").startswith("用户名或密码错误 / wrong user name")
         assert page.locator("form.logout").count() == 0
+        shoot(page, "login.png", tmp_path)
 
 
 def test_an_approver_logs_in_with_the_code_and_lands_on_the_queue(server: LiveServer) -> None:

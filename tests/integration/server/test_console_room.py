@@ -1,0 +1,116 @@
+"""The facility page in Debian's Chromium against the whole alert path: the simulated room,
+`dcops dcim serve`, Prometheus and Alertmanager, and a real `dcops serve`. The overheat scenario
+turns rack A01 red and brings its alert, the shift acknowledges it, and the acknowledgement
+reaches Alertmanager and the audit journal; the wall screen has no controls."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import copy_site
+from tests.integration.alert_path import AlertPath, WebhookReceiver
+from tests.integration.server.browser import WALL, chromium, log_in, new_page, shoot
+from tests.integration.server.live_server import LiveServer
+
+pytestmark = pytest.mark.integration
+
+# Poll 0.5 s + evaluation 1 s + `for: 2s` is the floor; the bound is generous for a loaded host.
+WITHIN_MS = 120_000
+
+
+@pytest.fixture(scope="module")
+def room(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AlertPath, LiveServer]]:
+    """The alert path and a console server over one site copy, with a facility account."""
+    site = copy_site(tmp_path_factory.mktemp("console-room") / "site")
+    receiver = WebhookReceiver()
+    path = AlertPath(site, receiver)
+    live = LiveServer(site)
+    try:
+        path.start()
+        live.start()
+        live.account("zhaomin", second_factor=False)
+        yield path, live
+    finally:
+        live.stop()
+        path.stop()
+        receiver.close()
+
+
+def _alertmanager(site: Path, what: str) -> list[dict[str, object]]:
+    from dcops.core.loader import load_site
+
+    url = load_site(site).config.monitors.alertmanager_url
+    with urllib.request.urlopen(f"{url}/api/v2/{what}", timeout=10) as reply:
+        found: list[dict[str, object]] = json.loads(reply.read())
+    return found
+
+
+def test_the_overheat_turns_the_rack_red_and_its_alert_is_acknowledged(
+    room: tuple[AlertPath, LiveServer], tmp_path: Path
+) -> None:
+    path, live = room
+    with chromium() as browser:
+        page = new_page(browser, live)
+        log_in(page, live, "zhaomin")
+        assert page.url.endswith("/console/room")
+        rack = page.locator('[data-rack="A01"]')
+        page.locator('[data-rack="A01"][data-level="ok"]').wait_for(timeout=60_000)
+        assert "°C" in rack.inner_text() and "—" not in rack.inner_text()
+        assert page.locator('[data-device="ups-1"].status-up').count() == 1
+        assert page.locator("p.banner.stale").count() == 0
+        shoot(page, "room.png", tmp_path)
+
+        path.scenario("overheat")
+        # No reload: the page's own polling brings the red rack and the alert.
+        page.locator('[data-rack="A01"][data-level="hot"]').wait_for(timeout=WITHIN_MS)
+        alert = page.locator('li.alert.sev-critical[data-alert="InletTemperatureHigh@env-a01"]')
+        alert.wait_for(timeout=WITHIN_MS)
+        assert "A01" in alert.inner_text()
+        runbook = alert.locator("a.runbook")
+        assert runbook.count() == 1 and runbook.get_attribute("href")
+        shoot(page, "room-overheat.png", tmp_path)
+
+        alert.locator("details.ack summary").click()
+        alert.locator("select[name=duration]").select_option("1h")
+        alert.locator("input[name=reason]").fill("空调维修中 CRAC under repair")
+        alert.locator("button[type=submit]").click()
+        page.wait_for_selector("#acks-h")
+        acks = page.inner_text("section.acks")
+        assert "InletTemperatureHigh" in acks and "zhaomin" in acks and "空调维修中" in acks
+        assert alert.count() == 0, "the acknowledged alert is still listed as active"
+
+        wall = new_page(browser, live, WALL)
+        log_in(wall, live, "zhaomin")
+        wall.goto("/console/wall")
+        controls = wall.locator("form, details.ack, header nav a, .toolbar, button")
+        assert controls.filter(visible=True).count() == 0
+        assert wall.locator('[data-rack="A01"]').get_attribute("data-level") == "hot"
+        shoot(wall, "wall.png", tmp_path)
+
+    silences = _alertmanager(live.site, "silences")
+    ours = [s for s in silences if s.get("createdBy") == "zhaomin"]
+    assert ours and "CRAC under repair" in str(ours[0]["comment"])
+    acks = [e for e in live.journal() if e.get("action") == "alerts.ack"]
+    assert acks and acks[-1]["actor"]["user"] == "zhaomin"
+    assert "InletTemperatureHigh@env-a01" in json.dumps(acks[-1], ensure_ascii=False)
+
+
+def test_the_page_says_so_when_the_exporter_is_down(room: tuple[AlertPath, LiveServer]) -> None:
+    path, live = room
+    assert path._serve is not None
+    path._serve.terminate()
+    path._serve.wait(timeout=30)
+    with chromium() as browser:
+        page = new_page(browser, live)
+        log_in(page, live, "zhaomin")
+        banner = page.locator("p.banner.stale", has_text="采集器离线 / the exporter is down")
+        deadline = time.monotonic() + 120
+        while banner.count() == 0 and time.monotonic() < deadline:
+            page.wait_for_timeout(1000)
+        assert banner.count() == 1

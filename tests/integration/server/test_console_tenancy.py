@@ -1,0 +1,199 @@
+"""Departments, approvers and auditors in Debian's Chromium against a real `dcops serve`: a
+request filled with a mistake, its field error, the fix, a draft, the submission; approval with
+TOTP, two different approvers for a large request; the auditor's journal, proof, verification
+and report."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.conftest import copy_site
+from tests.integration.server.browser import chromium, log_in, new_page, shoot
+from tests.integration.server.live_server import LiveServer, run_cli
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server with two departments, two approvers (TOTP) and an auditor (TOTP)."""
+    site = copy_site(tmp_path_factory.mktemp("console-tenancy") / "site")
+    live = LiveServer(site)
+    live.start()
+    try:
+        for user, second in (("wanglei", False), ("lina", False), ("chenjing", True),
+                             ("liuyang", True), ("sunli", True)):  # fmt: skip
+            live.account(user, second_factor=second)
+        yield live
+    finally:
+        live.stop()
+
+
+def _expiry() -> str:
+    return (datetime.date.today() + datetime.timedelta(days=300)).isoformat()
+
+
+def _fill(page: Page, environment: str, flavor: str, count: str) -> None:
+    page.goto("/console/requests/new")
+    page.fill("#f-purpose", "项目审批系统 project approval system")
+    page.select_option("#f-environment", environment)
+    page.select_option("#f-classification", "level-3")
+    page.fill("#f-expires", _expiry())
+    page.fill('[id="f-contacts[0].name"]', "王磊")
+    page.fill('[id="f-contacts[0].email"]', "wanglei@fgw.example.gov.cn")
+    page.fill('[id="f-compute[0].name"]', "web")
+    page.select_option('[id="f-compute[0].flavor"]', flavor)
+    page.select_option('[id="f-compute[0].image"]', "kylin-v10-sp3")
+    page.fill('[id="f-compute[0].count"]', count)
+    page.fill('[id="f-networks[0].name"]', "app")
+    page.fill('[id="f-networks[0].size"]', "24")
+
+
+def _state(page: Page) -> str:
+    return page.inner_text("#state").strip()
+
+
+def test_a_department_fills_the_form_sees_the_field_error_fixes_it_and_submits(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    with chromium() as browser:
+        page = new_page(browser, server)
+        log_in(page, server, "wanglei")
+        assert page.url.endswith("/console/requests")
+        _fill(page, "production", "c2.m4", "0")
+        with page.expect_response("**/console/requests/check") as checked:
+            page.locator('[id="f-compute[0].count"]').dispatch_event("change")
+        assert checked.value.status == 200, checked.value.text()
+        error = page.locator('[id="e-compute[0].count"]')
+        error.filter(has_text="数量有误").wait_for(timeout=30_000)
+        assert "greater than 0" in error.inner_text()
+        shoot(page, "request-form.png", tmp_path)
+
+        page.fill('[id="f-compute[0].count"]', "2")
+        page.locator('[id="f-compute[0].count"]').dispatch_event("change")
+        page.locator('[id="e-compute[0].count"]:empty').wait_for(state="attached", timeout=30_000)
+
+        page.click("button[value=draft]")
+        assert "草稿已保存" in page.inner_text("main")
+        page.goto("/console/requests/new")
+        assert page.input_value('[id="f-compute[0].count"]') == "2", "the draft was not kept"
+
+        page.click("button[value=preview]")
+        preview = page.inner_text("#preview")
+        assert "servers web: 2 × c2.m4" in preview and "Approvers needed: 1" in preview
+        assert page.locator("#preview .verdict-deny").count() == 0
+
+        page.click("button[value=submit]")
+        page.wait_for_selector("#state")
+        assert _state(page) == "submitted"
+        assert "fgw-production" in page.inner_text("h1")
+        with page.expect_download() as download:
+            page.click("text=下载 YAML")
+        text = Path(download.value.path()).read_text(encoding="utf-8")
+        assert "flavor: c2.m4" in text and "fgw" in text
+    submits = [e for e in server.journal() if e.get("action") == "tenancy.submit"]
+    assert submits and submits[-1]["actor"]["user"] == "wanglei"
+
+
+def test_an_approver_with_totp_sees_the_verdicts_and_approves(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    with chromium() as browser:
+        page = new_page(browser, server)
+        log_in(page, server, "chenjing")
+        row = page.locator("tr", has_text="fgw-production")
+        row.locator("a").click()
+        verdicts = page.locator("#verdicts li.verdict-pass")
+        assert verdicts.count() >= 3, page.inner_text("main")
+        assert "servers web: 2 × c2.m4" in page.inner_text("main")
+        shoot(page, "request-approval.png", tmp_path)
+        page.fill("#comment", "同意 approved")
+        page.click("#approve-form button")
+        page.wait_for_selector("#state")
+        assert _state(page) == "approved"
+        assert "chenjing" in page.inner_text("#approvals")
+
+
+def test_a_large_request_needs_two_different_approvers(server: LiveServer) -> None:
+    with chromium() as browser:
+        page = new_page(browser, server)
+        log_in(page, server, "wanglei")
+        _fill(page, "staging", "c16.m64", "3")
+        page.click("button[value=submit]")
+        page.wait_for_selector("#state")
+        ident = page.url.rsplit("/", 1)[1]
+        assert _state(page) == "submitted"
+
+        first = new_page(browser, server)
+        log_in(first, server, "chenjing")
+        first.goto(f"/console/requests/{ident}")
+        first.click("#approve-form button")
+        first.wait_for_selector("#state")
+        assert _state(first) == "submitted" and "1/2" in first.inner_text("#approvals")
+        first.goto(f"/console/requests/{ident}")
+        with first.expect_response(lambda r: r.request.method == "POST") as refused:
+            first.click("#approve-form button")
+        assert refused.value.status == 403
+        assert "chenjing has already approved" in first.inner_text("main")
+
+        second = new_page(browser, server)
+        log_in(second, server, "liuyang")
+        second.goto(f"/console/requests/{ident}")
+        second.click("#approve-form button")
+        second.wait_for_selector("#state")
+        assert _state(second) == "approved" and "2/2" in second.inner_text("#approvals")
+
+
+def test_another_department_cannot_open_the_request(server: LiveServer) -> None:
+    with chromium() as browser:
+        page = new_page(browser, server)
+        log_in(page, server, "lina")
+        reply = page.goto("/console/requests/1")
+        assert reply is not None and reply.status == 403
+        assert "another department" in page.inner_text("main")
+        assert page.locator("tr", has_text="fgw-production").count() == 0
+        page.goto("/console/requests")
+        assert page.locator("tr", has_text="fgw-production").count() == 0
+
+
+def test_an_auditor_filters_the_journal_checks_a_proof_verifies_and_downloads_the_report(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    made = run_cli(server.site, "audit", "checkpoint", user="sunli")
+    assert made.returncode == 0, made.stderr
+    with chromium() as browser:
+        page = new_page(browser, server)
+        log_in(page, server, "sunli")
+        assert page.url.endswith("/console/audit")
+        page.fill("input[name=user]", "wanglei")
+        page.click("form.filters button")
+        actions = page.locator("table.journal tr[data-action]")
+        assert actions.count() >= 2
+        users = page.locator("table.journal tbody td:nth-child(3)").all_inner_texts()
+        assert set(users) == {"wanglei"}
+        shoot(page, "audit.png", tmp_path)
+
+        page.locator("table.journal tr[data-action=tenancy\\.submit] a").first.click()
+        assert '"leaf_hash"' in page.inner_text("#proof")
+
+        page.goto("/console/audit")
+        page.click("#verify-now")
+        assert "校验通过" in page.inner_text("#verdict")
+
+        page.goto("/console/audit")
+        with page.expect_download() as download:
+            page.click("#report-csv")
+        csv = Path(download.value.path()).read_text(encoding="utf-8")
+        assert "tenancy.submit" in csv and "wanglei" in csv
+        with page.expect_download() as download:
+            page.click("#report-html")
+        html = Path(download.value.path()).read_text(encoding="utf-8")
+        assert "<html" in html.lower() and "tenancy.approve" in html
