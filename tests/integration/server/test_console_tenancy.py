@@ -75,6 +75,7 @@ def test_a_department_fills_the_form_sees_the_field_error_fixes_it_and_submits(
         error = page.locator('[id="e-compute[0].count"]')
         error.filter(has_text="数量有误").wait_for(timeout=30_000)
         assert "greater than 0" in error.inner_text()
+        page.locator("fieldset", has=error).scroll_into_view_if_needed()
         shoot(page, "request-form.png", tmp_path)
 
         page.fill('[id="f-compute[0].count"]', "2")

@@ -1,0 +1,69 @@
+"""The room view: rack colours against each sensor's limits, and the banners that say the data
+cannot be trusted."""
+
+from __future__ import annotations
+
+import pytest
+
+from dcops.core.loader import load_site
+from dcops.core.site import Site
+from dcops.server.room_view import RackCell, floor, inlet_level
+from tests.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def site() -> Site:
+    return load_site(REPO)
+
+
+def _values(**series: dict[str, float]) -> dict[str, dict[str, float]]:
+    empty: dict[str, dict[str, float]] = {
+        k: {} for k in ("inlet", "humidity", "power", "up", "success")
+    }
+    return {**empty, **series}
+
+
+def test_inlet_levels_follow_the_room_limits_and_a_sensors_own(site: Site) -> None:
+    a01 = next(d for d in site.devices if d.name == "env-a01")
+    c03 = next(d for d in site.devices if d.name == "env-c03")  # its high limit is 25 °C
+    assert [inlet_level(a01, t) for t in (14.9, 17.9, 22.0, 27.0, 27.1, 32.0, 32.1)] == [
+        "frozen", "cold", "ok", "ok", "warm", "warm", "hot"
+    ]  # fmt: skip
+    assert inlet_level(c03, 26.0) == "warm" and inlet_level(c03, 30.1) == "hot"
+    assert inlet_level(a01, None) == "none"
+
+
+def test_racks_take_their_sensor_and_pdu_readings(site: Site) -> None:
+    values = _values(
+        inlet={"env-a01": 33.5}, humidity={"env-a01": 0.5}, power={"pdu-a01": 6500.0},
+        up={"ups-1": 1.0, "ups-2": 0.0}, success={"ups-1": 1000.0},
+    )  # fmt: skip
+    alerts = [{"severity": "critical", "device": "env-a01", "rack": "A01"}]
+    seen = floor(site, values, {"127.0.0.1:9": 1.0}, alerts, [], [], now=1010.0)
+    cells = {c.name: c for _, row in seen.rooms[0].rows for c in row}
+    assert cells["A01"].level == "hot" and cells["A01"].alert == "critical"
+    assert cells["A01"].power_kw == pytest.approx(6.5) and cells["A01"].load == pytest.approx(
+        6.5 / 8
+    )
+    assert cells["A02"].level == "none" and cells["A02"].inlet is None
+    status = {e.name: e.status for e in seen.rooms[0].equipment}
+    assert status["ups-1"] == "up" and status["ups-2"] == "down" and status["crac-1"] == "unknown"
+    assert seen.banners == [] and seen.worst == "critical"
+
+
+def test_a_dead_exporter_and_stale_data_are_said_plainly(site: Site) -> None:
+    values = _values(success={"ups-1": 1000.0})
+    down = floor(site, values, {"127.0.0.1:9100": 0.0}, [], [], [], now=1001.0)
+    assert any("the exporter is down: 127.0.0.1:9100" in b for b in down.banners)
+    stale = floor(site, values, {"127.0.0.1:9100": 1.0}, [], [], [], now=1000.0 + 3 * 15 + 11)
+    assert any(b.startswith("数据陈旧 / the data is stale") for b in stale.banners)
+    fresh = floor(site, values, {"127.0.0.1:9100": 1.0}, [], [], [], now=1000.0 + 3 * 15 + 9)
+    assert fresh.banners == []
+    nothing = floor(site, _values(), {}, [], [], [], now=0)
+    assert any("no exporter is scraped" in b for b in nothing.banners)
+
+
+def test_dew_point_from_temperature_and_humidity() -> None:
+    cell = RackCell("A", "A01", 8, inlet=25.0, humidity=0.5)
+    assert cell.dew_point == pytest.approx(13.85, abs=0.1)
+    assert RackCell("A", "A02", 8, inlet=25.0).dew_point is None
