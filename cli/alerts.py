@@ -88,6 +88,9 @@ def ack(
     ack_window(window)
     ack_reason(reason)
     state = session(ctx)
+    if state.remote is not None:
+        _ack_remotely(ctx, alert, window, reason, alertmanager)
+        return
     actor = state.require(*_ROLES, action="dcops alerts ack")
     url = _alertmanager_url(ctx, alertmanager)
     found = alert_named(url, alert)
@@ -121,6 +124,36 @@ def ack(
     output.show(
         f"acknowledged {done.alert.name}@{done.alert.device} ({done.alert.fingerprint}) "
         f"until {done.until.isoformat(timespec='seconds')} by {done.by}: silence {done.silence_id}"
+    )
+
+
+def _ack_remotely(
+    ctx: typer.Context, alert: str, window: str, reason: str, alertmanager: str | None
+) -> None:
+    """Acknowledge through the site's server: it knows who you are and keeps the record."""
+    from urllib.parse import quote
+
+    from dcops.cli.views import output
+    from dcops.core.errors import InputError
+
+    state = session(ctx)
+    if alertmanager is not None:
+        raise InputError(
+            "--alertmanager is not used when dcops.toml names a server: the server talks to "
+            "the site's Alertmanager; leave the option out"
+        )
+    assert state.remote is not None
+    done = state.remote.call(
+        "POST", f"/api/v1/alerts/{quote(alert[:100], safe='')}/acknowledge",
+        json={"duration": window, "reason": reason},
+    )  # fmt: skip
+    if state.json:
+        output.print_json(done)
+        return
+    output.show(
+        f"acknowledged {output.inline(done['alert'])}@{output.inline(done['device'])} "
+        f"({done['fingerprint']}) until {done['until'][:19]} by {output.inline(done['by'])}: "
+        f"silence {done['silence']}"
     )
 
 

@@ -20,6 +20,7 @@ from dcops.cli import (
     ipam,
     lab,
     lab_k8s,
+    login,
     monitors,
     plan,
     provision,
@@ -93,6 +94,8 @@ app.add_typer(users.app, name="users")
 app.command("doctor")(doctor.doctor)
 app.command("whoami")(whoami.whoami)
 app.command("serve")(serve.serve)
+app.command("login")(login.login)
+app.command("logout")(login.logout)
 app.command("plan")(plan.plan)
 app.command("provision")(provision.provision)
 app.command("destroy")(provision.destroy)

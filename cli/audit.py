@@ -338,20 +338,26 @@ def record(
     from dcops.core.errors import InputError
 
     state = session(ctx)
-    actor = state.require("ops", "facility", action="dcops audit record")
     action, obj = manual_action(action), manual_object(obj)
     if not message.strip():
         raise InputError("--message is empty; say what happened and why")
-    with audited(
-        state.site, actor, action=action, target=obj, parameters={"message": message}
-    ) as op:
-        pass
+    if state.remote is not None:
+        done = state.remote.call(
+            "POST", "/api/v1/audit/records",
+            json={"action": action, "object": obj, "message": message},
+        )  # fmt: skip
+        intent, result, correlation = done["intent"], done["result"], done["correlation"]
+    else:
+        actor = state.require("ops", "facility", action="dcops audit record")
+        with audited(
+            state.site, actor, action=action, target=obj, parameters={"message": message}
+        ) as op:
+            pass
+        intent, result, correlation = op.intent_id, op.intent_id + 1, op.correlation
     if state.json:
-        output.print_json(
-            {"intent": op.intent_id, "result": op.intent_id + 1, "correlation": op.correlation}
-        )
+        output.print_json({"intent": intent, "result": result, "correlation": correlation})
         return
-    typer.echo(f"recorded {action} on {obj} (event {op.intent_id})")
+    typer.echo(f"recorded {action} on {obj} (event {intent})")
 
 
 @app.command("prune")

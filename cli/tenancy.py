@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
     from dcops.stacks.verdicts import Verdict
     from dcops.tenancy.lifecycle import Transition
     from dcops.tenancy.model import TenancyRequest
+
+Neighbours = Callable[["Site", str], tuple[list[tuple[str, str]], list[tuple[str, str]]]]
 
 app = typer.Typer(
     help="Cloud tenancy requests (租户申请): submit, approve, follow, expire, offboard.",
@@ -76,13 +79,16 @@ def request(
     from dcops.tenancy.request import load_request
 
     state = session(ctx)
-    site, actor = state.site, state.actor
     if interactive == (file is not None):
         from dcops.core.errors import InputError
 
         raise InputError("give a request FILE or --interactive (one of the two)")
+    if state.remote is not None:
+        _request_remotely(ctx, file, dry_run, save)
+        return
+    site, actor = state.site, state.actor
     if interactive:
-        parsed = _interactive(site, actor, dry_run, save)
+        parsed, _ = _interactive(site, actor, dry_run, save, _neighbours)
     else:
         assert file is not None
         parsed = load_request(file, site)
@@ -100,6 +106,68 @@ def request(
     from dcops.tenancy.lifecycle import submit
 
     _report(ctx, [submit(site, parsed, actor)])
+
+
+def _request_remotely(
+    ctx: typer.Context, file: Path | None, dry_run: bool, save: Path | None
+) -> None:
+    """Send the request file (or the answers given at the prompts) to the server as YAML."""
+    from dcops.cli.remote.client import remote_actor
+    from dcops.cli.views import output
+
+    state = session(ctx)
+    client = state.remote
+    assert client is not None
+    if file is None:
+        import yaml
+
+        actor = remote_actor(client, state.site)
+        _, data = _interactive(state.site, actor, dry_run, save, lambda _site, _name: ([], []))
+        text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, default_flow_style=None)
+        source = "(interactive request)"
+    else:
+        text, source = _request_text(state.site, file), str(file)
+    path = "/api/v1/tenancies/validate" if dry_run else "/api/v1/tenancies"
+    answer = client.call(
+        "POST", path, content=text, content_type="application/yaml", params={"name": source}
+    )
+    if not dry_run:
+        _report(ctx, _transitions(answer))
+    elif state.json:
+        output.print_json({k: v for k, v in answer.items() if k != "by"})
+    else:
+        output.show(f"request {answer['name']} is valid (dry run: nothing stored)")
+        output.show(f"  needs {answer['approvers_needed']} approver(s); checked by the server")
+
+
+def _request_text(site: Site, file: Path) -> str:
+    """The request file's text, read within the site's limits for request files."""
+    from dcops.core.documents import read_text
+    from dcops.core.errors import InvalidInput
+    from dcops.tenancy.request import request_limits
+
+    text, problem = read_text(file, str(file), request_limits(site))
+    if problem is not None or text is None:
+        raise InvalidInput(f"cannot read request {file}", [problem] if problem else [])
+    return text
+
+
+def _transitions(answer: Any) -> list[Transition]:
+    """The server's transitions as the CLI's own (the same report follows)."""
+    from dcops.tenancy.lifecycle import Transition
+
+    return [
+        Transition(
+            request_id=int(t["request_id"]),
+            name=str(t["name"]),
+            from_state=t["from_state"],
+            to_state=str(t["to_state"]),
+            message=str(t["message"]),
+            allocations=[(str(n), str(c)) for n, c in t.get("allocations", [])],
+            queued=[str(q) for q in t.get("queued", [])],
+        )
+        for t in answer
+    ]
 
 
 def _policy_verdicts(site: Site, parsed: TenancyRequest) -> list[Verdict] | None:
@@ -158,7 +226,9 @@ def _neighbours(site: Site, name: str) -> tuple[list[tuple[str, str]], list[tupl
         return other_peers(db, name), other_namespaces(db, name)
 
 
-def _interactive(site: Site, actor: Actor, dry_run: bool, save: Path | None) -> TenancyRequest:
+def _interactive(
+    site: Site, actor: Actor, dry_run: bool, save: Path | None, neighbours: Neighbours
+) -> tuple[TenancyRequest, dict[str, Any]]:
     """Ask for a request; on an interrupt or a refusal the answers are kept as a draft."""
     from dcops.cli.views import output
     from dcops.cli.views.tenancy_prompt import ask_request, save_draft
@@ -172,7 +242,7 @@ def _interactive(site: Site, actor: Actor, dry_run: bool, save: Path | None) -> 
     data: dict[str, Any] = {}
     try:
         ask_request(site, actor, today_at(site), data)
-        peers, namespaces = _neighbours(site, f"{data['department']['code']}-{data['environment']}")
+        peers, namespaces = neighbours(site, f"{data['department']['code']}-{data['environment']}")
         parsed = parse_request(
             data,
             site,
@@ -190,7 +260,7 @@ def _interactive(site: Site, actor: Actor, dry_run: bool, save: Path | None) -> 
         raise
     if not dry_run:
         _write_request(site, data, parsed.name, save)
-    return parsed
+    return parsed, data
 
 
 def _write_request(site: Site, data: dict[str, Any], name: str, save: Path | None) -> None:
@@ -262,9 +332,20 @@ def approve(
     from dcops.tenancy.lifecycle import approve as approve_request
 
     state = session(ctx)
+    if state.remote is not None:
+        path = f"/api/v1/tenancies/{_ref(ref)}/approve"
+        _report(ctx, _transitions(state.remote.call("POST", path, json={"comment": comment})))
+        return
     if state.actor.has("approver"):  # others are refused by the approval itself
         _check_policies_of_stored(ctx, ref)
     _report(ctx, [approve_request(state.site, ref, state.actor, comment=comment)])
+
+
+def _ref(ref: str) -> str:
+    """A request ID or name as one path segment (the server refuses what matches nothing)."""
+    from urllib.parse import quote
+
+    return quote(ref[:100], safe="")
 
 
 def _check_policies_of_stored(ctx: typer.Context, ref: str) -> None:
@@ -304,6 +385,10 @@ def reject(
     from dcops.tenancy.lifecycle import reject as reject_request
 
     state = session(ctx)
+    if state.remote is not None:
+        path = f"/api/v1/tenancies/{_ref(ref)}/reject"
+        _report(ctx, _transitions(state.remote.call("POST", path, json={"reason": reason})))
+        return
     _report(ctx, [reject_request(state.site, ref, state.actor, reason)])
 
 
@@ -477,8 +562,15 @@ def offboard(
     from dcops.tenancy.store import find_request, open_store
 
     state = session(ctx)
+    if not destroyed and state.remote is not None:
+        client = state.remote
+        if not yes:
+            _confirm(client.call("GET", f"/api/v1/tenancies/{_ref(ref)}"))
+        path = f"/api/v1/tenancies/{_ref(ref)}/offboard"
+        _report(ctx, _transitions(client.call("POST", path, json={"reason": reason})))
+        return
     actor = state.actor
-    if destroyed:
+    if destroyed:  # called on the ops host after `dcops destroy`, with the store at hand
         _report(ctx, [lifecycle.mark_destroyed(state.site, ref, actor)])
         return
     if not yes:

@@ -8,10 +8,14 @@ from dcops.cli.views.session import session
 
 
 def whoami(ctx: typer.Context) -> None:
-    """Show the user dcops acts as (your login; $DCOPS_USER where the site allows) and their roles."""
+    """Show who dcops acts as: your login to the site's server, else your OS login, and your roles."""
     from dcops.cli.views import output
 
-    actor = session(ctx).actor
+    state = session(ctx)
+    if state.remote is not None:
+        _whoami_remotely(ctx)
+        return
+    actor = state.actor
     data = {
         "user": actor.user,
         "name": actor.name,
@@ -30,3 +34,18 @@ def whoami(ctx: typer.Context) -> None:
             f"登录名 / OS login: {actor.login} (DCOPS_USER allowed by this site; "
             "audit entries keep both names)"
         )
+
+
+def _whoami_remotely(ctx: typer.Context) -> None:
+    """Who the site's server knows you as: the user of your saved login, not your OS login."""
+    from dcops.cli.views import output
+
+    state = session(ctx)
+    assert state.remote is not None
+    me = state.remote.call("GET", "/api/v1/whoami")
+    if state.json:
+        output.print_json({**me, "server": state.remote.server})
+        return
+    roles = ", ".join(me["roles"]) or "none"
+    output.show(f"{output.inline(me['user'])} ({output.inline(me['name'])}) — roles: {roles}")
+    output.show(f"服务器 / server: {state.remote.server} (logged in with {me['method']})")

@@ -100,6 +100,12 @@ class IdentitySettings(Strict):
         default=None,
         description="the dcops server the CLI goes through, e.g. https://127.0.0.1:8443",
     )
+    server_ca: str | None = Field(
+        default=None,
+        max_length=300,
+        description="PEM CA file the CLI trusts for the server (relative to dcops.toml); "
+        "default the CA that `dcops serve` generated in the state dir, else the system's",
+    )
     separation: SeparationOfDuties = SeparationOfDuties()
     passwords: PasswordPolicy = PasswordPolicy()
     lockout: Lockout = Lockout()

@@ -19,7 +19,7 @@ READERS = ("auditor", "ops")
 
 
 class ManualRecord(BaseModel):
-    """A change made outside dcops, for the journal."""
+    """A change made outside dcops, for the journal (recorded under manual.*)."""
 
     action: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
     object: str = Field(min_length=1, max_length=200)
@@ -146,13 +146,18 @@ def report(
 @router.post("/records", status_code=201)
 def record(body: ManualRecord, request: Request) -> dict[str, Any]:
     """Record a change made outside dcops (ops or facility)."""
+    from dcops.audit.objects import manual_action, manual_object
     from dcops.audit.recorder import audited
 
     who = actor(request)
     require_role(who, "ops", "facility", action="POST /api/v1/audit/records")
+    action, target = manual_action(body.action), manual_object(body.object)
+    if not body.message.strip():
+        raise InputError("message is empty; say what happened and why")
     site = context(request).site
     with audited(
-        site, who, action=body.action, target=body.object, parameters={"message": body.message}
+        site, who, action=action, target=target, parameters={"message": body.message}
     ) as op:
         pass
-    return {"intent": op.intent_id, "result": op.intent_id + 1, "correlation": op.correlation}
+    return {"intent": op.intent_id, "result": op.intent_id + 1, "correlation": op.correlation,
+            "action": action, "object": target}  # fmt: skip

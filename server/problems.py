@@ -12,6 +12,7 @@ from dcops.core.errors import (
     InvalidInput,
     NotAuthenticated,
     OperationFailed,
+    SecondFactorNeeded,
 )
 
 if TYPE_CHECKING:
@@ -38,6 +39,8 @@ def problem_response(
 
 def status_of(error: DcopsError) -> tuple[int, str]:
     """The HTTP status and title for one of dcops' errors."""
+    if isinstance(error, SecondFactorNeeded):
+        return 401, "one-time code required"  # the client may ask for the code and retry
     if isinstance(error, NotAuthenticated):
         return 401, "not authenticated"
     if isinstance(error, AccessDenied):

@@ -64,4 +64,5 @@ def acknowledge(ref: str, body: AlertAck, request: Request) -> dict[str, Any]:
         op.attach(details={"silence": done.silence_id, "fingerprint": done.alert.fingerprint,
                            "until": done.until.isoformat()})  # fmt: skip
     return {"silence": done.silence_id, "alert": done.alert.name, "device": done.alert.device,
-            "by": done.by, "until": done.until.isoformat()}  # fmt: skip
+            "fingerprint": done.alert.fingerprint, "by": done.by, "reason": done.reason,
+            "until": done.until.isoformat()}  # fmt: skip

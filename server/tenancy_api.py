@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import asdict
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from dcops.core.errors import InputError
 from dcops.server.context import actor, context
+
+if TYPE_CHECKING:
+    from dcops.core.site import Site
+    from dcops.tenancy.model import TenancyRequest
 
 router = APIRouter(prefix="/api/v1", tags=["tenancy"])
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/plain")
@@ -51,20 +53,54 @@ async def _request_text(request: Request) -> str:
 
 def parse_text(request: Request, text: str, name: str) -> Any:
     """Validate a request file's text exactly as `dcops tenancy request FILE` would."""
-    from dcops.core.documents import read_yaml
-    from dcops.tenancy.lifecycle import other_peers
-    from dcops.tenancy.request import parse_document
+    from dcops.core.documents import parse_yaml
+    from dcops.core.errors import InvalidInput, Problem
+    from dcops.tenancy.lifecycle import other_namespaces, other_peers
+    from dcops.tenancy.request import parse_document, request_limits
     from dcops.tenancy.store import open_store
 
     site = context(request).site
-    with tempfile.TemporaryDirectory(prefix="dcops-request-") as folder:
-        path = Path(folder) / "request.yml"
-        path.write_text(text, encoding="utf-8")
-        doc = read_yaml(path, name)
+    limits = request_limits(site)
+    size = len(text.encode("utf-8"))
+    if size > limits.file_bytes:
+        raise InvalidInput(
+            f"tenancy request {name} is not valid",
+            [Problem(name, "", f"file is {size} bytes; the limit is {limits.file_bytes} bytes")],
+        )
+    doc = parse_yaml(text, name, limits)
     parsed = parse_document(doc, site)
     with open_store(site).reading() as db:
-        peers = other_peers(db, parsed.name)
-    return parse_document(doc, site, other_peers=peers)
+        peers, namespaces = other_peers(db, parsed.name), other_namespaces(db, parsed.name)
+    return parse_document(doc, site, other_peers=peers, other_namespaces=namespaces)
+
+
+def _check_policies(site: Site, parsed: TenancyRequest, source: str) -> None:
+    """Refuse a request that breaks the site's mandatory policies, as the CLI does."""
+    import importlib.util
+
+    if (
+        importlib.util.find_spec("pulumi_policy") is None
+        or importlib.util.find_spec("pulumi") is None
+    ):
+        return  # the stacks extra is missing; dcops plan checks them before provisioning
+    from dcops.stacks.admission import judge_request, refuse_violations
+
+    refuse_violations(source, parsed.name, judge_request(site, parsed))
+
+
+def _check_stored_policies(site: Site, ref: str) -> None:
+    """Before an approval: the policies over the submitted request, refused on a violation."""
+    from dcops.tenancy import states
+    from dcops.tenancy.model import TenancyRequest
+    from dcops.tenancy.store import find_request, open_store
+
+    try:
+        with open_store(site).reading() as db:
+            record = find_request(db, ref, (states.SUBMITTED,))
+            spec, name = dict(record.spec), record.name
+    except InputError:
+        return  # the approval itself says what is wrong with ref
+    _check_policies(site, TenancyRequest.model_validate(spec), f"request {name}")
 
 
 def _source(request: Request) -> str:
@@ -77,8 +113,10 @@ async def validate(request: Request) -> dict[str, Any]:
     """Validate a request file (YAML body) without storing it; 422 lists every problem."""
     text = await _request_text(request)
     who = actor(request)
-    parsed = parse_text(request, text, _source(request))
+    source = _source(request)
+    parsed = parse_text(request, text, source)
     site = context(request).site
+    _check_policies(site, parsed, source)
     totals = parsed.totals({f.name: f for f in site.config.catalogue.flavors})
     tier = site.tier_of(parsed.department.code)
     assert tier is not None
@@ -96,8 +134,10 @@ async def submit(request: Request) -> list[dict[str, Any]]:
 
     text = await _request_text(request)
     who = actor(request)
-    parsed = await run_in_threadpool(parse_text, request, text, _source(request))
-    done = await run_in_threadpool(submit_request, context(request).site, parsed, who)
+    source, site = _source(request), context(request).site
+    parsed = await run_in_threadpool(parse_text, request, text, source)
+    await run_in_threadpool(_check_policies, site, parsed, source)
+    done = await run_in_threadpool(submit_request, site, parsed, who)
     return [asdict(done)]
 
 
@@ -156,7 +196,10 @@ def approve(ref: str, body: Approval, request: Request) -> list[dict[str, Any]]:
     from dcops.tenancy.lifecycle import approve as approve_request
 
     who = actor(request)
-    return [asdict(approve_request(context(request).site, ref[:100], who, comment=body.comment))]
+    site = context(request).site
+    if who.has("approver"):  # others are refused by the approval itself
+        _check_stored_policies(site, ref[:100])
+    return [asdict(approve_request(site, ref[:100], who, comment=body.comment))]
 
 
 @router.post("/tenancies/{ref}/reject")

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+
 from dcops.core.errors import InvalidInput, Problem
 from dcops.core.site import Site
 from dcops.stacks.verdicts import Verdict
 from dcops.tenancy.model import TenancyRequest
+
+# The offline plan sets Pulumi's mocks process-wide: in a server's threads, one judgement at a time.
+_JUDGING = threading.Lock()
 
 
 def judge_request(site: Site, request: TenancyRequest) -> list[Verdict]:
@@ -15,7 +20,8 @@ def judge_request(site: Site, request: TenancyRequest) -> list[Verdict]:
     from dcops.stacks.plan import judge_only
 
     spec = tenancy_spec(request, site, OfflineAllocation(site))
-    return judge_only(site, spec, request.name).verdicts
+    with _JUDGING:
+        return judge_only(site, spec, request.name).verdicts
 
 
 def refuse_violations(source: str, name: str, verdicts: list[Verdict]) -> None:

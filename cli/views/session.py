@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
+    from dcops.cli.remote.client import ApiClient
     from dcops.core.identity import Actor
     from dcops.core.site import Site
 
@@ -31,6 +32,7 @@ class Session:
     site_path: str | None = None
     debug: bool = False
     _site: Site | None = field(default=None, repr=False)
+    _remote: ApiClient | None = field(default=None, repr=False)
 
     @property
     def json(self) -> bool:
@@ -50,6 +52,17 @@ class Session:
 
             self._site = load_site(self.site_path)
         return self._site
+
+    @property
+    def remote(self) -> ApiClient | None:
+        """The site's server with the saved login, when dcops.toml names one (else None)."""
+        if self.site.config.identity.server is None:
+            return None
+        if self._remote is None:
+            from dcops.cli.remote.client import ApiClient
+
+            self._remote = ApiClient.for_site(self.site)
+        return self._remote
 
     @property
     def actor(self) -> Actor:
