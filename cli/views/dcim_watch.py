@@ -18,7 +18,7 @@ def _temperature(value: float | None, high: float, low: float) -> Any:
 
     if value is None:
         return Text("—", style="dim")
-    from dcops.dcim.room import INLET_CRITICAL_MARGIN
+    from dcops.core.site import INLET_CRITICAL_MARGIN
 
     above, below = INLET_CRITICAL_MARGIN
     critical = value > high + above or value < low - below
