@@ -14,6 +14,7 @@ import typer.main
 from dcops.cli import (
     alerts,
     audit,
+    backup,
     configure,
     dcim,
     doctor,
@@ -91,6 +92,7 @@ app.add_typer(lab.app, name="lab")
 lab.app.add_typer(lab_k8s.app, name="k8s")
 app.add_typer(configure.app, name="configure")
 app.add_typer(users.app, name="users")
+app.add_typer(backup.app, name="backup")
 app.command("doctor")(doctor.doctor)
 app.command("whoami")(whoami.whoami)
 app.command("serve")(serve.serve)

@@ -1,0 +1,119 @@
+"""`dcops backup`: dcops' own state for the backups (export) and the proof it comes back whole."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from dcops.cli.views.session import session
+
+if TYPE_CHECKING:
+    from dcops.audit.state_check import Check
+
+app = typer.Typer(
+    help="dcops' own state in the backups: export it, and prove a restored copy is whole.",
+    no_args_is_help=True,
+)
+
+DEFAULT_EXPORT = "/var/backups/dcops/self"
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    to: Path = typer.Option(
+        Path(DEFAULT_EXPORT), "--to", help="Folder to write (replaced whole); the backup takes it."
+    ),
+) -> None:
+    """Copy stores, audit journal, keys, witness, Pulumi state, configs and site files, consistently."""
+    from dcops.audit.state_export import export_state
+    from dcops.cli.views import output
+
+    state = session(ctx)
+    state.require("ops", action="dcops backup export")
+    report = export_state(state.site, to)
+    if state.json:
+        output.print_json(report.as_dict())
+        return
+    output.show(
+        f"exported {report.files} files ({report.bytes / 1e6:.1f} MB, "
+        f"{len(report.databases)} databases by online backup) to {report.folder} "
+        f"in {report.seconds:.1f} s"
+    )
+
+
+@app.command("verify-self")
+def verify_self(
+    ctx: typer.Context,
+    source: Path | None = typer.Option(
+        None, "--from", help="Check this restored export folder instead of restoring one."
+    ),
+    path: str = typer.Option(
+        DEFAULT_EXPORT, "--path", help="Where the export was when it was backed up."
+    ),
+    restic: str | None = typer.Option(
+        None,
+        "--restic",
+        help="restic program (default: the backup role's dcops-restic wrapper, else restic).",
+    ),
+    keep: bool = typer.Option(False, "--keep", help="Keep the scratch folder for inspection."),
+) -> None:
+    """Restore the newest backup of dcops' state into a scratch folder and prove it is whole."""
+    import shutil
+    import tempfile
+
+    from dcops.audit.restic_restore import restic_command, restore_latest
+    from dcops.audit.state_check import check_export
+    from dcops.core.errors import InputError
+
+    state = session(ctx)
+    state.require("ops", "auditor", action="dcops backup verify-self")
+    if source is not None:
+        if not source.is_dir():
+            raise InputError(f"--from {source}: not a folder; allowed: a restored export folder")
+        _report(ctx, source, None, check_export(source))
+        return
+    program = restic_command(restic)
+    scratch_root = state.site.paths.state_path("backup")
+    scratch_root.mkdir(mode=0o700, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="verify-", dir=scratch_root))
+    try:
+        snapshot = restore_latest(program, path, scratch)
+        folder = scratch / path.lstrip("/")
+        _report(ctx, folder, snapshot, check_export(folder))
+    finally:
+        if keep:
+            typer.echo(f"scratch folder kept: {scratch}", err=True)
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _report(ctx: typer.Context, folder: Path, snapshot: str | None, checks: list[Check]) -> None:
+    from dcops.cli.views import output
+
+    state = session(ctx)
+    failed = [c for c in checks if not c.ok]
+    if state.json:
+        output.print_json(
+            {
+                "snapshot": snapshot,
+                "folder": str(folder),
+                "ok": not failed,
+                "checks": [c.as_dict() for c in checks],
+            }
+        )
+    else:
+        rows = [(c.name, "ok" if c.ok else "FAILED", c.detail) for c in checks]
+        output.show(output.table(None, ["check", "result", "details"], rows))
+        where = f"snapshot {snapshot}" if snapshot else str(folder)
+        if failed:
+            output.show(
+                f"verify-self {where}: 备份不完整 / FAILED, {len(failed)} of {len(checks)} "
+                "checks failed"
+            )
+        else:
+            output.show(f"verify-self {where}: 备份完整 / ok, {len(checks)} checks passed")
+    if failed:
+        raise typer.Exit(1)
