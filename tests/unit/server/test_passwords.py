@@ -6,6 +6,7 @@ import pytest
 
 from dcops.core.access import PasswordPolicy
 from dcops.core.errors import InvalidInput
+from dcops.server import passwords
 from dcops.server.passwords import (
     MAX_PASSWORD_CHARS,
     check_policy,
@@ -32,7 +33,8 @@ def refusals(password: str, user: str = "wanglei", earlier: tuple[str, ...] = ()
     return []
 
 
-def test_hashes_are_argon2id_with_the_documented_cost() -> None:
+def test_hashes_are_argon2id_with_the_documented_cost(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(passwords, "_hasher", None)  # as in a fresh server process
     encoded = hash_password(GOOD)
     assert encoded.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     assert encoded != hash_password(GOOD)  # salted
