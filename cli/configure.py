@@ -49,6 +49,10 @@ _command(
     "backup-verify", "Restore drill: restore the latest snapshot, compare checksums, restic check."
 )
 _command("all", "network, then backup, then backup-verify.")
+_command(
+    "dcops-server",
+    "dcops itself on the management host: user, state, TLS, the server and exporters as services.",
+)
 
 
 def _run(

@@ -15,6 +15,10 @@ def serve(
     host: str | None = typer.Option(
         None, "--host", help="Listen on this address (default: [server] listen_host)."
     ),
+    cert: str | None = typer.Option(
+        None, "--cert", help="PEM certificate (default: [server] cert, else a generated one)."
+    ),
+    key: str | None = typer.Option(None, "--key", help="PEM private key of --cert."),
 ) -> None:
     """Serve the API: accounts with two factors, sessions, tokens; owns the store and the journal."""
     import ipaddress
@@ -37,6 +41,13 @@ def serve(
             f"明文 HTTP 只允许本机回环地址 / plain HTTP on {listen} would send passwords in the "
             "clear; allowed: http = true only with a loopback address such as 127.0.0.1"
         )
+    if (cert is None) != (key is None):
+        raise InputError("--cert and --key go together; allowed: both, or neither")
+    for option, given in (("--cert", cert), ("--key", key)):
+        if given is not None and not os.path.isfile(given):
+            raise InputError(
+                f"证书文件不存在 / {option} {given} does not exist; allowed: a PEM file"
+            )
     chosen = settings.port if port is None else port
     if not 0 <= chosen <= 65535:
         raise InputError(f"--port {chosen} is out of range; allowed: 0 to 65535")
@@ -52,7 +63,9 @@ def serve(
     tls: dict[str, str] = {}
     scheme = "http"
     if not settings.http:
-        files = site_certificate(site.paths.root, state_dir, settings.cert, settings.key, listen)
+        files = site_certificate(
+            site.paths.root, state_dir, cert or settings.cert, key or settings.key, listen
+        )
         tls = {"ssl_certfile": str(files.cert), "ssl_keyfile": str(files.key)}
         scheme = "https"
         if files.ca is not None:

@@ -23,6 +23,7 @@ PLAYBOOKS = {
     "backup": "backup.yml",
     "backup-verify": "backup-verify.yml",
     "all": "site.yml",
+    "dcops-server": "dcops-server.yml",
 }
 
 TASK_TIMEOUT = 300  # seconds; a task that hangs (a daemon holding ssh open) fails instead
