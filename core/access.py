@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
 from dcops.core.strict import Strict
 
@@ -84,9 +84,36 @@ class LdapSettings(Strict):
     group_roles: dict[str, list[str]] = Field(
         default_factory=dict, description="group cn → dcops roles"
     )
-    start_tls: bool = False
-    ca_file: str | None = None
+    start_tls: bool = Field(default=False, description="StartTLS on an ldap:// URL")
+    ca_file: str | None = Field(
+        default=None, description="PEM CA the directory's certificate is checked against"
+    )
     timeout_s: float = Field(default=5, gt=0, le=60)
+    lookup_dn: str | None = Field(
+        default=None,
+        description="a read-only account the server binds as to re-check directory logins",
+    )
+    lookup_password_file: str | None = Field(
+        default=None, description="file holding lookup_dn's password (relative to dcops.toml; 0600)"
+    )
+    recheck_seconds: int = Field(
+        default=300,
+        ge=0,
+        le=86400,
+        description="how often a directory login is checked again: removed, disabled or "
+        "regrouped users lose their tokens",
+    )
+
+    @model_validator(mode="after")
+    def _safe(self) -> LdapSettings:
+        if self.url.startswith("ldap://") and not self.start_tls:
+            raise ValueError(
+                f"{self.url}: passwords would cross the network in the clear; allowed: an "
+                "ldaps:// URL, or start_tls = true"
+            )
+        if (self.lookup_dn is None) != (self.lookup_password_file is None):
+            raise ValueError("lookup_dn and lookup_password_file go together; give both or neither")
+        return self
 
 
 class IdentitySettings(Strict):

@@ -60,6 +60,11 @@ CREATE TABLE IF NOT EXISTS tokens (
     revoked REAL
 );
 CREATE INDEX IF NOT EXISTS tokens_user ON tokens (user);
+CREATE TABLE IF NOT EXISTS totp_enrolments (
+    user TEXT PRIMARY KEY,
+    secret TEXT NOT NULL,
+    started REAL NOT NULL
+);
 """
 
 
@@ -253,8 +258,13 @@ class AccountStore:
     # second factor
 
     def set_totp(self, user: str, secret: str | None, codes: list[str]) -> None:
-        """Set (or clear) the TOTP secret and replace the recovery codes."""
+        """Set (or clear) the TOTP secret and replace the recovery codes (a directory user gets
+        an account row without a password)."""
         with self._db() as db:
+            db.execute(
+                "INSERT INTO accounts (user) VALUES (?) ON CONFLICT (user) DO NOTHING", (user,)
+            )
+            db.execute("DELETE FROM totp_enrolments WHERE user = ?", (user,))
             db.execute(
                 "UPDATE accounts SET totp_secret = ?, totp_last_step = 0 WHERE user = ?",
                 (secret, user),
@@ -264,6 +274,23 @@ class AccountStore:
                 "INSERT INTO recovery_codes (user, digest) VALUES (?, ?)",
                 [(user, digest(c)) for c in codes],
             )
+
+    def begin_enrolment(self, user: str, secret: str, now: float) -> None:
+        """Keep a TOTP secret the user has been shown until they confirm it with a code."""
+        with self._db() as db:
+            db.execute(
+                "INSERT INTO totp_enrolments (user, secret, started) VALUES (?, ?, ?) ON CONFLICT"
+                " (user) DO UPDATE SET secret = excluded.secret, started = excluded.started",
+                (user, secret, now),
+            )
+
+    def pending_enrolment(self, user: str) -> tuple[str, float] | None:
+        """The secret waiting for confirmation and when it was shown, if any."""
+        with self._db() as db:
+            row = db.execute(
+                "SELECT secret, started FROM totp_enrolments WHERE user = ?", (user,)
+            ).fetchone()
+        return (str(row[0]), float(row[1])) if row else None
 
     def used_step(self, user: str, step: int) -> bool:
         """Record the TOTP step just used; False if it (or a later one) was used already."""

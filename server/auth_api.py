@@ -18,6 +18,11 @@ class Credentials(BaseModel):
     user: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
     code: str = Field(default="", max_length=32, description="TOTP code or a recovery code")
+    enrol: bool = Field(
+        default=False,
+        description="no second factor yet but the roles need one: log in only to enrol it "
+        "(the session or token gets scope enrol)",
+    )
 
 
 class TokenLogin(Credentials):
@@ -45,7 +50,7 @@ def login(body: Credentials, request: Request, response: Response) -> dict[str, 
     """Log in with a password (and code) and get a session cookie plus its CSRF token."""
     ctx = context(request)
     secret, token = ctx.auth.login(
-        body.user, body.password, body.code, caller(request), kind="session"
+        body.user, body.password, body.code, caller(request), kind="session", enrol=body.enrol
     )
     response.set_cookie(
         SESSION_COOKIE,
@@ -57,7 +62,7 @@ def login(body: Credentials, request: Request, response: Response) -> dict[str, 
         path="/",
     )
     return {"user": token.user, "method": token.method, "csrf": token.csrf,
-            "expires": token.expires}  # fmt: skip
+            "expires": token.expires, "scopes": list(token.scopes)}  # fmt: skip
 
 
 @router.post("/auth/token")
@@ -65,10 +70,11 @@ def token_login(body: TokenLogin, request: Request) -> dict[str, Any]:
     """Log in and get a short-lived bearer token (what `dcops login` keeps)."""
     ctx = context(request)
     secret, token = ctx.auth.login(
-        body.user, body.password, body.code, caller(request), kind="cli", name=body.name
-    )
+        body.user, body.password, body.code, caller(request), kind="cli", name=body.name,
+        enrol=body.enrol,
+    )  # fmt: skip
     return {"token": secret, "id": token.id, "user": token.user, "method": token.method,
-            "expires": token.expires}  # fmt: skip
+            "expires": token.expires, "scopes": list(token.scopes)}  # fmt: skip
 
 
 @router.post("/auth/logout")
@@ -87,6 +93,47 @@ def change_password(body: PasswordChange, request: Request) -> dict[str, Any]:
         body.user, body.password, body.code, body.new_password, caller(request)
     )
     return {"user": body.user, "changed": True}
+
+
+class CodeConfirmation(BaseModel):
+    """The current code from the authenticator app, to confirm the new secret."""
+
+    code: str = Field(min_length=6, max_length=8, pattern=r"^\s*\d{6,8}\s*$")
+
+
+@router.get("/auth/totp")
+def second_factor(request: Request) -> dict[str, bool]:
+    """Whether the caller has a second factor, one waiting for confirmation, and needs one."""
+    from dcops.server import enrolment
+
+    return enrolment.state_of(context(request).auth, principal(request)).as_dict()
+
+
+@router.post("/auth/totp")
+def enrol_second_factor(request: Request) -> dict[str, str]:
+    """Start enrolling TOTP: a new secret as an otpauth URI and a QR code (SVG data URI).
+
+    Not active until confirmed. Replacing an existing second factor needs a login made with it.
+    """
+    from dcops.server import enrolment
+
+    ctx = context(request)
+    return enrolment.begin(ctx.auth, principal(request), caller(request))
+
+
+@router.post("/auth/totp/confirm")
+def confirm_second_factor(body: CodeConfirmation, request: Request) -> dict[str, Any]:
+    """Confirm the new secret with its current code; from now on logins need a code.
+
+    Returns ten single-use recovery codes, shown this once. A login with scope enrol ends
+    here: log in again with the password and a code.
+    """
+    from dcops.server import enrolment
+
+    ctx = context(request)
+    who = principal(request)
+    codes = enrolment.confirm(ctx.auth, who, body.code, caller(request))
+    return {"user": who.user, "enrolled": True, "recovery_codes": codes}
 
 
 @router.get("/auth/tokens")

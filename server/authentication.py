@@ -9,11 +9,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
 
 from dcops.core.access import SECOND_FACTOR_ROLES
-from dcops.core.errors import AccessDenied, InputError, NotAuthenticated, SecondFactorNeeded
+from dcops.core.errors import (
+    AccessDenied,
+    InputError,
+    NotAuthenticated,
+    OperationFailed,
+    SecondFactorNeeded,
+)
 from dcops.server import totp
 from dcops.server.passwords import check_policy, hash_password, verify_password
 
 if TYPE_CHECKING:
+    from dcops.core.access import LdapSettings
     from dcops.core.site import Site
     from dcops.server.access_audit import AccessLog, Caller
     from dcops.server.accounts import Account, AccountStore, Token
@@ -21,6 +28,7 @@ if TYPE_CHECKING:
 
 USER_RULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 SCOPES = ("read", "write")
+ENROL_ONLY = ("enrol",)  # a login that may only enrol its missing second factor
 WRONG = "用户名或密码错误 / wrong user name, password or code"
 _DUMMY_HASH: list[str] = []
 
@@ -64,6 +72,7 @@ class Authenticator:
         self.clock = clock
         self.log = log
         self.settings = site.config.identity
+        self._checked: dict[str, float] = {}  # token id → when the directory last confirmed it
 
     # logging in
 
@@ -78,16 +87,23 @@ class Authenticator:
         scopes: tuple[str, ...] = SCOPES,
         lifetime: float | None = None,
         name: str = "",
+        enrol: bool = False,
     ) -> tuple[str, Token]:
-        """Check the credentials and open a session or issue a token; audit the outcome either way."""
+        """Check the credentials and open a session or issue a token; audit the outcome either way.
+
+        With `enrol`, a person whose roles need a second factor and who has none yet gets a
+        token that can only enrol one (scope `enrol`).
+        """
         check_user_name(user)
         now = self.clock.now()
         account = self.store.account(user)
         ldap = self.settings.ldap
         if ldap is not None and (account is None or account.password_hash is None):
-            user_roles, method = self._ldap(user, password, caller), "ldap"
+            user_roles, method = self._ldap(user, account, password, code, caller, enrol)
         else:
-            user_roles, method = self._local(user, account, password, code, caller, now)
+            user_roles, method = self._local(user, account, password, code, caller, now, enrol)
+        if enrol and needs_second_factor(user_roles) and "+" not in method:
+            scopes = ENROL_ONLY  # no second factor yet: this login can only enrol one
         if lifetime is None:
             sessions = self.settings.sessions
             hours = sessions.lifetime_hours if kind == "session" else sessions.cli_token_hours
@@ -99,10 +115,12 @@ class Authenticator:
             method=method,
             now=now,
             lifetime=lifetime,
-            roles=tuple(sorted(user_roles)) if method == "ldap" else None,
+            roles=tuple(sorted(user_roles)) if method.startswith("ldap") else None,
             name=name,
         )
         self.store.succeeded(user)
+        if method.startswith("ldap"):
+            self._checked[token.id] = now  # the bind just confirmed it
         self.log.record(
             "auth.login", user, caller, method=method, ok=True,
             details={"kind": kind, "token": token.id, "scopes": list(scopes)},
@@ -121,6 +139,7 @@ class Authenticator:
         code: str,
         caller: Caller,
         now: float,
+        enrol: bool,
     ) -> tuple[frozenset[str], str]:
         person = self.site.person(user)
         if account is not None and account.locked_until > now:
@@ -140,8 +159,10 @@ class Authenticator:
         assert account is not None and person is not None
         roles = frozenset(person.roles)
         method = "password"
-        if account.totp_secret is not None or needs_second_factor(roles):
+        if account.totp_secret is not None:
             method = self._second_factor(user, account, code, caller, now)
+        elif needs_second_factor(roles) and not enrol:
+            self._not_enrolled(user, caller, "password")
         max_age = self.settings.passwords.max_age_days * 86400
         if account.must_change or account.password_set_at + max_age < now:
             self._refuse(
@@ -151,15 +172,19 @@ class Authenticator:
             )  # fmt: skip
         return roles, method
 
+    def _not_enrolled(self, user: str, caller: Caller, method: str) -> NoReturn:
+        self._refuse(
+            user, caller, method, "second factor not enrolled",
+            f"需要第二因子 / the roles of {user} need a second factor and none is enrolled; log "
+            "in with enrol = true to enrol one (POST /api/v1/auth/totp), or ask the security "
+            "administrator (dcops users enrol-totp)",
+        )  # fmt: skip
+
     def _second_factor(
         self, user: str, account: Account, code: str, caller: Caller, now: float
     ) -> str:
         if account.totp_secret is None:
-            self._refuse(
-                user, caller, "password", "second factor not enrolled",
-                f"需要第二因子 / the roles of {user} need a second factor and none is enrolled; "
-                "ask the security administrator (dcops users enrol-totp)",
-            )  # fmt: skip
+            self._not_enrolled(user, caller, "password")
         assert account.totp_secret is not None
         if not code:
             raise SecondFactorNeeded(
@@ -185,34 +210,95 @@ class Authenticator:
             )  # fmt: skip
         raise NotAuthenticated(WRONG)
 
-    def _ldap(self, user: str, password: str, caller: Caller) -> frozenset[str]:
+    def _ldap(
+        self,
+        user: str,
+        account: Account | None,
+        password: str,
+        code: str,
+        caller: Caller,
+        enrol: bool,
+    ) -> tuple[frozenset[str], str]:
         from dcops.server.directory import DirectoryError, bind_and_groups
 
-        settings = self.settings.ldap
-        assert settings is not None
+        settings = self._directory()
         try:
-            groups = bind_and_groups(settings, user, password)
+            entry = bind_and_groups(settings, user, password)
         except DirectoryError as exc:
             self.log.record("auth.login", user, caller, method="ldap", ok=False, reason=str(exc))
             raise NotAuthenticated(
                 "目录服务不可用 / the directory (LDAP) did not answer; try again later"
             ) from None
-        if groups is None:
-            self._failed(user, caller, "ldap", "directory refused the password", self.clock.now())
-        assert groups is not None
-        roles = frozenset(r for g in groups for r in settings.group_roles.get(g, []))
+        now = self.clock.now()
+        if entry is None or not entry.found:
+            self._failed(user, caller, "ldap", "directory refused the password", now)
+        assert entry is not None
+        if entry.disabled or (account is not None and account.disabled):
+            self._failed(user, caller, "ldap", "account disabled", now)
+        roles = frozenset(r for g in entry.groups for r in settings.group_roles.get(g, []))
         if not roles:
             self._refuse(
                 user, caller, "ldap", "no mapped group",
-                f"目录账户无角色 / {user} is in no group that dcops maps to a role",
+                f"目录账户无角色 / {user} is in no directory group that dcops maps to a role "
+                "([identity.ldap] group_roles)",
             )  # fmt: skip
-        if needs_second_factor(roles):
-            self._refuse(
-                user, caller, "ldap", "second factor required",
-                f"需要第二因子 / the roles of {user} need a second factor; directory accounts "
-                "log in with a local account that has TOTP enrolled",
-            )  # fmt: skip
-        return roles
+        if account is not None and account.totp_secret is not None:
+            proof = self._second_factor(user, account, code, caller, now)
+            return roles, "ldap+" + proof.partition("+")[2]
+        if needs_second_factor(roles) and not enrol:
+            self._not_enrolled(user, caller, "ldap")
+        return roles, "ldap"
+
+    def _directory_allows(self, token: Token, caller: Caller, now: float) -> str | None:
+        """Why a directory login's token is no longer good (removed, disabled, regrouped), if so."""
+        from dcops.server.directory import DirectoryError, look_up
+
+        if not token.method.startswith("ldap"):
+            return None
+        settings = self._directory()
+        if settings.lookup_dn is None:
+            return None
+        if now - self._checked.get(token.id, float("-inf")) < settings.recheck_seconds:
+            return None
+        try:
+            entry = look_up(settings, token.user, self._lookup_password())
+        except DirectoryError as exc:
+            self.log.record(
+                "auth.token", token.user, caller, method="ldap", ok=False, reason=str(exc)
+            )
+            raise OperationFailed(
+                "目录服务不可用 / the directory (LDAP) did not answer, so a directory login "
+                "cannot be confirmed now; try again later"
+            ) from None
+        roles = {r for g in entry.groups for r in settings.group_roles.get(g, [])}
+        if not entry.found:
+            return "removed from the directory"
+        if entry.disabled:
+            return "disabled in the directory"
+        if roles != set(token.roles or ()):
+            return "directory groups changed"
+        self._checked[token.id] = now
+        return None
+
+    def _directory(self) -> LdapSettings:
+        """The [identity.ldap] settings with the CA file found relative to dcops.toml."""
+        settings = self.settings.ldap
+        assert settings is not None
+        if settings.ca_file is None:
+            return settings
+        return settings.model_copy(update={"ca_file": str(self.site.paths.root / settings.ca_file)})
+
+    def _lookup_password(self) -> str:
+        settings = self.settings.ldap
+        assert settings is not None and settings.lookup_password_file is not None
+        path = self.site.paths.root / settings.lookup_password_file
+        try:
+            return path.read_bytes()[:1024].decode("utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise OperationFailed(
+                f"[identity.ldap] lookup_password_file {path} cannot be read: "
+                f"{type(exc).__name__}; allowed: a UTF-8 file readable by the server (0600)"
+            ) from None
 
     # checking tokens
 
@@ -235,6 +321,10 @@ class Authenticator:
         account = self.store.account(token.user) if token is not None else None
         if token is not None and problem is None and account is not None and account.disabled:
             problem = "account disabled"
+        if token is not None and problem is None:
+            problem = self._directory_allows(token, caller, now)
+            if problem is not None:
+                self.store.revoke(token.id, now)
         if problem is not None:
             user = token.user if token is not None else "(unknown)"
             self.log.record("auth.token", user, caller, method="token", ok=False, reason=problem)
@@ -310,12 +400,11 @@ class Authenticator:
         if account is not None and account.locked_until > now:
             raise NotAuthenticated(WRONG)
         encoded = account.password_hash if account is not None else None
-        if not verify_password(encoded or _dummy_hash(), password) or account is None:
+        good = verify_password(encoded or _dummy_hash(), password)
+        if not good or account is None or account.disabled:
             self._failed(user, caller, "password", "wrong password (change)", now)
         assert account is not None
-        person = self.site.person(user)
-        roles = frozenset(person.roles) if person else frozenset()
-        if account.totp_secret is not None or needs_second_factor(roles):
+        if account.totp_secret is not None:  # none yet: the password is all there is to prove
             self._second_factor(user, account, code, caller, now)
         policy = self.settings.passwords
         check_policy(new, policy, user, self.store.earlier_passwords(user)[: policy.history + 1])

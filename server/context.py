@@ -22,6 +22,13 @@ if TYPE_CHECKING:
 SESSION_COOKIE = "dcops_session"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+# What a login that still has to enrol its second factor (scope enrol) may call.
+ENROLMENT_PATHS = (
+    "/api/v1/auth/totp",
+    "/api/v1/auth/totp/confirm",
+    "/api/v1/auth/logout",
+    "/api/v1/whoami",
+)
 
 
 @dataclass
@@ -75,6 +82,13 @@ def principal(request: Request) -> Principal:
                 "跨站请求校验失败 / the CSRF token is missing or wrong: a change made with a "
                 "session cookie needs the X-CSRF-Token header the login returned"
             )
+    if "read" not in who.scopes:
+        if request.url.path not in ENROLMENT_PATHS:
+            raise AccessDenied(
+                "请先登记第二因子 / this login may only enrol a second factor (scope enrol): "
+                "POST /api/v1/auth/totp, confirm with a code, then log in again with the code"
+            )
+        return who
     if request.method not in SAFE_METHODS and "write" not in who.scopes:
         raise AccessDenied(
             "只读令牌 / this token is read-only (scope read); changes need scope write"
