@@ -190,6 +190,27 @@ def show(ref: str, request: Request) -> dict[str, Any]:
         return reports.detail(db, site, record)
 
 
+@router.get("/tenancies/{ref}/plan")
+def plan(ref: str, request: Request) -> dict[str, Any]:
+    """What `dcops plan` shows for one request: resources, policy verdicts and the changes
+    against its last snapshot; planned offline, read-only (no snapshot is saved)."""
+    from dcops.stacks.plan import preview
+    from dcops.stacks.requests import stored_request
+    from dcops.tenancy.store import find_request, open_store
+    from dcops.tenancy.visibility import check_visible, visible_departments
+
+    who = actor(request)
+    site = context(request).site
+    visible = visible_departments(site, who, None)
+    with open_store(site).reading() as db:
+        record = find_request(db, ref[:100])
+        check_visible(visible, record.id, record.department)
+    found = stored_request(site, str(record.id))
+    planned = preview(site, found.spec, found.source)
+    return {"request_id": record.id, "state": record.state, "ok": planned.violations == 0,
+            **planned.as_dict()}  # fmt: skip
+
+
 @router.post("/tenancies/{ref}/approve")
 def approve(ref: str, body: Approval, request: Request) -> list[dict[str, Any]]:
     """Approve (approver role; never one's own request; two different people above the threshold)."""

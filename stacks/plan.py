@@ -94,6 +94,38 @@ class TenancyPlan:
             "removed": len(self.diff.removed),
         }
 
+    def as_dict(self) -> dict[str, Any]:
+        """The whole plan as data (for --output json and the API)."""
+        return {
+            "tenancy": self.tenancy,
+            "summary": self.summary(),
+            "department": self.department,
+            "source": self.source,
+            "allocation": self.allocation,
+            "verdicts": [
+                {
+                    "policy": v.policy,
+                    "passed": v.passed,
+                    "violations": [{"urn": x.urn, "message": x.message} for x in v.violations],
+                }
+                for v in self.verdicts
+            ],
+            "duplicate_urns": self.duplicates,
+            "diff": self.diff.as_dict(),
+            "resources": [
+                {
+                    "urn": r.urn,
+                    "type": r.type,
+                    "name": r.name,
+                    "parent": r.parent,
+                    "custom": r.custom,
+                    "inputs": r.inputs,
+                    "outputs": {k: v for k, v in r.outputs.items() if k not in r.inputs},
+                }
+                for r in self.resources
+            ],
+        }
+
 
 @dataclass
 class PlanReport:
@@ -149,6 +181,14 @@ def plan(
         p.diff = snapshot.diff(against, old, new)
         snapshot.save(site, p.tenancy, snapshot.PLANNED, new)
     return PlanReport(plans)
+
+
+def preview(site: Site, spec: TenancySpec, source: str) -> TenancyPlan:
+    """One tenancy planned, judged and diffed against its last snapshot, saving nothing."""
+    plan = judge_only(site, spec, source)
+    against, old = snapshot.load(site, plan.tenancy)
+    plan.diff = snapshot.diff(against, old, snapshot_of(plan.resources))
+    return plan
 
 
 def judge_only(site: Site, spec: TenancySpec, source: str) -> TenancyPlan:

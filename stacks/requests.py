@@ -156,3 +156,23 @@ def _declared_name(path: Path) -> str | None:
     doc = read_yaml(path, path.name)  # within the limits of every file dcops reads
     data = None if doc.problems else doc.data
     return str(data.get("name")) if isinstance(data, dict) and data.get("name") else None
+
+
+def stored_request(site: Site, ref: str) -> Planned:
+    """The spec of a request in the store in any state: an approved one with the addresses
+    IPAM gave it, any other with offline picks clear of the store's allocations."""
+    from dcops.stacks.config import tenancy_spec
+    from dcops.tenancy.model import TenancyRequest
+    from dcops.tenancy.store import APPROVED_STATES, find_request, open_store
+
+    with open_store(site).reading() as session:
+        record = find_request(session, ref)
+        approved = record.state in APPROVED_STATES
+        request = TenancyRequest.model_validate(record.spec)
+        found = Planned(
+            tenancy_spec(request, site, OfflineAllocation(site, taken=_allocated(site))),
+            f"tenancy store #{record.id} ({record.state})",
+            record.id,
+            record.state,
+        )
+    return _from_store(site, str(found.request_id), OfflineAllocation(site)) if approved else found

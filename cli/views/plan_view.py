@@ -113,41 +113,7 @@ def _changes(plan: TenancyPlan) -> str:
 
 def report_json(report: PlanReport) -> dict[str, Any]:
     """The whole report as data for --output json."""
-    return {
-        "ok": report.ok,
-        "tenancies": [
-            {
-                "tenancy": t.tenancy,
-                "summary": t.summary(),
-                "department": t.department,
-                "source": t.source,
-                "allocation": t.allocation,
-                "verdicts": [
-                    {
-                        "policy": v.policy,
-                        "passed": v.passed,
-                        "violations": [{"urn": x.urn, "message": x.message} for x in v.violations],
-                    }
-                    for v in t.verdicts
-                ],
-                "duplicate_urns": t.duplicates,
-                "diff": t.diff.as_dict(),
-                "resources": [
-                    {
-                        "urn": r.urn,
-                        "type": r.type,
-                        "name": r.name,
-                        "parent": r.parent,
-                        "custom": r.custom,
-                        "inputs": r.inputs,
-                        "outputs": {k: v for k, v in r.outputs.items() if k not in r.inputs},
-                    }
-                    for r in t.resources
-                ],
-            }
-            for t in report.tenancies
-        ],
-    }
+    return {"ok": report.ok, "tenancies": [t.as_dict() for t in report.tenancies]}
 
 
 def diff_text(report: PlanReport) -> str:

@@ -214,3 +214,24 @@ def test_only_the_security_administrator_manages_accounts(server: LiveServer) ->
     assert denied.returncode == 2 and "needs the security role" in denied.stderr
     missing = run_cli(server.site, "users", "add", "mallory")
     assert missing.returncode == 2 and "not under [[people]]" in missing.stderr
+
+
+def test_plan_results_of_a_request_are_read_only_and_follow_visibility(server: LiveServer) -> None:
+    department = server.token("wanglei")
+    with server.client() as client:
+        mine = client.get("/api/v1/tenancies", headers=_auth(department)).json()
+        assert mine, "the earlier tests submitted fgw requests"
+        ident = mine[-1]["id"]
+        planned = client.get(f"/api/v1/tenancies/{ident}/plan", headers=_auth(department))
+        assert planned.status_code == 200, planned.text
+        body = planned.json()
+        assert body["request_id"] == ident and body["tenancy"] == mine[-1]["name"]
+        assert body["ok"] is True and body["summary"]["resources"] > 0
+        assert {v["policy"] for v in body["verdicts"]} and body["diff"]["against"] == "none"
+        other = client.get(f"/api/v1/tenancies/{ident}/plan", headers=_auth(server.token("lina")))
+        assert other.status_code == 403
+        anonymous = client.get(f"/api/v1/tenancies/{ident}/plan")
+        assert anonymous.status_code == 401
+        missing = client.get("/api/v1/tenancies/99999/plan", headers=_auth(department))
+        assert missing.status_code == 400
+    assert not (server.site / ".dcops" / "stacks" / body["tenancy"]).exists()  # nothing saved
