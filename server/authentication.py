@@ -168,7 +168,7 @@ class Authenticator:
             self._refuse(
                 user, caller, method, "password expired",
                 "密码已过期 / the password has expired or was reset; set a new one "
-                "(POST /api/v1/auth/password, or dcops login --change-password)",
+                "(POST /api/v1/auth/password with the current one)",
             )  # fmt: skip
         return roles, method
 
