@@ -205,9 +205,10 @@ def plan(ref: str, request: Request) -> dict[str, Any]:
     with open_store(site).reading() as db:
         record = find_request(db, ref[:100])
         check_visible(visible, record.id, record.department)
-    found = stored_request(site, str(record.id))
+        ident, state = record.id, record.state
+    found = stored_request(site, str(ident))
     planned = preview(site, found.spec, found.source)
-    return {"request_id": record.id, "state": record.state, "ok": planned.violations == 0,
+    return {"request_id": ident, "state": state, "ok": planned.violations == 0,
             **planned.as_dict()}  # fmt: skip
 
 

@@ -167,12 +167,11 @@ def stored_request(site: Site, ref: str) -> Planned:
 
     with open_store(site).reading() as session:
         record = find_request(session, ref)
-        approved = record.state in APPROVED_STATES
-        request = TenancyRequest.model_validate(record.spec)
-        found = Planned(
-            tenancy_spec(request, site, OfflineAllocation(site, taken=_allocated(site))),
-            f"tenancy store #{record.id} ({record.state})",
-            record.id,
-            record.state,
-        )
-    return _from_store(site, str(found.request_id), OfflineAllocation(site)) if approved else found
+        ident, state, spec = record.id, record.state, dict(record.spec)
+    if state in APPROVED_STATES:
+        return _from_store(site, str(ident), OfflineAllocation(site))
+    allocation = OfflineAllocation(site, taken=_allocated(site))
+    request = TenancyRequest.model_validate(spec)
+    return Planned(
+        tenancy_spec(request, site, allocation), f"tenancy store #{ident} ({state})", ident, state
+    )

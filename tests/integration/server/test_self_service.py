@@ -57,7 +57,9 @@ def _fresh_code(secret: str, used: set[int]) -> str:
 def test_a_new_approver_sets_a_password_enrols_totp_and_then_needs_it(server: LiveServer) -> None:
     one_time = server.secrets["chenjing:one-time"]
     with server.client() as client:
-        expired = _login(client, one_time)
+        bare = _login(client, one_time)
+        assert bare.status_code == 401 and "enrol" in bare.json()["detail"]
+        expired = _login(client, one_time, enrol=True)
         assert expired.status_code == 401 and "expired or was reset" in expired.json()["detail"]
         weak = client.post(
             "/api/v1/auth/password",

@@ -228,7 +228,10 @@ def test_plan_results_of_a_request_are_read_only_and_follow_visibility(server: L
         assert body["request_id"] == ident and body["tenancy"] == mine[-1]["name"]
         assert body["ok"] is True and body["summary"]["resources"] > 0
         assert {v["policy"] for v in body["verdicts"]} and body["diff"]["against"] == "none"
-        other = client.get(f"/api/v1/tenancies/{ident}/plan", headers=_auth(server.token("lina")))
+        server.account("zhaomin", second_factor=False)  # facility: no department to see
+        other = client.get(
+            f"/api/v1/tenancies/{ident}/plan", headers=_auth(server.token("zhaomin"))
+        )
         assert other.status_code == 403
         anonymous = client.get(f"/api/v1/tenancies/{ident}/plan")
         assert anonymous.status_code == 401
