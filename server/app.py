@@ -192,11 +192,11 @@ def _add_console(app: FastAPI) -> None:
     from starlette.responses import RedirectResponse
     from starlette.staticfiles import StaticFiles
 
-    from dcops.server import console_audit, console_requests, console_room
+    from dcops.server import console_audit, console_ops, console_requests, console_room
 
     app.state.pending_logins = {}
     app.state.floor_cache = console_room.FloorCache()
-    for module in (console, console_room, console_requests, console_audit):
+    for module in (console, console_room, console_requests, console_audit, console_ops):
         app.include_router(module.router)
     static = files("dcops.server") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

@@ -16,11 +16,13 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from dcops.core.errors import (
     AccessDenied,
     DcopsError,
+    InputError,
     InvalidInput,
     NotAuthenticated,
     Problem,
@@ -53,6 +55,7 @@ TITLES = {
 # Where each role starts, in the order a person holding several roles sees them.
 HOMES = (
     ("facility", "/console/room", "机房 Room"),
+    ("ops", "/console/ops", "运维 Ops"),
     ("ops", "/console/room", "机房 Room"),
     ("approver", "/console/queue", "审批 Approvals"),
     ("department", "/console/requests", "我的申请 My requests"),
@@ -247,6 +250,40 @@ async def login_code(request: Request) -> Response:
         return _login_again(request, target, str(exc))
 
 
+@router.get("/password")
+def password_page(request: Request) -> Response:
+    """The form to change one's password (also for a password that has expired)."""
+    return _password_form(request, "", 200)
+
+
+@router.post("/password")
+async def change_password(request: Request) -> Response:
+    """Change the password through the API's handler: the old one (and code) proves who it is."""
+    from dcops.server import auth_api
+
+    form = await _login_form(request)
+    new = str(form.get("new_password", ""))[:256]
+    if new != str(form.get("new_again", ""))[:256]:
+        return _password_form(request, "两次输入的新密码不一致 / the new passwords differ", 400)
+    values = {"user": field(form, "user", 64), "password": str(form.get("password", ""))[:256],
+              "code": field(form, "code", 32), "new_password": new}  # fmt: skip
+    try:
+        body = parsed(auth_api.PasswordChange, values, "password form")
+        await run_in_threadpool(auth_api.change_password, body, request)
+    except InputError as exc:
+        status, _ = status_of(exc)
+        lines = [str(exc), *exc.details()]
+        return _password_form(request, " ".join(lines)[:1000], status)
+    return render(request, "password_changed.html")
+
+
+def _password_form(request: Request, error: str, status: int) -> Response:
+    token = secrets.token_urlsafe(24)
+    page = render(request, "password.html", status, login_csrf=token, error=error)
+    _login_cookie(request, page, token)
+    return page
+
+
 @router.post("/logout")
 async def logout(request: Request) -> Response:
     """End the session and go back to the login page."""
@@ -270,7 +307,7 @@ def _open_session(request: Request, user: str, password: str, code: str, target:
         samesite="strict",
         path="/",
     )
-    done.delete_cookie(LOGIN_COOKIE, path="/console/login")
+    done.delete_cookie(LOGIN_COOKIE, path="/console")
     return done
 
 
@@ -301,7 +338,7 @@ def _login_cookie(request: Request, page: Response, token: str) -> None:
         httponly=True,
         samesite="strict",
         secure=context(request).secure_cookies,
-        path="/console/login",
+        path="/console",
     )
 
 

@@ -3,6 +3,7 @@ one request with its policy verdicts, plan summary, history and the approve/reje
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 from dataclasses import asdict
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 router = APIRouter(prefix="/console", include_in_schema=False)
 DECIDERS = ("approver", "ops")
 MAX_DRAFT_BYTES = 64 * 1024
+REMIND = datetime.timedelta(days=30)
 
 
 def _requesters(who: Actor) -> list[str]:
@@ -53,6 +55,7 @@ def my_requests(request: Request) -> Response:
         rows=rows,
         title="我的申请 My requests",
         may_file=may_file,
+        expiring=_expiring(context(request).site, rows),
     )
 
 
@@ -177,6 +180,19 @@ async def reject(request: Request, ref: str) -> Response:
     body = parsed(tenancy_api.Rejection, {"reason": field(form, "reason")}, "rejection form")
     done = await run_in_threadpool(tenancy_api.reject, ref, body, request)
     return RedirectResponse(f"/console/requests/{int(done[0]['request_id'])}", 303)
+
+
+def _expiring(site: Site, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Live tenancies that end within REMIND, soonest first."""
+    from dcops.tenancy.request import today_at
+
+    today = today_at(site)
+    soon = []
+    for row in rows:
+        ends = datetime.date.fromisoformat(row["expires"])
+        if row["state"] in ("approved", "provisioned") and ends - today <= REMIND:
+            soon.append({**row, "days": (ends - today).days})
+    return sorted(soon, key=lambda r: int(r["days"]))
 
 
 def _validated(request: Request, values: dict[str, str]) -> Any:

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from dcops.core.errors import InputError, OperationFailed
 from dcops.server import site_api
 from dcops.server.console import field, parsed, render, site_time, submitted, viewer
 from dcops.server.context import context
-from dcops.server.room_view import VIEWS, Floor, floor, read_series
+from dcops.server.room_view import VIEWS, Floor, floor, read_series, shift_log
 
 if TYPE_CHECKING:
     from dcops.core.site import Site
@@ -32,6 +32,7 @@ class FloorCache:
         self.lock = threading.Lock()
         self.built = 0.0
         self.floor: Floor | None = None
+        self.walls: dict[str, tuple[float, bytes]] = {}
 
     def get(self, request: Request) -> Floor:
         """A floor no older than FRESH_SECONDS."""
@@ -39,7 +40,21 @@ class FloorCache:
             if self.floor is None or time.monotonic() - self.built > FRESH_SECONDS:
                 self.floor = _build(request)
                 self.built = time.monotonic()
+                self.walls.clear()
             return self.floor
+
+    def wall(self, request: Request, view: str) -> Response:
+        """The wall screens' live part: the same for every viewer, so rendered once a reading."""
+        floor = self.get(request)
+        with self.lock:
+            held = self.walls.get(view)
+            if held is not None and held[0] == self.built:
+                return HTMLResponse(held[1])
+        page = render(request, "room_live.html", floor=floor, view=view, wall=True,
+                      updated=site_time(request))  # fmt: skip
+        with self.lock:
+            self.walls[view] = (self.built, bytes(page.body))
+        return page
 
 
 def _build(request: Request) -> Floor:
@@ -52,7 +67,11 @@ def _build(request: Request) -> Floor:
         acknowledged = _acknowledgements(site)
     except OperationFailed as exc:
         problems.append(f"告警服务不可用 / the active alerts are unavailable: {exc}")
-    return floor(site, values, targets, alerts, acknowledged, problems)
+    from dcops.monitors.layout import layout_of
+
+    built = floor(site, values, targets, alerts, acknowledged, problems)
+    built.shift_log = shift_log(layout_of(site).alert_log)
+    return built
 
 
 def _acknowledgements(site: Site) -> list[dict[str, Any]]:
@@ -108,6 +127,9 @@ def room(request: Request, view: str = "temperature") -> Response:
 def room_live(request: Request, view: str = "temperature", wall: bool = False) -> Response:
     """The live part of the room page, fetched every few seconds by the page itself."""
     who = viewer(request, *ROLES, action="GET /console/room/live")
+    if wall:
+        cache: FloorCache = request.app.state.floor_cache
+        return cache.wall(request, _view(view))
     return render(
         request,
         "room_live.html",

@@ -17,6 +17,8 @@ from dcops.core.errors import OperationFailed
 from dcops.core.site import INLET_CRITICAL_MARGIN, device_limits
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from dcops.core.site import Device, Room, Site
     from dcops.monitors.prometheus_api import Sample
 
@@ -99,6 +101,7 @@ class Floor:
     acknowledged: list[dict[str, Any]]
     banners: list[str] = field(default_factory=list)
     newest_poll: float | None = None
+    shift_log: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def worst(self) -> str:
@@ -241,3 +244,39 @@ def _status(up: float | None) -> str:
     if up is None:
         return "unknown"
     return "up" if up >= 1 else "down"
+
+
+SHIFT_LOG_TAIL = 256 * 1024
+SHIFT_LOG_SHOWN = 20
+
+
+def shift_log(path: Path) -> list[dict[str, str]]:
+    """The newest alerts of the shift log, newest first (read from its tail only)."""
+    import json
+
+    if not path.is_file():
+        return []
+    with path.open("rb") as log:
+        log.seek(max(0, path.stat().st_size - SHIFT_LOG_TAIL))
+        lines = log.read().decode("utf-8", errors="replace").splitlines()[1:]
+    entries = []
+    for line in reversed(lines):
+        try:
+            note = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        for alert in note.get("alerts", [])[:50] if isinstance(note, dict) else []:
+            labels = alert.get("labels", {})
+            entries.append(
+                {
+                    "at": str(note.get("received_at", ""))[:19],
+                    "status": str(alert.get("status", "")),
+                    "alert": str(labels.get("alertname", "")),
+                    "severity": str(labels.get("severity", "")),
+                    "device": str(labels.get("device", "")),
+                    "summary": str(alert.get("annotations", {}).get("summary", ""))[:300],
+                }
+            )
+        if len(entries) >= SHIFT_LOG_SHOWN:
+            break
+    return entries[:SHIFT_LOG_SHOWN]

@@ -25,6 +25,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         live.account("wanglei", second_factor=False)
         live.account("chenjing", second_factor=True)
         live.account("zhaomin", second_factor=False)
+        live.account("lina", second_factor=False)
+        live.account("zhangwei", second_factor=True)
         yield live
     finally:
         live.stop()
@@ -74,7 +76,8 @@ def test_a_department_user_opening_an_approver_or_facility_page_gets_403(
     with chromium() as browser:
         page = new_page(browser, server)
         log_in(page, server, "wanglei")
-        for path in ("/console/queue", "/console/room", "/console/wall", "/console/audit"):
+        for path in ("/console/queue", "/console/room", "/console/wall", "/console/audit",
+                     "/console/ops"):  # fmt: skip
             reply = page.goto(path)
             assert reply is not None and reply.status == 403, path
             assert "权限不足" in page.inner_text("main"), path
@@ -109,3 +112,41 @@ def test_logging_out_ends_the_session(server: LiveServer) -> None:
         assert "/console/login" in page.url
         page.goto("/console/room")
         assert "/console/login" in page.url
+
+
+def test_ops_sees_tenancies_runs_and_that_the_monitors_are_down(server: LiveServer) -> None:
+    with chromium() as browser:
+        page = new_page(browser, server)
+        log_in(page, server, "zhangwei")
+        assert page.url.endswith("/console/ops")
+        prometheus = page.inner_text('[data-monitor="Prometheus"]')
+        assert "不可达 down" in prometheus, prometheus
+        assert "暂无申请 / no requests" in page.inner_text("main")
+
+
+def test_changing_the_password_in_the_browser(server: LiveServer) -> None:
+    new = "Another-l0ng-Passw0rd!"
+    with chromium() as browser:
+        page = new_page(browser, server)
+        page.goto("/console/login")
+        page.click("text=修改密码 Change password")
+
+        def change(current: str, wanted: str, again: str) -> str:
+            page.fill("#user", "lina")
+            page.fill("#password", current)
+            page.fill("#new_password", wanted)
+            page.fill("#new_again", again)
+            page.click("button[type=submit]")
+            return page.inner_text("main")
+
+        assert "新密码不一致" in change(NEW_PASSWORD, new, new + "x")
+        assert "用户名或密码错误" in change("wrong-Passw0rd-123", new, new)
+        assert "at least 12 characters" in change(NEW_PASSWORD, "short", "short")
+        assert "密码已修改" in change(NEW_PASSWORD, new, new)
+        page.goto("/console/login")
+        page.fill("#user", "lina")
+        page.fill("#password", new)
+        page.click("button[type=submit]")
+        page.wait_for_selector("form.logout")
+    changes = [e for e in server.journal() if e.get("action") == "auth.password"]
+    assert changes and "lina" in str(changes[-1])

@@ -84,6 +84,9 @@ def test_the_overheat_turns_the_rack_red_and_its_alert_is_acknowledged(
         acks = page.inner_text("section.acks")
         assert "InletTemperatureHigh" in acks and "zhaomin" in acks and "空调维修中" in acks
         assert alert.count() == 0, "the acknowledged alert is still listed as active"
+        shift = page.locator("section.shift-log tr", has_text="InletTemperatureHigh")
+        shift.first.wait_for(timeout=WITHIN_MS)
+        assert "firing" in shift.first.inner_text()
 
         wall = new_page(browser, live, WALL)
         log_in(wall, live, "zhaomin")

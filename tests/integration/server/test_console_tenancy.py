@@ -37,16 +37,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         live.stop()
 
 
-def _expiry() -> str:
-    return (datetime.date.today() + datetime.timedelta(days=300)).isoformat()
+def _expiry(days: int) -> str:
+    return (datetime.date.today() + datetime.timedelta(days=days)).isoformat()
 
 
-def _fill(page: Page, environment: str, flavor: str, count: str) -> None:
+def _fill(page: Page, environment: str, flavor: str, count: str, days: int = 300) -> None:
     page.goto("/console/requests/new")
     page.fill("#f-purpose", "项目审批系统 project approval system")
     page.select_option("#f-environment", environment)
     page.select_option("#f-classification", "level-3")
-    page.fill("#f-expires", _expiry())
+    page.fill("#f-expires", _expiry(days))
     page.fill('[id="f-contacts[0].name"]', "王磊")
     page.fill('[id="f-contacts[0].email"]', "wanglei@fgw.example.gov.cn")
     page.fill('[id="f-compute[0].name"]', "web")
@@ -127,7 +127,7 @@ def test_a_large_request_needs_two_different_approvers(server: LiveServer) -> No
     with chromium() as browser:
         page = new_page(browser, server)
         log_in(page, server, "wanglei")
-        _fill(page, "staging", "c16.m64", "3")
+        _fill(page, "staging", "c16.m64", "3", days=20)
         page.click("button[value=submit]")
         page.wait_for_selector("#state")
         ident = page.url.rsplit("/", 1)[1]
@@ -151,6 +151,14 @@ def test_a_large_request_needs_two_different_approvers(server: LiveServer) -> No
         second.click("#approve-form button")
         second.wait_for_selector("#state")
         assert _state(second) == "approved" and "2/2" in second.inner_text("#approvals")
+
+        page.goto("/console/requests")
+        reminder = page.locator(f'[data-expiring="{ident}"]')
+        assert (
+            reminder.count() == 1
+            and "即将到期 / expires soon: fgw-staging" in reminder.inner_text()
+        )
+        assert page.locator('[data-expiring="1"]').count() == 0  # fgw-production ends in 300 days
 
 
 def test_another_department_cannot_open_the_request(server: LiveServer) -> None:
