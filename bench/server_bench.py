@@ -76,6 +76,7 @@ def _argon2_ms() -> float:
 def _request(i: int) -> str:
     text = (ROOT / "inventory/requests/fgw-production.yml").read_text(encoding="utf-8")
     text = text.replace("environment: production", f"name: fgw-bench{i}\nenvironment: production")
+    text = text.replace("namespace: fgw\n", f"namespace: fgw-bench{i}\n")  # one per tenancy
     return text.replace("192.168.10.0/24", f"172.{16 + i // 256}.{i % 256}.0/24")
 
 
