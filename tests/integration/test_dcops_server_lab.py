@@ -200,3 +200,27 @@ def test_a_second_run_changes_nothing(lab: Lab) -> None:
     done = lab.dcops("configure", "dcops-server", "--lab", "--yes", "-o", "json", timeout=1500)
     assert done.returncode == 0, done.stdout + done.stderr
     assert _changed(done.stdout) == 0, json.loads(done.stdout)["changed_tasks"]
+
+
+def test_the_hosts_own_state_is_backed_up_and_proved_whole_on_the_lab(lab: Lab) -> None:
+    dcops = "DCOPS_SITE=/var/lib/dcops /opt/dcops/venv/bin/dcops"
+    restic = (
+        "RESTIC_REPOSITORY=/var/tmp/restic-self RESTIC_PASSWORD_FILE=/root/restic-self.pass "
+        "RESTIC_CACHE_DIR=/var/tmp/restic-cache"
+    )
+    lab.on("mgmt-1", f"runuser -u dcops -- env {dcops} audit record --action drill "
+                     "--object host/mgmt-1 --message 'backup drill'")  # fmt: skip
+    lab.on("mgmt-1", f"{dcops} backup export")
+    lab.on(
+        "mgmt-1",
+        "echo lab-restic-pass > /root/restic-self.pass && chmod 600 /root/restic-self.pass",
+    )
+    lab.on(
+        "mgmt-1", f"{restic} restic init -q && {restic} restic backup -q /var/backups/dcops/self"
+    )
+    done = lab.on("mgmt-1", f"{restic} {dcops} backup verify-self --restic /usr/bin/restic -o json")
+    report = json.loads(done.stdout)
+    checks = {c["check"]: c for c in report["checks"]}
+    assert report["ok"], report
+    assert checks["database state/server/accounts.sqlite"]["ok"]
+    assert "verify against the witness" in checks["audit journal"]["detail"]
