@@ -15,6 +15,7 @@ from dcops.cli import (
     alerts,
     audit,
     backup,
+    cloud,
     configure,
     dcim,
     doctor,
@@ -58,7 +59,7 @@ def root(
         OutputFormat.table,
         "--output",
         "-o",
-        help="table for people, json for programs, markdown for change tickets (dcops plan).",
+        help="table for people, json for programs, markdown for change tickets (dcops plan), csv for spreadsheets (dcops cloud).",
     ),
     site_path: str | None = typer.Option(
         None,
@@ -93,6 +94,7 @@ lab.app.add_typer(lab_k8s.app, name="k8s")
 app.add_typer(configure.app, name="configure")
 app.add_typer(users.app, name="users")
 app.add_typer(backup.app, name="backup")
+app.add_typer(cloud.app, name="cloud")
 app.command("doctor")(doctor.doctor)
 app.command("whoami")(whoami.whoami)
 app.command("serve")(serve.serve)

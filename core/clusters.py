@@ -1,4 +1,4 @@
-"""Which Kubernetes cluster a site provisions into: its `[clusters.kubernetes]`, else the lab's."""
+"""Which clouds a site uses: `[clusters.kubernetes]` and `[clusters.openstack]`, else the labs."""
 
 from __future__ import annotations
 
@@ -36,3 +36,37 @@ def kubernetes_target(site: Site) -> KubeTarget:
         return KubeTarget(lab_kubeconfig(site), "", lab=True)
     path = Path(entry.kubeconfig).expanduser()
     return KubeTarget(path if path.is_absolute() else site.paths.root / path, entry.context, False)
+
+
+LAB_CLOUD_FOLDER = "lab-cloud"
+LAB_CLOUD_ENTRY = "dcops-lab"
+LAB_PLATFORM_PROJECTS = ("admin", "service")
+
+
+@dataclass(frozen=True)
+class OpenStackTarget:
+    """A clouds.yaml file, the entry in it, and the cloud's own projects."""
+
+    clouds_yaml: Path
+    cloud: str
+    platform_projects: tuple[str, ...]
+    lab: bool
+
+    def describe(self) -> str:
+        """The target as shown to people (never the credentials)."""
+        return f"{'lab cloud' if self.lab else 'cloud'} ({self.clouds_yaml}, entry {self.cloud})"
+
+
+def openstack_target(site: Site) -> OpenStackTarget:
+    """The site's cloud from `[clusters.openstack]`, else the lab cloud's clouds.yaml."""
+    entry = site.config.clusters.openstack
+    if entry is None:
+        path = site.paths.state / LAB_CLOUD_FOLDER / "clouds.yaml"
+        return OpenStackTarget(path, LAB_CLOUD_ENTRY, LAB_PLATFORM_PROJECTS, lab=True)
+    path = Path(entry.clouds_yaml).expanduser()
+    return OpenStackTarget(
+        path if path.is_absolute() else site.paths.root / path,
+        entry.cloud,
+        tuple(entry.platform_projects),
+        lab=False,
+    )

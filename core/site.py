@@ -106,10 +106,22 @@ class KubernetesCluster(Strict):
     context: str = Field(default="", description="context in it; empty: its current context")
 
 
+class OpenStackCloud(Strict):
+    """An OpenStack cloud dcops reads and provisions: a clouds.yaml and the entry in it."""
+
+    clouds_yaml: str = Field(min_length=1, description="clouds.yaml file, relative to dcops.toml")
+    cloud: str = Field(min_length=1, description="the entry in it (admin credentials)")
+    platform_projects: list[Name] = Field(
+        default=["admin", "service"],
+        description="the cloud's own projects, which belong to no tenancy and are not reported unowned",
+    )
+
+
 class Clusters(Strict):
     """The clusters tenancies are provisioned into; without [clusters.kubernetes], the lab's."""
 
     kubernetes: KubernetesCluster | None = None
+    openstack: OpenStackCloud | None = None
 
 
 class AuditSettings(Strict):

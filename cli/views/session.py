@@ -22,6 +22,7 @@ class OutputFormat(enum.StrEnum):
     table = "table"
     json = "json"
     markdown = "markdown"
+    csv = "csv"
 
 
 @dataclass
@@ -43,6 +44,11 @@ class Session:
     def markdown(self) -> bool:
         """Whether --output markdown was asked for (commands without a Markdown form print tables)."""
         return self.output is OutputFormat.markdown
+
+    @property
+    def csv(self) -> bool:
+        """Whether --output csv was asked for (commands without a CSV form print tables)."""
+        return self.output is OutputFormat.csv
 
     @property
     def site(self) -> Site:

@@ -21,7 +21,10 @@ from dcops.lab.cloud import processes
 from dcops.lab.cloud.services import missing_programs
 from tests.conftest import DCOPS, copy_site, dcops_env
 
-PORT_BASE = "27100"
+# Its own ports; DCOPS_TEST_LAB_CLOUD_PORT_BASE moves them when another lab uses these.
+PORT_BASE = os.environ.get("DCOPS_TEST_LAB_CLOUD_PORT_BASE", "27100")
+KEPT_SITE = "DCOPS_TEST_LAB_CLOUD_SITE"
+"""A site whose lab cloud is already up: the tests use it and leave it up."""
 UP_TIMEOUT = 1800.0  # a loaded two-core machine needs up to ~12 minutes
 
 
@@ -90,6 +93,10 @@ def lab_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabCloud]:
     reason = why_not()
     if reason:
         pytest.skip(reason)
+    kept = os.environ.get(KEPT_SITE, "")
+    if kept:  # a developer's running lab (its ports in DCOPS_TEST_LAB_CLOUD_PORT_BASE): left up
+        yield LabCloud(Path(kept), "")
+        return
     site = copy_site(tmp_path_factory.mktemp("lab-cloud") / "site")
     cloud = LabCloud(site, "")
     try:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-AREAS = ("core", "cli", "audit", "tenancy", "stacks", "dcim", "monitors", "lab")
+AREAS = ("core", "cli", "audit", "tenancy", "stacks", "dcim", "monitors", "lab", "cloud")
 # What each area may import besides itself (docs/architecture.md, "Areas and where they live").
 ALLOWED: dict[str, set[str]] = {
     "core": set(),
@@ -20,7 +20,9 @@ ALLOWED: dict[str, set[str]] = {
     "tenancy": {"core", "audit"},
     "stacks": {"core", "tenancy"},
     "server": {"core", "audit", "tenancy", "stacks", "monitors"},
-    "cli": {"core", "audit", "tenancy", "stacks", "dcim", "monitors", "lab", "server"},
+    # cloud reads what runs: owners from tenancy, the stacks' policies, observations to audit.
+    "cloud": {"core", "audit", "tenancy", "stacks"},
+    "cli": {"core", "audit", "tenancy", "stacks", "dcim", "monitors", "lab", "server", "cloud"},
 }
 
 

@@ -1,0 +1,90 @@
+"""`dcops cloud`: what actually runs in the clouds, department by department (read-only)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+
+from dcops.cli.views.session import Session, session
+
+if TYPE_CHECKING:
+    from dcops.core.identity import Actor
+
+app = typer.Typer(
+    help="What actually runs in OpenStack and Kubernetes: inventory, usage, compliance scan.",
+    no_args_is_help=True,
+)
+
+READERS = ("ops", "auditor")
+
+
+def _reader(state: Session, department: str | None, action: str) -> Actor:
+    """Ops and auditors read everything; a department's people read their own department only."""
+    actor = state.actor
+    if any(actor.has(role) for role in READERS):
+        return actor
+    if department is not None and actor.has(f"department:{department}"):
+        return actor
+    mine = [r.removeprefix("department:") for r in actor.roles if r.startswith("department:")]
+    if mine:
+        from dcops.core.errors import AccessDenied
+
+        raise AccessDenied(
+            f"权限不足 / {action}: user {actor.user!r} may read department "
+            f"{', '.join(sorted(mine))} only; add --department {sorted(mine)[0]}"
+        )
+    return state.require(*READERS, action=action)
+
+
+@app.command("inventory")
+def inventory(
+    ctx: typer.Context,
+    department: str | None = typer.Option(
+        None, "--department", "-d", help="One department's code, or `unowned` or `platform`."
+    ),
+) -> None:
+    """Every project and namespace with its owner tenancy (or unowned) and what it holds."""
+    from dcops.cli.views import cloud_view, output
+    from dcops.cloud.inventory import take_inventory
+
+    state = session(ctx)
+    _reader(state, department, "dcops cloud inventory")
+    with output.error_console().status("cloud inventory: 读取云资源 reading the clouds"):
+        found = take_inventory(state.site, department)
+    if state.json:
+        output.print_json(found.as_dict())
+    elif state.csv:
+        cloud_view.inventory_csv(found)
+    else:
+        cloud_view.show_inventory(found)
+
+
+@app.command("scan")
+def scan(
+    ctx: typer.Context,
+    department: str | None = typer.Option(
+        None, "--department", "-d", help="One department's code, or `unowned`."
+    ),
+) -> None:
+    """Compliance checks on the live clouds; every finding recorded in the audit journal; exit 1 on any."""
+    from dcops.cli.views import cloud_view, output
+    from dcops.cloud import scan as scanning
+    from dcops.cloud.inventory import take_inventory
+    from dcops.cloud.observations import record_findings
+
+    state = session(ctx)
+    actor = _reader(state, department, "dcops cloud scan")
+    with output.error_console().status("cloud scan: 检查云上合规 checking the clouds"):
+        found = take_inventory(state.site, department)
+        findings = scanning.scan(state.site, found)
+    record_findings(state.site, actor, "cloud.scan.finding", findings)
+    unread = [f for f in found.failures if not f.absent]
+    if state.json:
+        output.print_json(cloud_view.scan_dict(findings, found))
+    elif state.markdown:
+        output.show(cloud_view.scan_markdown(findings, found))
+    else:
+        cloud_view.show_scan(findings, found)
+    if findings or unread:
+        raise typer.Exit(1)

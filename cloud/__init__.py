@@ -1,0 +1,1 @@
+"""What actually runs in the clouds: inventory, usage against quotas, compliance scan, drift."""

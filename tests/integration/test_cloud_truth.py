@@ -1,0 +1,246 @@
+"""`dcops cloud` against the lab OpenStack and the lab Kubernetes, with reality made by hand.
+
+One tenancy (`fgw-truth`) is requested and approved in a site of the module's own; its project
+and namespace are made with openstacksdk and the kubernetes client as dcops would make them, plus
+out-of-band changes (cloud_reality.py). Skips loudly where either lab cannot run here.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import DCOPS, copy_site, dcops_env
+from tests.integration import cloud_reality as reality
+from tests.integration.lab_cloud import LabCloud
+
+pytestmark = [pytest.mark.integration, pytest.mark.live]
+
+
+def _k8s_missing() -> str | None:
+    from dcops.core.errors import MissingDependency
+    from dcops.lab import k8s_processes
+
+    for name in ("etcd", "kube-apiserver", "kube-controller-manager"):
+        try:
+            k8s_processes.binary(name)
+        except MissingDependency:
+            return (
+                f"LIVE TEST SKIPPED: the lab cluster needs {name} "
+                "(scripts/install-k8s.sh builds kube-*, apt-get install etcd-server gives etcd)"
+            )
+    return None
+
+
+@dataclass
+class Truth:
+    """The module's site, pointed at the session's lab cloud and its own lab cluster."""
+
+    site: Path
+    env: dict[str, str]
+    seeded: reality.Seeded
+
+    def dcops(self, *args: str, user: str = "zhangwei", site: Path | None = None) -> Any:
+        env = {**self.env, "DCOPS_USER": user}
+        return subprocess.run(
+            [str(DCOPS), *args],
+            cwd=site or self.site,
+            env=env,
+            text=True,
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            timeout=600,
+        )
+
+    def json(self, *args: str, user: str = "zhangwei") -> Any:
+        done = self.dcops(*args, "--output", "json", user=user)
+        assert done.returncode in (0, 1), done.stdout + done.stderr
+        return json.loads(done.stdout)
+
+
+def _point_at_cloud(site: Path, clouds_yaml: Path) -> None:
+    with (site / "dcops.toml").open("a", encoding="utf-8") as toml:
+        toml.write(f'\n[clusters.openstack]\nclouds_yaml = "{clouds_yaml}"\ncloud = "dcops-lab"\n')
+
+
+@pytest.fixture(scope="module")
+def truth(lab_cloud: LabCloud, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Truth]:
+    """The module's site with its tenancy approved and its cloud reality seeded."""
+    reason = _k8s_missing()
+    if reason:
+        pytest.skip(reason)
+    from tests.integration.test_lab_k8s import free_base_port
+
+    site = copy_site(tmp_path_factory.mktemp("truth") / "site")
+    _point_at_cloud(site, lab_cloud.clouds_yaml)
+    env = dcops_env("zhangwei", {"DCOPS_LAB_K8S_PORT": str(free_base_port())})
+    seeded = reality.Seeded()
+    result = Truth(site, env, seeded)
+    admin = lab_cloud.connect()
+    try:
+        up = result.dcops("lab", "k8s", "up")
+        assert up.returncode == 0, up.stdout + up.stderr
+        request = site / "fgw-truth.yml"
+        request.write_text(reality.REQUEST, encoding="utf-8")
+        submitted = result.dcops("tenancy", "request", str(request))
+        assert submitted.returncode == 0, submitted.stdout + submitted.stderr
+        approved = result.dcops("tenancy", "approve", reality.TENANCY, user="liuyang")
+        assert approved.returncode == 0, approved.stdout + approved.stderr
+        result.seeded = reality.seed_openstack(admin)
+        from kubernetes import config
+
+        kubeconfig = site / ".dcops" / "lab-k8s" / "kubeconfig" / "ops.yaml"
+        reality.seed_kubernetes(
+            config.new_client_from_config(config_file=str(kubeconfig)), result.seeded
+        )
+        yield result
+    finally:
+        reality.clear_openstack(admin)
+        down = result.dcops("lab", "k8s", "down", "--yes")
+        assert down.returncode == 0, down.stdout + down.stderr
+
+
+def _scopes(inventory: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(s["cloud"], s["name"]): s for s in inventory["scopes"]}
+
+
+def test_inventory_names_each_scope_owner_and_what_it_holds(truth: Truth) -> None:
+    inventory = truth.json("cloud", "inventory")
+    scopes = _scopes(inventory)
+    project = scopes[("openstack", reality.TENANCY)]
+    assert (project["tenancy"], project["department"]) == (reality.TENANCY, "fgw")
+    servers = {r["name"] for r in project["resources"] if r["kind"] == "server"}
+    assert servers == {f"{reality.TENANCY}-app-0", "debug-box"}
+    ips = [r for r in project["resources"] if r["kind"] == "floating_ip"]
+    assert [ip["id"] for ip in ips] == [truth.seeded.orphan_ip]
+    assert ips[0]["port"] == ""
+    rules = {r["id"] for r in project["resources"] if r["kind"] == "security_group_rule"}
+    assert truth.seeded.widened_rule in rules
+    namespace = scopes[("kubernetes", reality.NAMESPACE)]
+    assert namespace["tenancy"] == reality.TENANCY
+    assert namespace["counts"] == {
+        "namespace": 1,
+        "resource_quota": 1,
+        "limit_range": 1,
+        "network_policy": 1,
+    }
+    assert scopes[("openstack", reality.SHADOW_PROJECT)]["department"] == "unowned"
+    assert scopes[("kubernetes", reality.SHADOW_NAMESPACE)]["department"] == "unowned"
+    assert scopes[("kubernetes", "kube-system")]["department"] == "platform"
+    fgw = next(d for d in inventory["departments"] if d["department"] == "fgw")
+    assert (fgw["projects"], fgw["namespaces"], fgw["vcpus"], fgw["ram_mb"]) == (1, 1, 4, 8192)
+    assert fgw["counts"]["server"] == 2
+    assert inventory["api_calls"]["openstack"] > 0 and inventory["api_calls"]["kubernetes"] > 0
+
+
+def test_inventory_table_and_one_department(truth: Truth) -> None:
+    done = truth.dcops("cloud", "inventory")
+    assert done.returncode == 0, done.stderr
+    assert "按部门合计 totals per department" in done.stdout
+    assert max(len(line) for line in done.stdout.splitlines()) <= 100
+    mine = truth.json("cloud", "inventory", "--department", "fgw", user="wanglei")
+    assert {s["department"] for s in mine["scopes"]} == {"fgw"}
+    assert {(s["cloud"], s["name"]) for s in mine["scopes"]} >= {
+        ("openstack", reality.TENANCY),
+        ("kubernetes", reality.NAMESPACE),
+    }
+    refused = truth.dcops("cloud", "inventory", "--department", "wjw", user="wanglei")
+    assert refused.returncode == 2
+    assert "may read department fgw only" in refused.stderr
+
+
+def test_inventory_csv_has_a_row_per_scope(truth: Truth) -> None:
+    done = truth.dcops("cloud", "inventory", "--output", "csv")
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    project = next(r for r in rows if r["cloud"] == "openstack" and r["scope"] == reality.TENANCY)
+    assert (project["department"], project["server"], project["floating_ip"]) == ("fgw", "2", "1")
+
+
+def test_an_unreachable_service_is_reported_and_the_rest_still_shown(
+    truth: Truth, lab_cloud: LabCloud, tmp_path: Path
+) -> None:
+    clouds = yaml.safe_load(lab_cloud.clouds_yaml.read_text(encoding="utf-8"))
+    # Nothing listens on port 9 of loopback: the load-balancer API is unreachable.
+    clouds["clouds"]["dcops-lab"]["load_balancer_endpoint_override"] = "http://127.0.0.1:9/"
+    dead = tmp_path / "clouds.yaml"
+    dead.write_text(yaml.safe_dump(clouds), encoding="utf-8")
+    os.chmod(dead, 0o600)
+    site = copy_site(tmp_path / "site")
+    _point_at_cloud(site, dead)
+    kubeconfig = truth.site / ".dcops" / "lab-k8s" / "kubeconfig" / "ops.yaml"
+    with (site / "dcops.toml").open("a", encoding="utf-8") as toml:
+        toml.write(f'\n[clusters.kubernetes]\nkubeconfig = "{kubeconfig}"\n')
+    done = truth.dcops("cloud", "inventory", "--output", "json", site=site)
+    assert done.returncode == 0, done.stderr
+    inventory = json.loads(done.stdout)
+    failures = {f["service"]: f["reason"] for f in inventory["unreachable"]}
+    assert "load-balancer/load_balancer" in failures, failures
+    assert "onnect" in failures["load-balancer/load_balancer"]
+    scopes = _scopes(inventory)
+    assert ("openstack", reality.SHADOW_PROJECT) in scopes
+    assert ("kubernetes", reality.SHADOW_NAMESPACE) in scopes
+    table = truth.dcops("cloud", "inventory", site=site)
+    assert "未能读取 not read (the rest is shown)" in table.stdout
+    assert "load-balancer/load_balancer" in table.stdout
+
+
+def _journal(site: Path, action: str) -> list[dict[str, Any]]:
+    path = site / ".dcops" / "audit" / "journal.jsonl"
+    events = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return [e for e in events if e["action"] == action]
+
+
+def test_scan_finds_each_out_of_band_change_and_nothing_else(truth: Truth) -> None:
+    before = len(_journal(truth.site, "cloud.scan.finding"))
+    done = truth.dcops("cloud", "scan", "--output", "json")
+    assert done.returncode == 1, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    ours = {reality.TENANCY, reality.SHADOW_PROJECT, reality.SHADOW_NAMESPACE}
+    found = {
+        (f["rule"], f["cloud"], f["scope"], f["id"])
+        for f in report["findings"]
+        if f["scope"] in ours
+    }
+    seeded = truth.seeded
+    assert found == {
+        ("no-admin-port-to-world", "openstack", reality.TENANCY, seeded.widened_rule),
+        ("sg-rule-description", "openstack", reality.TENANCY, seeded.widened_rule),
+        ("department-tag", "openstack", reality.TENANCY, seeded.hand_server),
+        ("floating-ip-unattached", "openstack", reality.TENANCY, seeded.orphan_ip),
+        ("scope-without-tenancy", "openstack", reality.SHADOW_PROJECT, seeded.shadow_project),
+        ("scope-without-tenancy", "kubernetes", reality.SHADOW_NAMESPACE, seeded.shadow_namespace),
+        ("namespace-fenced", "kubernetes", reality.SHADOW_NAMESPACE, seeded.shadow_namespace),
+    }
+    recorded = _journal(truth.site, "cloud.scan.finding")[before:]
+    assert len(recorded) == len(report["findings"])
+    assert {(e["object"]["id"], e["parameters"]["rule"]) for e in recorded} >= {
+        (seeded.widened_rule, "no-admin-port-to-world"),
+        (seeded.orphan_ip, "floating-ip-unattached"),
+    }
+    assert all(e["phase"] == "record" and e["actor"]["user"] == "zhangwei" for e in recorded)
+
+
+def test_scan_table_and_markdown_say_where_what_and_how_to_fix(truth: Truth) -> None:
+    table = truth.dcops("cloud", "scan", "--department", "fgw")
+    assert table.returncode == 1
+    assert f"[critical] no-admin-port-to-world — openstack {reality.TENANCY}" in table.stdout
+    assert (
+        "管理端口 [22] 向全网开放 / administrative port(s) [22] open to the world" in table.stdout
+    )
+    assert "修复 fix: 删除该规则" in table.stdout
+    assert reality.SHADOW_PROJECT not in table.stdout
+    markdown = truth.dcops("cloud", "scan", "--output", "markdown")
+    assert markdown.returncode == 1
+    assert "| severity | rule | scope | resource | finding | fix |" in markdown.stdout
+    assert f"| high | scope-without-tenancy | {reality.SHADOW_PROJECT} |" in markdown.stdout
