@@ -131,7 +131,8 @@ def hoist_global_options(argv: Sequence[str]) -> list[str]:
     return front + rest
 
 
-MARKDOWN_COMMANDS = {"dcops plan"}  # the commands with a Markdown form (for change tickets)
+MARKDOWN_COMMANDS = {"dcops plan", "dcops cloud scan"}  # the commands with a Markdown form
+CSV_COMMANDS = {"dcops cloud inventory"}  # the commands with a CSV form (for spreadsheets)
 
 
 def _with_output_options(root: Any) -> Any:
@@ -150,14 +151,14 @@ def _add_output(group: Any, path: str, template: Any) -> None:
             markdown = here in MARKDOWN_COMMANDS
             option = copy.copy(template)
             option.default, option.expose_value = None, False
-            option.callback = _output_check(here, markdown)
+            option.callback = _output_check(here, markdown, here in CSV_COMMANDS)
             option.help = "table for people, json for programs" + (
                 ", markdown for change tickets." if markdown else " (no markdown here)."
             )
             command.params.append(option)
 
 
-def _output_check(path: str, markdown: bool) -> Callable[[Any, Any, Any], None]:
+def _output_check(path: str, markdown: bool, csv: bool) -> Callable[[Any, Any, Any], None]:
     def check(ctx: Any, _param: Any, value: Any) -> None:
         state = ctx.find_root().obj
         assert isinstance(state, Session)
@@ -166,7 +167,14 @@ def _output_check(path: str, markdown: bool) -> Callable[[Any, Any, Any], None]:
         if state.markdown and not markdown:
             raise typer.BadParameter(
                 f"--output markdown is not available for {path}; allowed here: table, json "
-                "(markdown is for dcops plan)",
+                f"(markdown is for {', '.join(sorted(MARKDOWN_COMMANDS))})",
+                ctx=ctx,
+            )
+        if state.csv and not csv:
+            allowed = "table, json, markdown" if markdown else "table, json"
+            raise typer.BadParameter(
+                f"--output csv is not available for {path}; allowed here: {allowed} "
+                f"(csv is for {', '.join(sorted(CSV_COMMANDS))})",
                 ctx=ctx,
             )
 

@@ -88,3 +88,33 @@ def scan(
         cloud_view.show_scan(findings, found)
     if findings or unread:
         raise typer.Exit(1)
+
+
+@app.command("usage")
+def usage(
+    ctx: typer.Context,
+    department: str | None = typer.Option(
+        None, "--department", "-d", help="One department's code."
+    ),
+    threshold: float = typer.Option(
+        90.0, "--threshold", min=1, max=100, help="Flag use at or above this % of what was granted."
+    ),
+) -> None:
+    """Per department: used against the clouds' quotas, its tenancies' grants and its tier's caps."""
+    from dcops.cli.views import cloud_view, output
+    from dcops.cloud import openstack_reading
+    from dcops.cloud.inventory import take_inventory
+    from dcops.cloud.usage import measure, openstack_quotas
+    from dcops.core.clusters import openstack_target
+
+    state = session(ctx)
+    _reader(state, department, "dcops cloud usage")
+    with output.error_console().status("cloud usage: 读取配额与用量 reading quotas and use"):
+        found = take_inventory(state.site, department)
+        connection = openstack_reading.connect(openstack_target(state.site))
+        measured = measure(state.site, found, lambda project: openstack_quotas(connection, project))
+    measured.failures[:0] = found.failures
+    if state.json:
+        output.print_json(cloud_view.usage_dict(measured, threshold))
+    else:
+        cloud_view.show_usage(measured, threshold)

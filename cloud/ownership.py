@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from dcops.cloud.records import PLATFORM, Scope
 from dcops.core.site import Site
@@ -25,6 +26,8 @@ class Tenancy:
     expires: datetime.date
     namespace: str
     request_id: int
+    spec: dict[str, Any] = field(default_factory=dict, compare=False)
+    """The request as stored, for what was granted."""
 
 
 @dataclass(frozen=True)
@@ -84,5 +87,6 @@ def tenancies(site: Site) -> list[Tenancy]:
                 record.expires,
                 namespace,
                 record.id,
+                dict(record.spec),
             )
     return sorted(newest.values(), key=lambda t: t.name)

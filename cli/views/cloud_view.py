@@ -11,6 +11,7 @@ from dcops.cli.views import output
 from dcops.cloud.findings import SEVERITIES, Finding
 from dcops.cloud.inventory import COUNTED, Inventory
 from dcops.cloud.records import ServiceFailure
+from dcops.cloud.usage import Usage
 
 SHORT = {
     "server": "servers",
@@ -156,3 +157,50 @@ def scan_markdown(findings: list[Finding], found: Inventory) -> str:
         for f in findings
     ]
     return "\n".join(lines)
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "∞"
+    return f"{value:.1f}".removesuffix(".0")
+
+
+def usage_dict(measured: Usage, threshold: float) -> dict[str, Any]:
+    """Usage as plain data: a line per department and metric, the reads that failed."""
+    return {
+        "threshold": threshold,
+        "lines": [line.as_dict(threshold) for line in measured.lines],
+        "unreachable": [f.as_dict() for f in measured.failures],
+    }
+
+
+def show_usage(measured: Usage, threshold: float) -> None:
+    """A line per department and metric; use at or over the threshold, or over the tier, flagged."""
+    rows = []
+    for line in measured.lines:
+        percent = line.percent
+        rows.append(
+            (
+                line.department,
+                f"{line.metric} ({line.unit})",
+                _number(line.used),
+                _number(line.quota),
+                _number(line.granted),
+                _number(line.tier),
+                "-" if percent is None else f"{percent:.0f}%",
+                "超限 OVER" if line.over(threshold) else "",
+            )
+        )
+    output.show(
+        output.table(
+            "配额使用 usage against quotas",
+            ["dept", "metric", "used", "quota", "granted", "tier", "use", "flag"],
+            rows,
+        )
+    )
+    show_failures(measured.failures)
+    flagged = sum(1 for line in measured.lines if line.over(threshold))
+    output.show(
+        f"{flagged} 项达到 {threshold:g}% 或超出等级 / {flagged} at or over {threshold:g}% of the "
+        "grant or beyond the tier"
+    )

@@ -244,3 +244,23 @@ def test_scan_table_and_markdown_say_where_what_and_how_to_fix(truth: Truth) -> 
     assert markdown.returncode == 1
     assert "| severity | rule | scope | resource | finding | fix |" in markdown.stdout
     assert f"| high | scope-without-tenancy | {reality.SHADOW_PROJECT} |" in markdown.stdout
+
+
+def test_usage_sets_use_against_quota_grant_and_tier(truth: Truth) -> None:
+    report = truth.json("cloud", "usage", "--department", "fgw")
+    lines = {line["metric"]: line for line in report["lines"] if line["department"] == "fgw"}
+    vcpus = lines["vcpus"]
+    # Two c2.m4 servers run where the request granted one: the hand-made one is over the grant.
+    assert (vcpus["used"], vcpus["granted"], vcpus["tier"]) == (4.0, 2.0, 64.0)
+    assert vcpus["quota"] is not None and vcpus["quota"] > 0
+    assert vcpus["over"] is True and vcpus["percent"] == 200.0
+    assert (lines["instances"]["used"], lines["instances"]["granted"]) == (2.0, 1.0)
+    assert lines["floating_ips"]["used"] == 1.0
+    cpu = lines["k8s_cpu"]
+    # The namespace's quota was edited to 3 CPUs; 2 were granted; nothing runs yet.
+    assert (cpu["quota"], cpu["granted"], cpu["used"], cpu["over"]) == (3.0, 2.0, 0.0, False)
+    table = truth.dcops("cloud", "usage", "--department", "fgw")
+    assert table.returncode == 0, table.stderr
+    assert "配额使用 usage against quotas" in table.stdout
+    assert "超限 OVER" in table.stdout
+    assert max(len(line) for line in table.stdout.splitlines()) <= 100
