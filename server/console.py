@@ -29,7 +29,14 @@ from dcops.core.errors import (
     SecondFactorNeeded,
 )
 from dcops.core.identity import require_role
-from dcops.server.context import SESSION_COOKIE, actor, caller, context, principal
+from dcops.server.context import (
+    ENROLMENT_PATHS,
+    SESSION_COOKIE,
+    actor,
+    caller,
+    context,
+    principal,
+)
 from dcops.server.problems import status_of
 
 if TYPE_CHECKING:
@@ -137,13 +144,17 @@ async def submitted(request: Request, *roles: str, action: str) -> tuple[Princip
         raise NotAuthenticated("未登录 / not logged in: log in again")
     ctx = context(request)
     who = ctx.auth.authenticate(presented, caller(request))
-    request.state.principal = who
     given = str(form.get("csrf", ""))
     if not who.token.csrf or not hmac.compare_digest(who.token.csrf, given):
         raise AccessDenied(
             "跨站请求校验失败 / the form's CSRF token is missing or wrong; reload the page and "
             "submit it again"
         )
+    if "write" not in who.scopes and request.url.path not in ENROLMENT_PATHS:
+        raise AccessDenied(
+            "请先登记第二因子 / this login may only enrol a second factor: /console/totp"
+        )
+    request.state.principal = who
     if roles:
         require_role(actor(request), *roles, action=action)
     return who, form
@@ -284,6 +295,39 @@ def _password_form(request: Request, error: str, status: int) -> Response:
     return page
 
 
+@router.get("/totp")
+def second_factor(request: Request) -> Response:
+    """The person's second factor: whether they have one, and enrolling one."""
+    from dcops.server import auth_api
+
+    who = principal(request)
+    state = auth_api.second_factor(request)
+    return render(request, "totp.html", who=who, state=state, started=None, codes=None)
+
+
+@router.post("/totp")
+async def begin_second_factor(request: Request) -> Response:
+    """A new secret with its QR code, waiting for a code from it."""
+    from dcops.server import auth_api
+
+    who, _ = await submitted(request, action="POST /console/totp")
+    started = await run_in_threadpool(auth_api.enrol_second_factor, request)
+    state = auth_api.second_factor(request)
+    return render(request, "totp.html", who=who, state=state, started=started, codes=None)
+
+
+@router.post("/totp/confirm")
+async def confirm_second_factor(request: Request) -> Response:
+    """Confirm the new secret with its code; the recovery codes are shown this once."""
+    from dcops.server import auth_api
+
+    who, form = await submitted(request, action="POST /console/totp/confirm")
+    body = parsed(auth_api.CodeConfirmation, {"code": field(form, "code", 8)}, "code form")
+    done = await run_in_threadpool(auth_api.confirm_second_factor, body, request)
+    return render(request, "totp.html", who=who, state=None, started=None,
+                  codes=done["recovery_codes"])  # fmt: skip
+
+
 @router.post("/logout")
 async def logout(request: Request) -> Response:
     """End the session and go back to the login page."""
@@ -296,8 +340,10 @@ async def logout(request: Request) -> Response:
 
 def _open_session(request: Request, user: str, password: str, code: str, target: str) -> Response:
     ctx = context(request)
-    secret, token = ctx.auth.login(user, password, code, caller(request), kind="session")
-    done = RedirectResponse(target, 303)
+    secret, token = ctx.auth.login(
+        user, password, code, caller(request), kind="session", enrol=True
+    )
+    done = RedirectResponse(target if "read" in token.scopes else "/console/totp", 303)
     done.set_cookie(
         SESSION_COOKIE,
         secret,

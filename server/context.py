@@ -28,6 +28,9 @@ ENROLMENT_PATHS = (
     "/api/v1/auth/totp/confirm",
     "/api/v1/auth/logout",
     "/api/v1/whoami",
+    "/console/totp",
+    "/console/totp/confirm",
+    "/console/logout",
 )
 
 

@@ -77,6 +77,7 @@ def log_in(page: Page, server: LiveServer, user: str) -> None:
     page.fill("#user", user)
     page.fill("#password", NEW_PASSWORD)
     page.click("button[type=submit]")
+    page.wait_for_selector("#code, form.logout")  # the next page, whichever it is
     if page.locator("#code").count():
         page.fill("#code", server.code(user))
         page.click("button[type=submit]")

@@ -13,12 +13,21 @@ from tests.integration.server.browser import chromium, log_in, new_page, shoot
 from tests.integration.server.live_server import NEW_PASSWORD, LiveServer
 
 pytestmark = pytest.mark.integration
+NEWCOMER = """
+[[people]]
+user = "gaofei"
+name = "高飞"
+email = "gaofei@fgw.example.gov.cn"
+roles = ["department:fgw"]
+"""
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A server with a department user, an approver (TOTP) and a facility user."""
     site = copy_site(tmp_path_factory.mktemp("console") / "site")
+    with (site / "dcops.toml").open("a", encoding="utf-8") as toml:
+        toml.write(NEWCOMER)
     live = LiveServer(site)
     live.start()
     try:
@@ -27,6 +36,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         live.account("zhaomin", second_factor=False)
         live.account("lina", second_factor=False)
         live.account("zhangwei", second_factor=True)
+        live.account("gaofei", second_factor=False)
         yield live
     finally:
         live.stop()
@@ -150,3 +160,36 @@ def test_changing_the_password_in_the_browser(server: LiveServer) -> None:
         page.wait_for_selector("form.logout")
     changes = [e for e in server.journal() if e.get("action") == "auth.password"]
     assert changes and "lina" in str(changes[-1])
+
+
+def test_a_person_enrols_a_second_factor_and_then_logs_in_with_it(server: LiveServer) -> None:
+    with chromium() as browser:
+        page = new_page(browser, server)
+        log_in(page, server, "gaofei")
+        page.click("text=第二因子 2FA")
+        assert "未启用 / not set up" in page.inner_text("#totp-state")
+        page.click("button[type=submit] >> text=启用第二因子")
+        assert page.locator("img[alt*=QR]").count() == 1
+        page.fill("#code", "000000")
+        page.click("form[action='/console/totp/confirm'] button")
+        refused = page.inner_text("main")
+        assert "动态口令" in refused or "code" in refused.lower(), refused
+
+        page.goto("/console/totp")
+        page.click("button[type=submit] >> text=启用第二因子")
+        uri = page.inner_text("#otpauth")
+        server.secrets["gaofei:totp"] = uri.split("secret=")[1].split("&")[0]
+        page.fill("#code", server.code("gaofei"))
+        page.click("form[action='/console/totp/confirm'] button")
+        assert page.locator("#recovery-codes li").count() == 10
+
+        again = new_page(browser, server)
+        again.goto("/console/login")
+        again.fill("#user", "gaofei")
+        again.fill("#password", NEW_PASSWORD)
+        again.click("button[type=submit]")
+        assert again.locator("#code").count() == 1, "the second factor is not asked for"
+        again.fill("#code", server.code("gaofei"))
+        again.click("button[type=submit]")
+        again.wait_for_selector("form.logout")
+    assert any(e.get("action") == "auth.totp.confirm" for e in server.journal())
