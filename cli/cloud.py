@@ -118,3 +118,28 @@ def usage(
         output.print_json(cloud_view.usage_dict(measured, threshold))
     else:
         cloud_view.show_usage(measured, threshold)
+
+
+@app.command("drift")
+def drift(
+    ctx: typer.Context,
+    name: str | None = typer.Argument(None, help="One tenancy's name; default all of them."),
+) -> None:
+    """Differences between each tenancy's approved request and the live clouds; exit 1 on any."""
+    from dcops.cli.views import cloud_view, output
+    from dcops.cloud.drift import drift as find_drift
+    from dcops.cloud.inventory import take_inventory
+    from dcops.cloud.observations import record_findings
+
+    state = session(ctx)
+    actor = state.require(*READERS, action="dcops cloud drift")
+    with output.error_console().status("cloud drift: 对比申请与云上 comparing requests and clouds"):
+        found = take_inventory(state.site)
+        findings = find_drift(found, name)
+    record_findings(state.site, actor, "cloud.drift.finding", findings)
+    if state.json:
+        output.print_json(cloud_view.scan_dict(findings, found))
+    else:
+        cloud_view.show_scan(findings, found, "漂移")
+    if findings or any(not failure.absent for failure in found.failures):
+        raise typer.Exit(1)

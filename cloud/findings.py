@@ -66,6 +66,25 @@ RULES = {
             "绑定或释放 / attach it to a port, or release it",
         ),
         Rule(
+            "drift-missing",
+            "high",
+            "申请中有而云上没有 / in the approved request, missing from the cloud",
+            "运行 dcops provision 补齐，或查明删除者 / run dcops provision, or find who removed it",
+        ),
+        Rule(
+            "drift-extra",
+            "high",
+            "云上有而申请中没有 / in the cloud, not in the approved request",
+            "提交变更申请，或删除 / file a change request for it, or remove it",
+        ),
+        Rule(
+            "drift-changed",
+            "medium",
+            "与申请不一致 / differs from the approved request",
+            "运行 dcops provision 恢复，或提交变更申请 / run dcops provision to put it back, or "
+            "file a change request",
+        ),
+        Rule(
             "sg-rule-description",
             "low",
             "安全组规则缺少说明 / security-group rule without a description",

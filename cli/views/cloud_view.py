@@ -114,19 +114,19 @@ def scan_dict(findings: list[Finding], found: Inventory) -> dict[str, Any]:
     }
 
 
-def _verdict(findings: list[Finding], found: Inventory) -> str:
+def _verdict(findings: list[Finding], found: Inventory, noun: str = "不合规") -> str:
     counts = ", ".join(f"{n} {s}" for s, n in _counts(findings).items() if n)
     unread = [f.service for f in found.failures if not f.absent]
     head = (
-        f"{len(findings)} 项不合规 / {len(findings)} findings ({counts})"
+        f"{len(findings)} 项{noun} / {len(findings)} findings ({counts})"
         if findings
-        else "未发现不合规 / no findings"
+        else f"未发现{noun} / no findings"
     )
     tail = f"; 未能读取 not read: {', '.join(unread)} (scan incomplete)" if unread else ""
     return f"{head} in {len(found.scopes)} scopes{tail}"
 
 
-def show_scan(findings: list[Finding], found: Inventory) -> None:
+def show_scan(findings: list[Finding], found: Inventory, noun: str = "不合规") -> None:
     """Findings most severe first, each with where it is, what is wrong and how to fix it."""
     for f in findings:
         where = f"{f.cloud} {f.scope}: {f.kind} {f.resource_name or f.resource_id}"
@@ -134,7 +134,7 @@ def show_scan(findings: list[Finding], found: Inventory) -> None:
         output.show(f"  {output.inline(f.message)}")
         output.show(f"  修复 fix: {f.fix}")
     show_failures(found.failures)
-    output.show(_verdict(findings, found))
+    output.show(_verdict(findings, found, noun))
 
 
 def _cell(value: object) -> str:

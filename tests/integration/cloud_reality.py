@@ -116,7 +116,7 @@ def seed_openstack(admin: Any) -> Seeded:
         remote_ip_prefix="10.10.0.0/16",
         description="ops HTTPS",
     )
-    seeded.server = _server(scoped, f"{TENANCY}-app-0", network, [tag]).id
+    seeded.server = _server(scoped, f"{TENANCY}-app-1", network, [tag]).id
     # Out of band: a server made by hand without the tag, SSH opened to the world at 2 a.m.,
     # a floating IP allocated and never attached, a project nobody asked for.
     seeded.hand_server = _server(scoped, "debug-box", network, []).id

@@ -120,7 +120,7 @@ def test_inventory_names_each_scope_owner_and_what_it_holds(truth: Truth) -> Non
     project = scopes[("openstack", reality.TENANCY)]
     assert (project["tenancy"], project["department"]) == (reality.TENANCY, "fgw")
     servers = {r["name"] for r in project["resources"] if r["kind"] == "server"}
-    assert servers == {f"{reality.TENANCY}-app-0", "debug-box"}
+    assert servers == {f"{reality.TENANCY}-app-1", "debug-box"}
     ips = [r for r in project["resources"] if r["kind"] == "floating_ip"]
     assert [ip["id"] for ip in ips] == [truth.seeded.orphan_ip]
     assert ips[0]["port"] == ""
@@ -264,3 +264,18 @@ def test_usage_sets_use_against_quota_grant_and_tier(truth: Truth) -> None:
     assert "配额使用 usage against quotas" in table.stdout
     assert "超限 OVER" in table.stdout
     assert max(len(line) for line in table.stdout.splitlines()) <= 100
+
+
+def test_drift_names_what_differs_from_the_request(truth: Truth) -> None:
+    done = truth.dcops("cloud", "drift", reality.TENANCY, "--output", "json")
+    assert done.returncode == 1, done.stdout + done.stderr
+    found = {(f["rule"], f["kind"], f["id"]) for f in json.loads(done.stdout)["findings"]}
+    quota = {f[2] for f in found if f[1] == "resource_quota"}
+    assert found == {
+        ("drift-extra", "server", truth.seeded.hand_server),
+        ("drift-extra", "security_group_rule", truth.seeded.widened_rule),
+        *(("drift-changed", "resource_quota", q) for q in quota),
+    }
+    assert len(quota) == 1
+    recorded = _journal(truth.site, "cloud.drift.finding")
+    assert {e["object"]["id"] for e in recorded} >= {truth.seeded.hand_server}
