@@ -249,6 +249,22 @@ def check_config(config: SiteConfig, doc: Document) -> list[Problem]:
     problems += _overlapping_pools(config, doc)
     problems += check_duties(config, doc)
     problems += _check_server(config, doc)
+    problems += _check_department_caps(config, doc)
+    return problems
+
+
+def _check_department_caps(config: SiteConfig, doc: Document) -> list[Problem]:
+    """A department-wide cap below the same tier's per-request cap would silently replace it."""
+    problems = []
+    for name, tier in config.tiers.items():
+        for field, cap in tier.department_caps.model_dump(exclude_none=True).items():
+            per_request = getattr(tier, field)
+            if cap < per_request:
+                message = (
+                    f"部门总量上限低于单个申请上限 / department-wide cap {cap} is below the "
+                    f"per-request cap {per_request} of tier {name!r}; allowed: at least {per_request}"
+                )
+                problems.append(doc.problem(("tiers", name, "department_caps", field), message))
     return problems
 
 

@@ -161,6 +161,19 @@ class AddressPool(Strict):
         return ipaddress.ip_network(self.cidr)
 
 
+class DepartmentCaps(Strict):
+    """Caps on what all of a department's pending and live tenancies hold together."""
+
+    vcpus: PositiveInt | None = None
+    ram_gb: PositiveInt | None = None
+    volume_gb: PositiveInt | None = None
+    instances: PositiveInt | None = None
+    load_balancers: int | None = Field(default=None, ge=0)
+    k8s_cpu: int | None = Field(default=None, ge=0)
+    k8s_memory_gb: int | None = Field(default=None, ge=0)
+    k8s_pods: int | None = Field(default=None, ge=0)
+
+
 class Tier(Strict):
     """Caps for departments of one tier, and when a request needs two approvers."""
 
@@ -177,6 +190,8 @@ class Tier(Strict):
     k8s_pods: int = Field(ge=0)
     max_period_days: PositiveInt
     two_approvers_above_vcpus: PositiveInt
+    department_caps: DepartmentCaps = DepartmentCaps()
+    """Department-wide caps; a cap left out does not apply."""
 
 
 class Department(Strict):

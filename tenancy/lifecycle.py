@@ -25,6 +25,7 @@ from dcops.core.errors import AccessDenied, InputError, InvalidInput, Problem
 from dcops.core.identity import Actor, require_role
 from dcops.core.site import Site
 from dcops.tenancy import ipam, states
+from dcops.tenancy.department_caps import check_department_caps
 from dcops.tenancy.model import TenancyRequest
 from dcops.tenancy.notifications import channels_for, enqueue
 from dcops.tenancy.records import AllocationRecord, ApprovalRecord, HistoryRecord, RequestRecord
@@ -229,6 +230,7 @@ def submit(
         ctx.steps.reached("locked")
         changes = _changed_tenancy(session, request)
         _check_neighbours(session, request)
+        check_department_caps(session, site, request)
         now = _now()
         record = RequestRecord(
             name=request.name,

@@ -180,3 +180,23 @@ def test_interrupted_interactive_request_keeps_a_draft(dcops: RunDcops, site_dir
     text = draft.read_text(encoding="utf-8")
     assert "purpose: 绩效考核系统" in text and "expires: '2027-06-30'" in text
     assert _stored(dcops) == []
+
+
+def test_department_wide_cap_refuses_at_submit_with_exit_2_and_stores_nothing(
+    dcops: RunDcops, site_dir: Path
+) -> None:
+    text = (site_dir / SAMPLE).read_text(encoding="utf-8")
+    body = text[: text.index("vpn:")].replace("expires: 2027-12-31", "expires: 2027-06-30")
+    body = body.replace(
+        "{code: fgw, name: 市发展和改革委员会}", "{code: zwfw, name: 市政务服务管理局}"
+    )
+    body = body.replace("volume_gb: 500}", "volume_gb: 800}")  # 1000 GB each; basic allows 2000
+    for name, web in (("zwfw-a", 2), ("zwfw-b", 2), ("zwfw-c", 1)):
+        path = site_dir / f"inventory/requests/{name}.yml"
+        path.write_text(f"name: {name}\n" + body.replace("count: 2", f"count: {web}"), "utf-8")
+        done = dcops("tenancy", "request", str(path), user="zhangwei")
+        assert done.returncode == (2 if name == "zwfw-c" else 0), done.stdout + done.stderr
+    assert "部门 zwfw 的云硬盘总量将超过 basic 级别的部门上限" in done.stderr
+    assert "in use 2000 GB" in done.stderr and "this request 900 GB" in done.stderr
+    assert "limit 2000 GB" in done.stderr
+    assert sorted(row["name"] for row in _stored(dcops)) == ["zwfw-a", "zwfw-b"]  # type: ignore[index]
