@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from dcops.server.accounts import Account, AccountStore, Token
     from dcops.server.clock import Clock
 
-USER_RULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+USER_RULE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 SCOPES = ("read", "write")
 ENROL_ONLY = ("enrol",)  # a login that may only enrol its missing second factor
 WRONG = "用户名或密码错误 / wrong user name, password or code"
@@ -46,7 +46,7 @@ class Principal:
 
 def check_user_name(user: str) -> None:
     """Refuse a user name that is not one dcops could have (bounded, ASCII, no spaces)."""
-    if not USER_RULE.match(user):
+    if not USER_RULE.fullmatch(user):  # match with $ would let a trailing newline through
         raise InputError(
             f"用户名无效 / user name {user[:64]!r} is not valid; allowed: 1-64 characters of "
             "letters, digits, dot, dash and underscore"
@@ -183,9 +183,7 @@ class Authenticator:
     def _second_factor(
         self, user: str, account: Account, code: str, caller: Caller, now: float
     ) -> str:
-        if account.totp_secret is None:
-            self._not_enrolled(user, caller, "password")
-        assert account.totp_secret is not None
+        assert account.totp_secret is not None  # the callers check it
         if not code:
             raise SecondFactorNeeded(
                 "需要动态口令 / a one-time code (TOTP) or a recovery code is needed for this account"
