@@ -1,5 +1,5 @@
 # The two commands of the README, and a few for developers.
-.PHONY: demo test install dev docs bench bench-lab mutation engine bench-engine
+.PHONY: demo test install dev docs bench bench-lab mutation engine bench-engine bench-provision
 
 demo: install
 	scripts/demo.sh
@@ -41,3 +41,7 @@ mutation: install
 # Cold and warm engine builds in a scratch folder (20–60 minutes).
 bench-engine: install
 	.venv/bin/python bench/engine_bench.py
+
+# dcops provision against the lab cloud beside openstacksdk, and ten at once (as root, 30-90 minutes).
+bench-provision: install
+	.venv/bin/python bench/provision_bench.py

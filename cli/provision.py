@@ -7,9 +7,15 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from dcops.cli.views.session import Session, session
+from dcops.core.errors import OperationFailed
 
 if TYPE_CHECKING:
     from dcops.core.identity import Actor
+
+
+class PolicyViolation(OperationFailed):
+    """The stack breaks a policy: refused before the engine touches the cloud (exit 1)."""
+
 
 REQUEST_HELP = "An approved request (ID or tenancy name), or a request file."
 _REQUEST = typer.Argument(None, metavar="[REQUEST|NAME]", help=REQUEST_HELP, show_default=False)
@@ -50,6 +56,9 @@ def provision(
     parameters = {"request": _source(planned), "preview_only": preview_only, "only": only}
     target = audit_object(name)
     with audited(state.site, actor, "provision", target, parameters, secrets=driver.secrets) as op:
+        report = _judged(state, planned)
+        if not report.ok:
+            raise PolicyViolation(_violations(report))
         with EngineProgress(f"preview {name}") as bar:
             preview = driver.preview(bar)
         output.show(f"preview of {name}: {preview.text()}")
@@ -65,9 +74,11 @@ def provision(
         with EngineProgress(f"update {name}") as bar:
             bar.planned(preview.changes)
             outcome = driver.up(bar)
-        _record_applied(state, planned)
+        _record_applied(state, report)
         op.attach(diff=outcome.text(), details={"applied": True, "summary": outcome.summary})
     output.show(f"provision: {name} updated — {outcome.text().splitlines()[0]}")
+    for note in outcome.notes:
+        output.show(note)
     if planned is not None and planned.request_id is not None and planned.state == "approved":
         from dcops.tenancy.lifecycle import mark_provisioned
 
@@ -132,6 +143,9 @@ def _engine_run(state: Session, actor: Actor, verb: str, driver: Any, planned: A
     # A refresh lists what drifted and which properties; a destroy only counts what went.
     text = outcome.text() if verb == "refresh" else outcome.text().splitlines()[0]
     output.show(f"{verb}: {name} — {text}")
+    if verb != "refresh":  # a refresh's text holds its drift and notes already
+        for note in outcome.notes:
+            output.show(note)
 
 
 def _driver(
@@ -193,14 +207,34 @@ def _source(planned: Any) -> str:
     return "dcops.toml [catalogue]" if planned is None else str(planned.source)
 
 
-def _record_applied(state: Session, planned: Any) -> None:
-    """Keep the applied program's offline snapshot: later plans diff against what is live."""
-    from dcops.stacks import snapshot
-    from dcops.stacks.plan import plan, snapshot_of
+def _judged(state: Session, planned: Any) -> Any:
+    """The stack's offline plan, judged by the site's policies before the engine runs."""
+    from dcops.stacks.plan import plan
 
     if planned is None:
-        report = plan(state.site, [], platform=True)
-    else:
-        report = plan(state.site, [(planned.spec, planned.source)])
+        return plan(state.site, [], platform=True)
+    return plan(state.site, [(planned.spec, planned.source)])
+
+
+def _violations(report: Any) -> str:
+    """The policies a plan breaks, each with its first message."""
+    found = []
+    for tenancy in report.tenancies:
+        for verdict in tenancy.verdicts:
+            if verdict.violations:
+                found.append(f"{verdict.policy}: {verdict.violations[0].message}")
+        if tenancy.duplicates:
+            found.append(f"duplicate resource names: {', '.join(tenancy.duplicates[:3])}")
+    return (
+        "策略不通过 / policy violations, the cloud was not touched (see `dcops plan` for all): "
+        + "; ".join(found)
+    )
+
+
+def _record_applied(state: Session, report: Any) -> None:
+    """Keep the applied program's offline snapshot: later plans diff against what is live."""
+    from dcops.stacks import snapshot
+    from dcops.stacks.plan import snapshot_of
+
     applied = report.tenancies[0]
     snapshot.save(state.site, applied.tenancy, snapshot.APPLIED, snapshot_of(applied.resources))

@@ -8,7 +8,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -65,11 +65,14 @@ class Outcome:
     summary: dict[str, int] = field(default_factory=dict)
     steps: list[tuple[str, str]] = field(default_factory=list)
     fields: dict[str, list[str]] = field(default_factory=dict)  # urn → properties that differ
+    notes: list[str] = field(default_factory=list)  # what dcops did beside the engine
+    # Security-group rules in the cloud that the stack does not hold (the engine cannot see them).
+    drift: list[str] = field(default_factory=list)
 
     @property
     def changes(self) -> int:
-        """How many resources change (anything but 'same')."""
-        return sum(n for op, n in self.summary.items() if op != "same")
+        """How many resources change (anything but 'same'), out-of-band rules included."""
+        return sum(n for op, n in self.summary.items() if op != "same") + len(self.drift)
 
     def text(self) -> str:
         """The changes as plain text, for the terminal and the audit journal."""
@@ -81,7 +84,9 @@ class Outcome:
             )
             if op not in UNCHANGED and line not in lines:
                 lines.append(line)
-        return "\n".join(lines)
+        if self.drift:
+            lines[0] += f"; drift: {len(self.drift)} rule(s) made outside the stack"
+        return "\n".join(lines + self.drift + self.notes)
 
     def note_fields(self, meta: Any) -> None:
         """Keep which properties of a resource differ (drift found by a refresh, or an update)."""
@@ -158,6 +163,7 @@ class StackDriver:
         self.secrets = [str(v) for k, v in config.items() if k.startswith(f"{SECRET_NAMESPACE}:")]
         self._stack: Any = None
         self.parts: tuple[str, ...] = PARTS
+        self.openstack_cloud = str(config.get("openstack:cloud", ""))
 
     @classmethod
     def for_tenancy(
@@ -167,6 +173,10 @@ class StackDriver:
         CLI); program=False for refresh and destroy, which need no secrets of the program."""
         require_cli()
         clouds = clouds or Clouds.for_site(site)
+        if program and "openstack" in clouds.parts and not clouds.login:
+            from dcops.stacks.cloud_login import project_login
+
+            clouds = replace(clouds, login=project_login(clouds.openstack_cloud))
         config = stack_config(site, spec, clouds, program)
         driver = cls(site, spec.name, tenancy_program(spec, clouds), config)
         driver.parts = clouds.parts
@@ -221,24 +231,50 @@ class StackDriver:
         """What an update would change, against the cloud as it is now (refreshed first)."""
         outcome = Outcome()
         listener = _listener(progress, outcome)
-        with _engine_errors(self.site, self.name):
+        with self._failures():
             result = _cancellable(
                 lambda: self.stack().preview(on_event=listener, color="never", refresh=True)
             )
         outcome.summary = {op_name(k): int(v) for k, v in (result.change_summary or {}).items()}
+        outcome.drift = [f"remove {text}" for _, text in self._unmanaged_rules()]
         return outcome
 
     def up(self, progress: Progress) -> Outcome:
-        """Apply the program."""
-        return self._run("up", progress)
+        """Apply the program, then remove rules made outside it from its security groups."""
+        from dcops.stacks.leftovers import remove_rules
+
+        outcome = self._run("up", progress)
+        extra = [rule for rule, _ in self._unmanaged_rules()]
+        if extra:
+            outcome.notes = remove_rules(self.openstack_cloud, extra)
+        return outcome
 
     def refresh(self, progress: Progress) -> Outcome:
-        """Bring the stack's state in line with the cloud."""
-        return self._run("refresh", progress)
+        """Bring the stack's state in line with the cloud; report rules made outside it."""
+        outcome = self._run("refresh", progress)
+        outcome.drift = [f"not declared: {text}" for _, text in self._unmanaged_rules()]
+        return outcome
+
+    def _unmanaged_rules(self) -> list[tuple[Any, str]]:
+        """Rules in the stack's security groups that no resource of the stack holds."""
+        if not self.openstack_cloud or "openstack" not in self.parts:
+            return []
+        from dcops.stacks.leftovers import unmanaged_rules
+
+        with _engine_errors(self.site, self.name):
+            deployment = self.stack().export_stack().deployment or {}
+        return unmanaged_rules(self.openstack_cloud, deployment)
 
     def destroy(self, progress: Progress) -> Outcome:
-        """Delete every resource of the stack."""
-        return self._run("destroy", progress)
+        """Delete every resource of the stack, then what Neutron made in its projects unasked."""
+        from dcops.stacks.leftovers import projects_in, remove_security_groups
+
+        with _engine_errors(self.site, self.name):
+            projects = projects_in(self.stack().export_stack().deployment or {})
+        outcome = self._run("destroy", progress)
+        if projects and self.openstack_cloud:
+            outcome.notes = remove_security_groups(self.openstack_cloud, projects)
+        return outcome
 
     def _run(self, verb: str, progress: Progress) -> Outcome:
         outcome = Outcome()
@@ -248,11 +284,32 @@ class StackDriver:
         if verb == "up":
             kwargs["show_secrets"] = False
             kwargs["refresh"] = True  # drift made out of band is put right, not kept
-        with _engine_errors(self.site, self.name):
+        with self._failures():
             result = _cancellable(lambda: method(**kwargs))
         changes = result.summary.resource_changes or {}
         outcome.summary = {op_name(k): int(v) for k, v in changes.items()}
         return outcome
+
+    @contextmanager
+    def _failures(self) -> Iterator[None]:
+        """Engine errors as dcops errors; when the cloud's Keystone is down, said first, by URL."""
+        try:
+            with _engine_errors(self.site, self.name):
+                yield
+        except Cancelled:
+            raise
+        except OperationFailed as exc:
+            down = None
+            if self.openstack_cloud:
+                from dcops.stacks.cloud_login import identity_down
+
+                down = identity_down(self.openstack_cloud)
+            if down is None:
+                raise
+            raise OperationFailed(
+                f"{down} (Keystone 不可用); what the engine finished is kept in the stack's "
+                f"state: run the same command again once Keystone answers\n{exc}"
+            ) from None
 
 
 def short_urn(urn: str) -> str:
@@ -418,5 +475,5 @@ def failure_message(stack: str, text: str) -> str:
 
 
 def _last_lines(text: str, count: int = 8) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
+    lines = [line for line in text.strip().splitlines() if line.strip() not in ("", "stderr:")]
     return "\n".join(lines[-count:])

@@ -34,7 +34,10 @@ class Backend:
     def env(self, cli: Path | None = None) -> dict[str, str]:
         """Environment for the pulumi CLI: never the passphrase itself, only where to read it;
         with the CLI's path, also a PATH that finds the plugins beside it, and no plugin download."""
+        from dcops.stacks.cloud_login import engine_environment
+
         return {
+            **engine_environment(),
             **(engine.environment(cli) if cli is not None else {}),
             "PULUMI_BACKEND_URL": self.url,
             "PULUMI_CONFIG_PASSPHRASE_FILE": str(self.passphrase_file),

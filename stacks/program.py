@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -28,12 +28,17 @@ SecretSource = Callable[[str], pulumi.Output[str]]
 @dataclass(frozen=True)
 class Clouds:
     """Where the providers point (a clouds.yaml entry, a kubeconfig and context) and which parts
-    of a tenancy its stack holds (both by default; `provision --only kubernetes` for one)."""
+    of a tenancy its stack holds (both by default; `provision --only kubernetes` for one).
+
+    `login` is the clouds.yaml entry's user as provider arguments (stacks/cloud_login.py), for
+    the provider scoped to a tenancy's new project; empty in offline plans, which then give
+    that provider the entry's name (mocks never log in)."""
 
     openstack_cloud: str = "gdc"
     kube_context: str = ""
     kubeconfig: str = ""
     parts: tuple[str, ...] = PARTS
+    login: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_environment(cls) -> Clouds:
@@ -88,6 +93,7 @@ class TenancyStack(Component):
                 spec=spec,
                 admin=admin,
                 cloud=clouds.openstack_cloud,
+                login=clouds.login,
                 external_network_id=external.id,
                 psks={vpn.name: secret(vpn.psk_secret) for vpn in spec.vpns},
             ),

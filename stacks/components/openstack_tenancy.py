@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_openstack as openstack
@@ -26,6 +28,7 @@ class OpenStackTenancyArgs:
     cloud: str
     external_network_id: pulumi.Input[str]
     psks: dict[str, pulumi.Input[str]]
+    login: Mapping[str, str] = field(default_factory=dict)
 
 
 class OpenStackTenancy(Component):
@@ -55,8 +58,8 @@ class OpenStackTenancy(Component):
         # A provider scoped to the new project can log in only once its user has a role there.
         scoped = openstack.Provider(
             f"{name}-project",
-            cloud=args.cloud,
             tenant_id=self.project.id,
+            **_login(args),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[access]),
         )
         inside = pulumi.ResourceOptions(
@@ -127,3 +130,18 @@ class OpenStackTenancy(Component):
                 VpnArgs(vpn, net.router.id, subnet_ids, args.psks[vpn.name], net.interfaces),
                 inside,
             )
+
+
+def _login(args: OpenStackTenancyArgs) -> dict[str, Any]:
+    """The scoped provider's login: the user by hand (a `cloud` would override the project).
+
+    Without a login (offline plans), the clouds.yaml entry's name stands in for it."""
+    if not args.login:
+        return {"cloud": args.cloud}
+    # An empty `cloud`, not a missing one: the SDK would fill a missing one from $OS_CLOUD.
+    login: dict[str, Any] = {"cloud": "", **args.login}
+    if "password" in login:
+        login["password"] = pulumi.Output.secret(login["password"])
+    if "insecure" in login:
+        login["insecure"] = login["insecure"] == "true"
+    return login

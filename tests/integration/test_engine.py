@@ -28,7 +28,7 @@ import pytest
 from dcops.core import engine
 from tests.conftest import REPO
 
-pytestmark = [pytest.mark.integration, pytest.mark.live]
+pytestmark = [pytest.mark.integration, pytest.mark.live, pytest.mark.engine]
 
 CLI_VERSION = re.search(
     r"^CLI_VERSION=(\S+)$", (REPO / "scripts" / "install-engine.sh").read_text(), re.M

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.integration.lab_cloud import LabCloud
+from tests.integration.lab_cloud import PORT_BASE, LabCloud
 
-pytestmark = [pytest.mark.integration, pytest.mark.live]
+pytestmark = [pytest.mark.integration, pytest.mark.live, pytest.mark.cloud]
 
 SERVICES = {
     "mariadb", "rabbitmq", "keystone", "placement", "glance", "neutron", "nova-api",
@@ -36,7 +36,8 @@ def test_every_service_answers_on_loopback(lab_cloud: LabCloud) -> None:
     rows = lab_cloud.status()
     assert {r["name"] for r in rows} == SERVICES
     assert [r["name"] for r in rows if not r["healthy"]] == []
-    assert all(r["port"] is None or 27100 <= r["port"] < 27110 for r in rows)
+    base = int(PORT_BASE)
+    assert all(r["port"] is None or base <= r["port"] < base + 10 for r in rows)
     assert "registered 3 images, 1 networks, 5 flavors" in lab_cloud.up_stdout
 
 

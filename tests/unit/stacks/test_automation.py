@@ -24,6 +24,7 @@ from dcops.stacks.program import Clouds
 from dcops.stacks.spec import TenancySpec
 
 PSK = "correct-horse-battery-staple"
+CLOUD_PASSWORD = "keystone-password-of-the-provisioner"
 FAKE_CLI = """#!/bin/sh
 echo "$@" >> "$FAKE_PULUMI_LOG"
 env >> "$FAKE_PULUMI_LOG.env"
@@ -70,6 +71,16 @@ def fake_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("DCOPS_ENGINE_DIR", str(folder))
     monkeypatch.setenv("FAKE_PULUMI_LOG", str(log))
+    # The scoped provider's login comes from clouds.yaml (stacks/cloud_login.py).
+    clouds = tmp_path / "clouds.yaml"
+    clouds.write_text(
+        "clouds:\n  gdc:\n    auth:\n      auth_url: http://127.0.0.1:9/v3\n"
+        f"      username: provisioner\n      password: {CLOUD_PASSWORD}\n"
+        "      user_domain_name: Default\n      project_name: admin\n"
+        "      project_domain_name: Default\n"
+    )
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(clouds))
+    monkeypatch.delenv("OS_CLOUD", raising=False)
     return log
 
 
@@ -170,6 +181,8 @@ def test_preview_against_a_locked_stack_names_the_holder_and_keeps_secrets_off_a
     assert "preview" in argv and "--stack fgw-production" in argv
     assert PSK not in argv
     assert PSK not in Path(f"{fake_cli}.env").read_text()
+    assert CLOUD_PASSWORD not in argv
+    assert CLOUD_PASSWORD not in Path(f"{fake_cli}.env").read_text()
 
 
 def test_lock_message_without_details() -> None:
