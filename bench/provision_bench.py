@@ -317,7 +317,9 @@ def timed(site: Path, *args: str) -> float:
 
 def main() -> None:
     if os.geteuid() != 0:
-        raise SystemExit("bench/provision_bench.py needs root (the lab cloud runs Debian's services)")
+        raise SystemExit(
+            "bench/provision_bench.py needs root (the lab cloud runs Debian's services)"
+        )
     if not (DCOPS.parent / "pulumi").exists():
         raise SystemExit("bench/provision_bench.py needs the engine: run scripts/install-engine.sh")
     workdir = Path(tempfile.mkdtemp(prefix="dcops-cloud-bench-"))

@@ -21,7 +21,7 @@ import pytest
 from tests.conftest import DCOPS, copy_site, dcops_env
 from tests.integration.test_lab_k8s import free_base_port, missing_programs
 
-pytestmark = [pytest.mark.integration, pytest.mark.live]
+pytestmark = [pytest.mark.integration, pytest.mark.live, pytest.mark.engine]
 
 FGW, WJW = "fgw-production", "wjw-staging"  # the example site's tenancies with a namespace
 QUOTA = {  # inventory/requests/fgw-production.yml asks for cpu 16, memory 64Gi, pods 100

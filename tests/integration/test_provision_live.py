@@ -216,8 +216,8 @@ def test_provision_reports_and_records_the_update(provisioned: tuple[LabCloud, s
     ]
     assert event["object"] == f"tenancy/{NAME}" and event["status"] == "success"
     assert event["details"]["summary"] == {"create": 45}
-    assert "create urn:pulumi:fgw-staging::dcops::" in event["diff"]
-    assert "refresh urn:" not in event["diff"]
+    assert f"create openstack:identity/project:Project {NAME}\n" in event["diff"]
+    assert "refresh " not in event["diff"]
     shown = json.loads(ok(cloud.dcops("tenancy", "show", NAME, "-o", "json")))
     assert [h["to"] for h in shown["history"]] == ["submitted", "approved", "provisioned"]
 
@@ -514,33 +514,54 @@ def test_keystone_down_during_up_is_named_and_the_next_up_completes(cloud: LabCl
     assert "run the same command again once Keystone answers" in up.output
     assert locks(cloud, FAULTS) == []
     # The stack is consistent: what was made is in its state, so the next run adds the rest.
-    again = ok(cloud.dcops("refresh", f"inventory/requests/{FAULTS}.yml", timeout=ENGINE_TIMEOUT))
-    assert "delete" not in again.split("—", 1)[1].splitlines()[0]
+    refreshed = ok(
+        cloud.dcops("refresh", f"inventory/requests/{FAULTS}.yml", timeout=ENGINE_TIMEOUT)
+    )
+    assert "delete" not in refreshed.split("—", 1)[1].splitlines()[0]
+    done = ok(
+        cloud.dcops(
+            "provision", f"inventory/requests/{FAULTS}.yml", "--yes", timeout=ENGINE_TIMEOUT
+        )
+    )
+    assert f"provision: {FAULTS} updated — create " in done
+    conn = cloud.connect()
+    [server] = list(conn.compute.servers(all_projects=True, project_id=project_of(conn, FAULTS).id))
+    assert server.status == "ACTIVE"
 
 
 def test_a_second_run_is_refused_naming_the_holder_and_ctrl_c_unlocks(cloud: LabCloud) -> None:
-    first = Background(cloud, "provision", f"inventory/requests/{FAULTS}.yml", "--yes")
-    wait_for("the update to start", lambda: first.updating(FAULTS), timeout=ENGINE_TIMEOUT)
-    second = cloud.dcops("provision", f"inventory/requests/{FAULTS}.yml", "--yes")
-    assert first.process.poll() is None, "the first run ended before the second tried: " + (
-        first.output
-    )
-    assert second.returncode == 1, second.stdout + second.stderr
-    assert f"stack {FAULTS} is locked by" in second.stderr and "(pid " in second.stderr
-    first.process.send_signal(signal.SIGINT)
-    assert first.wait() == 130, first.output
-    assert "cancelled: the engine stopped after finishing the steps in flight" in first.output
+    conn = cloud.connect()
+    project = project_of(conn, FAULTS)
+    # Something for the runs to do that takes a while: the server, deleted out of band.
+    [server] = list(conn.compute.servers(all_projects=True, project_id=project.id))
+    conn.compute.delete_server(server)
+    conn.compute.wait_for_delete(server, wait=600)
+    # Two runs at once: their previews overlap; the first to start its update holds the lock.
+    runs = [
+        Background(cloud, "provision", f"inventory/requests/{FAULTS}.yml", "--yes")
+        for _ in range(2)
+    ]
+    refused = wait_for(
+        "one run to end",
+        lambda: [r for r in runs if r.process.poll() is not None],
+        timeout=ENGINE_TIMEOUT,
+    )[0]
+    [holder] = [r for r in runs if r is not refused]
+    assert refused.process.returncode == 1, refused.output
+    assert f"stack {FAULTS} is locked by" in refused.output and "(pid " in refused.output
+    assert holder.process.poll() is None, "the holder ended at once: " + holder.output
+    holder.process.send_signal(signal.SIGINT)  # Ctrl-C while it recreates the server
+    assert holder.wait() == 130, holder.output
+    assert "cancelled: the engine stopped after finishing the steps in flight" in holder.output
     assert locks(cloud, FAULTS) == []
     resumed = ok(
         cloud.dcops(
             "provision", f"inventory/requests/{FAULTS}.yml", "--yes", timeout=ENGINE_TIMEOUT
         )
     )
-    # Unlocked: the next run goes through (adding what the cancelled one had not made yet,
-    # if anything: the steps in flight when Ctrl-C came may have been the last ones).
+    # Unlocked: the next run goes through, adding what the cancelled one had not made (if the
+    # steps in flight when Ctrl-C came were the last ones, there is nothing left to add).
     assert f"preview of {FAULTS}:" in resumed
-    conn = cloud.connect()
-    project = project_of(conn, FAULTS)
     [server] = list(conn.compute.servers(all_projects=True, project_id=project.id))
     assert server.status == "ACTIVE"
     again = ok(
