@@ -142,13 +142,7 @@ class Authenticator:
         enrol: bool,
     ) -> tuple[frozenset[str], str]:
         person = self.site.person(user)
-        if account is not None and account.locked_until > now:
-            until = time.strftime("%H:%M:%S", time.localtime(account.locked_until))
-            self._refuse(
-                user, caller, "password", "account locked",
-                f"账户已锁定 / account {user} is locked after repeated failures until {until}; "
-                "wait, or ask the security administrator",
-            )  # fmt: skip
+        self._check_lock(user, account, caller, "password", now)
         encoded = account.password_hash if account is not None else None
         good = verify_password(encoded or _dummy_hash(), password) and encoded is not None
         if not good or account is None or person is None or account.disabled:
@@ -171,6 +165,18 @@ class Authenticator:
                 "(POST /api/v1/auth/password with the current one)",
             )  # fmt: skip
         return roles, method
+
+    def _check_lock(
+        self, user: str, account: Account | None, caller: Caller, method: str, now: float
+    ) -> None:
+        """Refuse an account locked after repeated failures, until its lock ends."""
+        if account is not None and account.locked_until > now:
+            until = time.strftime("%H:%M:%S", time.localtime(account.locked_until))
+            self._refuse(
+                user, caller, method, "account locked",
+                f"账户已锁定 / account {user} is locked after repeated failures until {until}; "
+                "wait, or ask the security administrator",
+            )  # fmt: skip
 
     def _not_enrolled(self, user: str, caller: Caller, method: str) -> NoReturn:
         self._refuse(
@@ -220,6 +226,7 @@ class Authenticator:
         from dcops.server.directory import DirectoryError, bind_and_groups
 
         settings = self._directory()
+        self._check_lock(user, account, caller, "ldap", self.clock.now())
         try:
             entry = bind_and_groups(settings, user, password)
         except DirectoryError as exc:

@@ -29,7 +29,7 @@ from dcops.core.errors import (
 )
 from dcops.core.loader import load_site
 from dcops.core.site import Site
-from dcops.server import directory, totp
+from dcops.server import authentication, directory, totp
 from dcops.server.access_audit import AccessLog, Caller
 from dcops.server.accounts import AccountStore, Token, account_store
 from dcops.server.authentication import (
@@ -144,10 +144,13 @@ def test_recovery_codes_are_ten_distinct_by_default() -> None:
     assert len(new_recovery_codes(3)) == 3
 
 
-def test_unknown_users_cost_a_real_password_check() -> None:
+def test_unknown_users_cost_a_real_password_check(monkeypatch: pytest.MonkeyPatch) -> None:
     """The stand-in hash is a real Argon2id one, so an unknown name takes as long as a known one."""
+    monkeypatch.setattr(authentication, "_DUMMY_HASH", [])  # as in a fresh server process
     first = _dummy_hash()
-    assert first.startswith("$argon2id$") and _dummy_hash() == first
+    assert first.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    cached = authentication._DUMMY_HASH
+    assert _dummy_hash() == first and cached == [first]
 
 
 # local logins
@@ -241,7 +244,7 @@ def test_an_account_locks_after_five_failures_for_exactly_fifteen_minutes(desk: 
         f"账户已锁定 / account wanglei is locked after repeated failures until {until}; "
         "wait, or ask the security administrator"
     )
-    assert desk.last()["result"]["error"] == "account locked"
+    assert desk.last()["result"] == {"status": "failure", "error": "account locked"}
     assert desk.last()["actor"]["method"] == "password"
     desk.clock.advance(1)
     _, token = desk.login()
@@ -345,6 +348,7 @@ def test_an_overlong_code_is_refused_as_malformed(desk: Desk) -> None:
         desk.login(user="sunli", code="1" * 33)
     assert str(refused.value) == WRONG
     assert desk.last()["result"]["error"] == "malformed code"
+    assert desk.last()["actor"]["method"] == "password+totp"
     with pytest.raises(NotAuthenticated):
         desk.login(user="sunli", code="1" * 32)
     assert desk.last()["result"]["error"] == "wrong or reused one-time code"
@@ -472,6 +476,7 @@ def test_an_api_token_is_issued_within_the_callers_rights(desk: Desk) -> None:
     [
         (("admin",), 1, "unknown scope ['admin']; allowed: read, write"),
         (("read", "sudo"), 1, "unknown scope ['sudo']; allowed: read, write"),
+        (("admin", "sudo"), 1, "unknown scope ['admin']; allowed: read, write"),
         ((), 1, "unknown scope (); allowed: read, write"),
         (("read",), 0, "days 0 is out of range; allowed: 1 to 90"),
         (("read",), 91, "days 91 is out of range; allowed: 1 to 90"),
@@ -522,6 +527,8 @@ def test_people_revoke_their_own_tokens_and_security_any(desk: Desk) -> None:
     assert desk.last("auth.token.revoke")["actor"]["user"] == "zhouqiang"
     with pytest.raises(AccessDenied, match=r"no token 'x{32}' of yours"):
         desk.auth.revoke(other, "x" * 40, CALLER)
+    with pytest.raises(InputError, match=r"token 'y{32}' is unknown or revoked"):
+        desk.auth.revoke(security, "y" * 40, CALLER)
 
 
 # changing a password
@@ -532,6 +539,7 @@ def test_a_password_is_changed_after_proving_the_old_one(desk: Desk) -> None:
     desk.auth.change_password("wanglei", PASSWORD, "", "Fresh-Passw0rd-2027", CALLER)
     event = desk.last("auth.password")
     assert event["actor"]["user"] == "wanglei" and event["result"]["status"] == "success"
+    assert event["actor"]["method"] == "password"
     account = desk.store.account("wanglei")
     assert account is not None and account.password_set_at == START + 60
     assert not account.must_change
@@ -545,6 +553,7 @@ def test_a_password_change_with_a_wrong_old_one_counts_as_a_failure(desk: Desk) 
         desk.auth.change_password("wanglei", "nope", "", "Fresh-Passw0rd-2027", CALLER)
     assert str(refused.value) == WRONG
     assert desk.last()["result"]["error"] == "wrong password (change)"
+    assert desk.last()["actor"]["method"] == "password"
     for user in ("lina", "ghost"):  # a person without an account; no one at all
         with pytest.raises(NotAuthenticated):
             desk.auth.change_password(user, PASSWORD, "", "Fresh-Passw0rd-2027", CALLER)
@@ -584,7 +593,12 @@ def test_the_new_password_obeys_the_policy_and_its_history(desk: Desk) -> None:
             "wanglei", hash_password(password), START + n, 10, must_change=False
         )
     current = older[-1]
-    for reused, broken in ((current, "last 5"), (older[1], "last 5"), ("Short-1", "at least 12")):
+    for reused, broken in (
+        (current, "last 5"),
+        (older[1], "last 5"),
+        ("Short-1", "at least 12"),
+        ("Wanglei-Passw0rd-2027", "user name"),
+    ):
         with pytest.raises(InvalidInput) as refused:  # the current one; the 5th before it
             desk.auth.change_password("wanglei", current, "", reused, CALLER)
         assert [p.field for p in refused.value.problems] == ["password"]
@@ -592,6 +606,7 @@ def test_the_new_password_obeys_the_policy_and_its_history(desk: Desk) -> None:
     assert desk.events("auth.password") == []
     desk.auth.change_password("wanglei", current, "", older[0], CALLER)  # 6th before: allowed
     assert desk.login(password=older[0])[1].user == "wanglei"
+    assert len(desk.store.earlier_passwords("wanglei")) == 1 + 5  # trimmed to today's history
 
 
 # the directory (LDAP)
@@ -713,6 +728,7 @@ def test_a_disabled_directory_or_local_account_is_refused(ldap: tuple[Desk, Fake
     with pytest.raises(NotAuthenticated):
         desk.login(user="zhaoli", password="dir-pass")
     assert desk.last()["result"]["error"] == "account disabled"
+    assert desk.last()["actor"]["method"] == "ldap"
     desk.store.set_totp("liuyang", None, [])  # a directory user's row, without a password
     desk.store.set_disabled("liuyang", True)
     with pytest.raises(NotAuthenticated):
@@ -884,3 +900,46 @@ def test_the_lookup_password_file_is_read_bounded_and_named_when_bad(
             f"[identity.ldap] lookup_password_file {secret_file} cannot be read: {error}; "
             "allowed: a UTF-8 file readable by the server (0600)"
         )
+
+
+def test_a_directory_login_is_rechecked_at_once_after_a_restart(
+    ldap: tuple[Desk, FakeDirectory],
+) -> None:
+    desk, fake = ldap
+    secret, _ = desk.login(user="zhaoli", password="dir-pass", kind="api")
+    restarted = Authenticator(desk.site, desk.store, desk.clock, desk.auth.log)
+    desk.clock.advance(1)
+    assert restarted.authenticate(secret, CALLER).user == "zhaoli"
+    assert [user for _, user, _ in fake.lookups] == ["zhaoli"]
+
+
+def test_a_directory_logins_api_token_keeps_the_directory_roles(
+    ldap: tuple[Desk, FakeDirectory],
+) -> None:
+    desk, _ = ldap
+    principal = desk.principal(desk.login(user="zhaoli", password="dir-pass")[0])
+    secret, token = desk.auth.issue_token(principal, CALLER, name="ci", scopes=("read",), days=1)
+    assert token.roles == ("department:fgw",) and token.method == "ldap"
+    assert desk.principal(secret).roles == frozenset({"department:fgw"})
+
+
+def test_a_directory_user_with_an_account_is_locked_out_too(
+    ldap: tuple[Desk, FakeDirectory],
+) -> None:
+    desk, fake = ldap
+    desk.store.set_totp("liuyang", SECRET, [RECOVERY])  # the account row a second factor makes
+    for _ in range(5):
+        with pytest.raises(NotAuthenticated):
+            desk.login(user="liuyang", password="nope", code=desk.code())
+    assert desk.last("auth.lockout")["actor"]["method"] == "ldap"
+    binds = len(fake.binds)
+    desk.clock.advance(15 * 60 - 1)
+    with pytest.raises(NotAuthenticated, match="account liuyang is locked"):
+        desk.login(user="liuyang", password="dir-pass", code=desk.code())
+    assert len(fake.binds) == binds  # not even asked
+    event = desk.last()
+    assert event["result"]["error"] == "account locked" and event["actor"]["method"] == "ldap"
+    desk.clock.advance(1)
+    assert (
+        desk.login(user="liuyang", password="dir-pass", code=desk.code())[1].method == "ldap+totp"
+    )
