@@ -9,7 +9,10 @@ import typer
 from dcops.cli.views.session import Session, session
 
 if TYPE_CHECKING:
+    from dcops.cloud.usage import Usage
+    from dcops.cloud.usage_metrics import Sample, UsageCollector
     from dcops.core.identity import Actor
+    from dcops.core.site import Site
 
 app = typer.Typer(
     help="What actually runs in OpenStack and Kubernetes: inventory, usage, compliance scan.",
@@ -102,22 +105,118 @@ def usage(
 ) -> None:
     """Per department: used against the clouds' quotas, its tenancies' grants and its tier's caps."""
     from dcops.cli.views import cloud_view, output
+
+    state = session(ctx)
+    _reader(state, department, "dcops cloud usage")
+    with output.error_console().status("cloud usage: 读取配额与用量 reading quotas and use"):
+        measured = _measure(state.site, department)
+    if state.json:
+        output.print_json(cloud_view.usage_dict(measured, threshold))
+    else:
+        cloud_view.show_usage(measured, threshold)
+
+
+def _measure(site: Site, department: str | None = None) -> Usage:
+    """Read the clouds and the quotas: each department's usage, with what could not be read."""
     from dcops.cloud import openstack_reading
     from dcops.cloud.inventory import take_inventory
     from dcops.cloud.usage import measure, openstack_quotas
     from dcops.core.clusters import openstack_target
 
-    state = session(ctx)
-    _reader(state, department, "dcops cloud usage")
-    with output.error_console().status("cloud usage: 读取配额与用量 reading quotas and use"):
-        found = take_inventory(state.site, department)
-        connection = openstack_reading.connect(openstack_target(state.site))
-        measured = measure(state.site, found, lambda project: openstack_quotas(connection, project))
+    found = take_inventory(site, department)
+    connection = openstack_reading.connect(openstack_target(site))
+    measured = measure(site, found, lambda project: openstack_quotas(connection, project))
     measured.failures[:0] = found.failures
-    if state.json:
-        output.print_json(cloud_view.usage_dict(measured, threshold))
-    else:
-        cloud_view.show_usage(measured, threshold)
+    return measured
+
+
+@app.command("exporter")
+def exporter(
+    ctx: typer.Context,
+    listen: str = typer.Option(
+        "127.0.0.1:9466", "--listen", help="HOST:PORT to serve /metrics on (port 0: any free port)."
+    ),
+    interval: float = typer.Option(
+        300.0, "--interval", min=5, help="Seconds between two readings of the clouds."
+    ),
+    once: bool = typer.Option(
+        False,
+        "--once",
+        help="Read once, print the metrics in the text format and exit (1 if a read failed).",
+    ),
+) -> None:
+    """Serve every department's usage, grants and caps as Prometheus metrics (dcops_cloud_…)."""
+    import sys
+
+    from dcops.cloud.usage_metrics import UsageCollector
+
+    state = session(ctx)
+    state.require(*READERS, action="dcops cloud exporter")
+    host, port = _host_port(listen)
+    collector = UsageCollector(state.site.config.site.name)
+    collector.update(_reading(state.site, collector))
+    if once:
+        from prometheus_client import CollectorRegistry, generate_latest
+
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(collector)
+        sys.stdout.write(generate_latest(registry).decode())
+        last = collector.last()
+        if last is not None and last.usage.failures:
+            raise typer.Exit(1)
+        return
+    _serve(state.site, collector, host, port, interval)
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    from dcops.core.errors import InputError
+
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or int(port) > 65535:
+        raise InputError(f"--listen {text!r} is not HOST:PORT; allowed: for example 127.0.0.1:9466")
+    return host.strip("[]"), int(port)
+
+
+def _reading(site: Site, collector: UsageCollector) -> Sample:
+    """One reading; a read that fails as a whole keeps the last lines and counts the failure."""
+    from dcops.cloud.records import ServiceFailure
+    from dcops.cloud.usage import Usage
+    from dcops.cloud.usage_metrics import sample_now
+    from dcops.core.errors import DcopsError
+
+    def read() -> Usage:
+        try:
+            return _measure(site)
+        except DcopsError as error:
+            last = collector.last()
+            lines = last.usage.lines if last else []
+            return Usage(lines, [ServiceFailure("openstack", "connect", str(error)[:300])])
+
+    return sample_now(read)
+
+
+def _serve(site: Site, collector: UsageCollector, host: str, port: int, interval: float) -> None:
+    """Serve /metrics and read the clouds every interval until interrupted."""
+    import time
+
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    from dcops.cli.views import output
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(collector)
+    server, _ = start_http_server(port, host, registry)
+    bound = server.server_address[1]
+    output.error_console().print(
+        f"cloud exporter: 正在提供 serving http://{host}:{bound}/metrics, "
+        f"每 {interval:g} 秒读取一次 reading every {interval:g} s"
+    )
+    try:
+        while True:
+            time.sleep(interval)
+            collector.update(_reading(site, collector))
+    finally:
+        server.shutdown()
 
 
 @app.command("drift")

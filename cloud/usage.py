@@ -42,6 +42,8 @@ class UsageLine:
     """Sum of the live quotas; None when one of them is unlimited or could not be read."""
     granted: float = 0.0
     tier: float | None = None
+    department_cap: float | None = None
+    """The tier's department-wide cap; None when the tier declares none for this metric."""
 
     @property
     def percent(self) -> float | None:
@@ -66,6 +68,7 @@ class UsageLine:
             "quota": self.quota,
             "granted": self.granted,
             "tier": self.tier,
+            "department_cap": self.department_cap,
             "percent": None if percent is None else round(percent, 1),
             "over": self.over(threshold),
         }
@@ -135,7 +138,9 @@ def measure(
     usage = Usage([])
     departments = sorted({s.department for s in inventory.scopes} - {PLATFORM, UNOWNED})
     lines = {
-        (d, metric): UsageLine(d, metric, unit, tier=_tier(site, d, metric))
+        (d, metric): UsageLine(
+            d, metric, unit, tier=_tier(site, d, metric), department_cap=_cap(site, d, metric)
+        )
         for d in departments
         for metric, unit in METRICS
     }
@@ -226,3 +231,9 @@ def _tier(site: Site, department: str, metric: str) -> float | None:
     if tier is None or metric == "floating_ips":
         return None
     return float(getattr(tier, metric))
+
+
+def _cap(site: Site, department: str, metric: str) -> float | None:
+    tier = site.tier_of(department)
+    value = getattr(tier.department_caps, metric, None) if tier else None
+    return None if value is None else float(value)
