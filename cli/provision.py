@@ -30,6 +30,13 @@ _ONLY = typer.Option(
 )
 
 
+_SKIP_PREVIEW = typer.Option(
+    False,
+    "--skip-preview",
+    help="Update without a preview first (one engine run instead of two; needs --yes).",
+)
+
+
 def provision(
     ctx: typer.Context,
     request: str | None = _REQUEST,
@@ -37,6 +44,7 @@ def provision(
     preview_only: bool = typer.Option(False, "--preview-only", help="Preview, change nothing."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Apply without asking after the preview."),
     only: str | None = _ONLY,
+    skip_preview: bool = _SKIP_PREVIEW,
 ) -> None:
     """Preview a stack, show the changes, ask, then apply it with the Pulumi engine."""
     from dcops.audit.recorder import audited
@@ -48,6 +56,7 @@ def provision(
 
     state = session(ctx)
     actor = state.require("ops", action="dcops provision")
+    _refuse_unasked_skip(skip_preview, yes, preview_only)
     driver, planned = _driver(state, request, platform, only)
     name = driver.name
     if only:
@@ -59,20 +68,24 @@ def provision(
         report = _judged(state, planned)
         if not report.ok:
             raise PolicyViolation(_violations(report))
-        with EngineProgress(f"preview {name}") as bar:
-            preview = driver.preview(bar)
-        output.show(f"preview of {name}: {preview.text()}")
-        if preview_only or not preview.changes:
-            op.attach(diff=preview.text(), details={"applied": False})
-            return
-        if not yes:
-            try:
-                confirm_change(f"变更 {name}？Apply these changes to {name}?", "provision")
-            except Declined:
-                op.attach(diff=preview.text(), details={"applied": False, "declined": True})
-                raise
+        planned_changes = None
+        if not skip_preview:
+            with EngineProgress(f"preview {name}") as bar:
+                preview = driver.preview(bar)
+            output.show(f"preview of {name}: {preview.text()}")
+            if preview_only or not preview.changes:
+                op.attach(diff=preview.text(), details={"applied": False})
+                return
+            if not yes:
+                try:
+                    confirm_change(f"变更 {name}？Apply these changes to {name}?", "provision")
+                except Declined:
+                    op.attach(diff=preview.text(), details={"applied": False, "declined": True})
+                    raise
+            planned_changes = preview.changes
         with EngineProgress(f"update {name}") as bar:
-            bar.planned(preview.changes)
+            if planned_changes is not None:
+                bar.planned(planned_changes)
             outcome = driver.up(bar)
         _record_applied(state, report)
         op.attach(diff=outcome.text(), details={"applied": True, "summary": outcome.summary})
@@ -84,6 +97,22 @@ def provision(
 
         mark_provisioned(state.site, str(planned.request_id), actor)
         output.show(f"tenancy request #{planned.request_id} is now provisioned")
+
+
+def _refuse_unasked_skip(skip_preview: bool, yes: bool, preview_only: bool) -> None:
+    """--skip-preview applies unseen changes: only with --yes, never with --preview-only."""
+    from dcops.core.errors import InputError
+
+    if skip_preview and preview_only:
+        raise InputError(
+            "--skip-preview 与 --preview-only 不能同时使用 / "
+            "--skip-preview and --preview-only contradict each other: choose one"
+        )
+    if skip_preview and not yes:
+        raise InputError(
+            "--skip-preview 不显示变更即执行，须同时给出 --yes / "
+            "--skip-preview applies changes nobody has seen: give --yes with it"
+        )
 
 
 def destroy(

@@ -21,7 +21,7 @@ import pytest
 from tests.conftest import DCOPS, copy_site, dcops_env
 from tests.integration.test_lab_k8s import free_base_port, missing_programs
 
-pytestmark = [pytest.mark.integration, pytest.mark.live, pytest.mark.engine]
+pytestmark = [pytest.mark.integration, pytest.mark.live, pytest.mark.engine, pytest.mark.k8s]
 
 FGW, WJW = "fgw-production", "wjw-staging"  # the example site's tenancies with a namespace
 QUOTA = {  # inventory/requests/fgw-production.yml asks for cpu 16, memory 64Gi, pods 100
@@ -272,6 +272,19 @@ def test_drift_shows_in_refresh_and_preview_and_provision_restores(
     assert "provision: fgw-production updated — same 11, update 1" in restored
     assert core.read_namespaced_resource_quota("tenancy-quota", "fgw").spec.hard == QUOTA
     assert "same 12" in lab.ok("provision", FGW, "--only", "kubernetes", "--preview-only")
+
+
+def test_skip_preview_restores_drift_in_one_engine_run(
+    lab: Lab, provisioned: dict[str, str]
+) -> None:
+    from kubernetes import client
+
+    core = client.CoreV1Api(lab.api())
+    core.patch_namespaced_resource_quota("tenancy-quota", "fgw", {"spec": {"hard": {"pods": "7"}}})
+    restored = lab.ok("provision", FGW, "--only", "kubernetes", "--yes", "--skip-preview")
+    assert "preview of" not in restored
+    assert "provision: fgw-production updated — same 11, update 1" in restored
+    assert core.read_namespaced_resource_quota("tenancy-quota", "fgw").spec.hard == QUOTA
 
 
 def test_a_namespace_of_no_tenancy_is_never_adopted(lab: Lab) -> None:
