@@ -58,3 +58,10 @@ def exporter(simulated: RunDcops, site_dir: Path) -> Iterator[int]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that starts the session's lab cloud `cloud`, so CI can run them together."""
+    for item in items:
+        if "lab_cloud" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.cloud)

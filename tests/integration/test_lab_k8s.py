@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import RunDcops
 
-pytestmark = [pytest.mark.integration, pytest.mark.live]
+pytestmark = [pytest.mark.integration, pytest.mark.live, pytest.mark.k8s]
 
 
 def missing_programs() -> list[str]:
