@@ -68,7 +68,7 @@ def prune(journal: Journal, older_than: datetime) -> Pruned | None:
     with journal.locked():
         check = verify(journal, (), trusted_key(journal, None))
         if not check.ok:  # archiving would bury the evidence: refuse
-            raise Tampered(check)
+            raise Tampered(check.as_dict())
         base = journal.base()
         lines = journal.path.read_bytes().splitlines(keepends=True) if journal.path.exists() else []
         count, compact, last = 0, base.compact.copy(), base.last_leaf

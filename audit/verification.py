@@ -121,6 +121,7 @@ class Verification:
             "pruned": self.pruned,
             "root": self.root.hex(),
             "first_bad_event": first.event if first else None,
+            "first_bad": str(first) if first else None,
             "findings": [str(f) for f in self.findings],
             "latest_checkpoint": latest.as_dict() if latest else None,
             "unsigned_events": self.unsigned,
@@ -136,13 +137,14 @@ class Verification:
 class Tampered(OperationFailed):
     """The journal or its checkpoints do not verify (exit 1); details list every finding."""
 
-    def __init__(self, result: Verification) -> None:
-        self.findings = list(result.findings)
-        super().__init__(f"audit journal does not verify; first bad: {result.first_bad}")
+    def __init__(self, report: dict[str, Any]) -> None:
+        """From a verification's plain data (`Verification.as_dict`, or the API's answer)."""
+        self.findings = [str(f) for f in report["findings"]]
+        super().__init__(f"audit journal does not verify; first bad: {report['first_bad']}")
 
     def details(self) -> list[str]:
         """Every finding, one a line."""
-        return [str(f) for f in self.findings]
+        return list(self.findings)
 
 
 def trusted_key(journal: Journal, given: Path | None) -> Ed25519PublicKey | None:

@@ -75,20 +75,27 @@ def log(
 ) -> None:
     """List operations: who did what to which object, when, and with what result."""
     from dcops.audit.history import operations
+    from dcops.cli.remote.client import query
     from dcops.cli.views import output
 
     state = session(ctx)
-    state.require(*READERS, action="dcops audit log")
-    chosen = _filter(state, since, until, actor, action, obj)
-    ops = [op for op in operations(_journal(state).events()) if chosen.matches(op)]
+    if state.remote is not None:
+        asked = query(since=since, until=until, user=actor, action=action, object=obj)
+        ops = list(state.remote.call("GET", "/api/v1/audit/events", params=asked))
+    else:
+        state.require(*READERS, action="dcops audit log")
+        chosen = _filter(state, since, until, actor, action, obj)
+        journal = _journal(state).events()
+        ops = [op.as_dict() for op in operations(journal) if chosen.matches(op)]
     if state.json:
-        output.print_json([op.as_dict() for op in ops])
+        output.print_json(ops)
         return
     zone = state.site.config.site.timezone
     rows = [
-        [op.id, _short(op.time_utc, zone), op.user, op.action, op.object, op.status, op.error or ""]
-        for op in ops
-    ]
+        [o["id"], _short(o["time_utc"], zone), o["user"], o["action"], o["object"], o["status"],
+         o["error"] or ""]
+        for o in ops
+    ]  # fmt: skip
     output.show(
         output.table(
             None, ["id", f"time ({zone})", "user", "action", "object", "result", "error"], rows
@@ -109,11 +116,14 @@ def show(
     from dcops.cli.views import output
 
     state = session(ctx)
-    state.require(*READERS, action="dcops audit show")
-    journal = _journal(state)
-    event = event_at(journal, ident)
-    checkpoint = latest(journal)
-    proof = _proof_or_none(journal, ident, checkpoint)
+    if state.remote is not None:
+        shown = state.remote.call("GET", f"/api/v1/audit/events/{ident}")
+        event, proof = dict(shown["event"]), shown["proof"]
+    else:
+        state.require(*READERS, action="dcops audit show")
+        journal = _journal(state)
+        event = event_at(journal, ident)
+        proof = _proof_or_none(journal, ident, latest(journal))
     if state.json:
         output.print_json({"event": event, "proof": proof})
         return
@@ -170,38 +180,61 @@ def verify(
     from dcops.cli.views import output
 
     state = session(ctx)
-    state.require(*READERS, action="dcops audit verify")
-    journal = _journal(state)
-    result = run(journal, checkpoint, trusted_key(journal, key), all_signatures)
+    if state.remote is not None:
+        _local_files_refused(checkpoint or key or all_signatures, "verify")
+        result = state.remote.call("GET", "/api/v1/audit/verify")
+    else:
+        state.require(*READERS, action="dcops audit verify")
+        journal = _journal(state)
+        result = run(journal, checkpoint, trusted_key(journal, key), all_signatures).as_dict()
     if state.json:
-        output.print_json(result.as_dict())
-    if not result.ok:
+        output.print_json(result)
+    if not result["ok"]:
         raise Tampered(result)
-    if state.json:
-        return
-    latest = result.latest
+    if not state.json:
+        _show_verified(state, result)
+
+
+def _show_verified(state: Session, result: dict[str, Any]) -> None:
+    """What a journal that verifies looks like: counts, the latest checkpoint, the witness."""
+    pruned = result["pruned"]
     typer.echo(
-        f"audit verify: ok — {result.size - result.pruned} events"
-        + (f" ({result.pruned} pruned)" if result.pruned else "")
-        + f", {len(result.checkpoints)} checkpoints"
+        f"audit verify: ok — {result['events']} events"
+        + (f" ({pruned} pruned)" if pruned else "")
+        + f", {result['checkpoints_checked']} checkpoints"
     )
+    latest = result["latest_checkpoint"]
     if latest is not None:
         typer.echo(
-            f"latest checkpoint: size {latest.size}, root {latest.root.hex()}, {latest.time}"
+            f"latest checkpoint: size {latest['size']}, root {latest['root']}, {latest['time']}"
         )
-    if result.unsigned:
-        typer.echo(f"{result.unsigned} newest events are not yet covered by a checkpoint")
-    if result.witness is not None:
+    if result["unsigned_events"]:
+        typer.echo(f"{result['unsigned_events']} newest events are not yet covered by a checkpoint")
+    witness = result["witness"]
+    if witness is not None:
         typer.echo(
-            f"witness {state.site.paths.relative(Path(result.witness))}: "
+            f"witness {state.site.paths.relative(Path(witness['path']))}: "
             + (
-                f"its newest checkpoint (size {result.witness_size}) holds"
-                if result.witness_size is not None
+                f"its newest checkpoint (size {witness['size']}) holds"
+                if witness["size"] is not None
                 else "empty, nothing recorded yet"
             )
         )
-    for warning in result.warnings:
+    for warning in result["warnings"]:
         typer.echo(f"警告 warning: {warning}", err=True)
+
+
+def _local_files_refused(given: object, command: str) -> None:
+    """Kept checkpoints and keys are files on this host; the server checks its own journal."""
+    from dcops.core.errors import InputError
+
+    if given:
+        raise InputError(
+            f"--checkpoint, --key 和 --all-signatures 只用于本机日志 / with [identity] server set, "
+            f"dcops audit {command} asks the server, which checks its journal against its own "
+            "checkpoints and key; --checkpoint, --key and --all-signatures check a journal on "
+            "this host: run them where the journal is (or check a proof by hand: docs)"
+        )
 
 
 @app.command("prove")
@@ -223,12 +256,16 @@ def prove(
     from dcops.core.errors import InputError
 
     state = session(ctx)
-    state.require(*READERS, action="dcops audit prove")
-    journal = _journal(state)
-    against = list(read_checkpoints(checkpoint))[-1] if checkpoint else latest(journal)
-    if against is None:
-        raise InputError("no checkpoint yet; run `dcops audit checkpoint` first")
-    bundle = make(journal, ident, against, trusted_key(journal, key)).as_dict()
+    if state.remote is not None:
+        _local_files_refused(checkpoint or key, "prove")
+        bundle = state.remote.call("GET", f"/api/v1/audit/proof/{ident}")
+    else:
+        state.require(*READERS, action="dcops audit prove")
+        journal = _journal(state)
+        against = list(read_checkpoints(checkpoint))[-1] if checkpoint else latest(journal)
+        if against is None:
+            raise InputError("no checkpoint yet; run `dcops audit checkpoint` first")
+        bundle = make(journal, ident, against, trusted_key(journal, key)).as_dict()
     if state.json:
         output.print_json(bundle)
         return
@@ -253,21 +290,45 @@ def report(
     out: Path | None = typer.Option(None, "--out", help="Write to this file instead of stdout."),
 ) -> None:
     """The auditors' report: every change, failures, counts, integrity and the 等保 mapping."""
-    from datetime import UTC, datetime
-
-    from dcops.audit.history import operations
-    from dcops.audit.report import FORMATS, Report, render
-    from dcops.audit.verification import trusted_key
-    from dcops.audit.verification import verify as run
+    from dcops.audit.report import FORMATS
+    from dcops.cli.remote.client import query
     from dcops.core.errors import InputError
 
     state = session(ctx)
-    auditor = state.require("auditor", action="dcops audit report")
     if form not in FORMATS:
         raise InputError(f"--format {form!r} is not known; allowed: {', '.join(FORMATS)}")
-    site = state.site
     if out is not None:
         _check_out(out)
+    if state.remote is not None:
+        asked = query(since=since, until=until, format=form)
+        text = state.remote.text("/api/v1/audit/report", params=asked)
+        counted = ""
+    else:
+        text, count = _local_report(state, since, until, form)
+        counted = f"{count} operations, "
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"--out {out}: cannot write the report ({exc.strerror or exc})") from None
+    typer.echo(f"report written to {out} ({counted}{form})")
+
+
+def _local_report(
+    state: Session, since: str | None, until: str | None, form: str
+) -> tuple[str, int]:
+    """The report rendered from the journal on this host, and how many operations it holds."""
+    from datetime import UTC, datetime
+
+    from dcops.audit.history import operations
+    from dcops.audit.report import Report, render
+    from dcops.audit.verification import trusted_key
+    from dcops.audit.verification import verify as run
+
+    auditor = state.require("auditor", action="dcops audit report")
+    site = state.site
     journal = _journal(state)
     chosen = _filter(state, since, until)
     ops = [op for op in operations(journal.events()) if chosen.matches(op)]
@@ -280,15 +341,7 @@ def report(
         operations=ops,
         verification=run(journal, (), trusted_key(journal, None)),
     )
-    text = render(document, form)
-    if out is None:
-        typer.echo(text, nl=False)
-        return
-    try:
-        out.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"--out {out}: cannot write the report ({exc.strerror or exc})") from None
-    typer.echo(f"report written to {out} ({len(ops)} operations, {form})")
+    return render(document, form), len(ops)
 
 
 def _check_out(out: Path) -> None:

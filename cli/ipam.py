@@ -27,9 +27,12 @@ def show(ctx: typer.Context) -> None:
     from dcops.tenancy.store import open_store
 
     state = session(ctx)
-    state.require("ops", "approver", "auditor", action="showing address allocations")
-    with open_store(state.site).reading() as db:
-        report = address_report(db, state.site)
+    if state.remote is not None:
+        report = state.remote.call("GET", "/api/v1/ipam")
+    else:
+        state.require("ops", "approver", "auditor", action="showing address allocations")
+        with open_store(state.site).reading() as db:
+            report = address_report(db, state.site)
     if state.json:
         output.print_json(report)
         return

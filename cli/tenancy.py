@@ -204,17 +204,9 @@ def _show_verdicts(ctx: typer.Context, verdicts: list[Verdict] | None) -> None:
 
 def verdict_lines(verdicts: list[Verdict], passed: bool = True) -> list[str]:
     """A heading with the count, then one line per policy (✓ or ✗; passed ones only if asked)."""
-    from dcops.cli.views import output
+    from dcops.stacks.admission import verdicts_as_data
 
-    ok = sum(1 for v in verdicts if v.passed)
-    lines = [f"策略检查 / policy checks: {ok} of {len(verdicts)} passed"]
-    for verdict in verdicts:
-        if verdict.passed and not passed:
-            continue
-        mark = "✓" if verdict.passed else "✗"
-        lines.append(f"  {mark} {verdict.policy}")
-        lines += [f"      {output.inline(v.message)}" for v in verdict.violations]
-    return lines
+    return policy_lines(verdicts_as_data(verdicts), passed)
 
 
 def _neighbours(site: Site, name: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
@@ -400,14 +392,10 @@ def list_requests(
 ) -> None:
     """List requests, newest first."""
     from dcops.cli.views import output
-    from dcops.tenancy import reports
-    from dcops.tenancy.store import open_store
 
     state = session(ctx)
-    departments = _visible(ctx, department)
     _check_state(state_filter)
-    with open_store(state.site).reading() as db:
-        rows = reports.requests(db, state_filter, departments, state.site.config.site.timezone)
+    rows = _requests(ctx, state_filter, department)
     if state.json:
         output.print_json(rows)
         return
@@ -421,6 +409,23 @@ def _check_state(state: str | None) -> None:
 
     if state is not None and state not in STATES:
         raise InputError(f"unknown state {state!r}; allowed: {', '.join(STATES)}")
+
+
+def _requests(
+    ctx: typer.Context, state_filter: str | None, department: str | None
+) -> list[dict[str, Any]]:
+    """The requests the caller may see: from the server when the site names one, else the store."""
+    from dcops.cli.remote.client import query
+    from dcops.tenancy import reports
+    from dcops.tenancy.store import open_store
+
+    state = session(ctx)
+    if state.remote is not None:
+        asked = query(state=state_filter, department=department)
+        return list(state.remote.call("GET", "/api/v1/tenancies", params=asked))
+    departments = _visible(ctx, department)
+    with open_store(state.site).reading() as db:
+        return reports.requests(db, state_filter, departments, state.site.config.site.timezone)
 
 
 def _visible(ctx: typer.Context, department: str | None) -> list[str] | None:
@@ -438,30 +443,12 @@ def show(
 ) -> None:
     """Show a request: what it builds, its addresses, approvals and history."""
     from dcops.cli.views import output
-    from dcops.tenancy import reports
-    from dcops.tenancy.store import find_request, open_store
-    from dcops.tenancy.visibility import check_visible
 
     state = session(ctx)
-    visible = _visible(ctx, None)
-    with open_store(state.site).reading() as db:
-        record = find_request(db, ref)
-        check_visible(visible, record.id, record.department)
-        info = reports.detail(db, state.site, record)
-        spec = dict(record.spec)
-    verdicts = _stored_verdicts(state.site, spec)
-    info["policies"] = (
-        None
-        if verdicts is None
-        else [
-            {
-                "policy": v.policy,
-                "passed": v.passed,
-                "violations": [x.message for x in v.violations],
-            }
-            for v in verdicts
-        ]
-    )
+    if state.remote is not None:
+        info = state.remote.call("GET", f"/api/v1/tenancies/{_ref(ref)}")
+    else:
+        info = _detail(ctx, ref)
     if state.json:
         output.print_json(info)
         return
@@ -481,9 +468,8 @@ def show(
     output.show("plan:")
     for line in info["plan"]:
         output.show(f"  {output.inline(line)}")
-    if verdicts is not None:
-        for line in verdict_lines(verdicts):
-            output.show(line)
+    for line in policy_lines(info["policies"]):
+        output.show(line)
     if info["addresses"]:
         output.show(
             output.table(
@@ -504,6 +490,45 @@ def show(
     )
 
 
+def _detail(ctx: typer.Context, ref: str) -> dict[str, Any]:
+    """One request from the local store, with its policy verdicts, as the API gives it."""
+    from dcops.tenancy import reports
+    from dcops.tenancy.store import find_request, open_store
+    from dcops.tenancy.visibility import check_visible
+
+    state = session(ctx)
+    visible = _visible(ctx, None)
+    with open_store(state.site).reading() as db:
+        record = find_request(db, ref)
+        check_visible(visible, record.id, record.department)
+        info = reports.detail(db, state.site, record)
+        spec = dict(record.spec)
+    verdicts = _stored_verdicts(state.site, spec)
+    if verdicts is None:
+        info["policies"] = None
+    else:
+        from dcops.stacks.admission import verdicts_as_data
+
+        info["policies"] = verdicts_as_data(verdicts)
+    return info
+
+
+def policy_lines(policies: list[dict[str, Any]] | None, passed: bool = True) -> list[str]:
+    """A heading with the count, then one line per policy and its violations (none if unchecked)."""
+    from dcops.cli.views import output
+
+    if policies is None:
+        return []
+    ok = sum(1 for p in policies if p["passed"])
+    lines = [f"策略检查 / policy checks: {ok} of {len(policies)} passed"]
+    for policy in policies:
+        if policy["passed"] and not passed:
+            continue
+        lines.append(f"  {'✓' if policy['passed'] else '✗'} {output.inline(policy['policy'])}")
+        lines += [f"      {output.inline(str(v))}" for v in policy["violations"]]
+    return lines
+
+
 @app.command("status")
 def status(
     ctx: typer.Context,
@@ -513,13 +538,9 @@ def status(
 ) -> None:
     """Where each request of a department stands (for department staff)."""
     from dcops.cli.views import output
-    from dcops.tenancy import reports
-    from dcops.tenancy.store import open_store
 
     state = session(ctx)
-    departments = _visible(ctx, department)
-    with open_store(state.site).reading() as db:
-        rows = reports.requests(db, None, departments, state.site.config.site.timezone)
+    rows = _requests(ctx, None, department)
     if state.json:
         output.print_json(rows)
         return
@@ -637,6 +658,9 @@ def notifications(
     from dcops.tenancy.store import open_store
 
     state = session(ctx)
+    if state.remote is not None:
+        _notifications_remotely(ctx, deliver or retry)
+        return
     state.require("ops", "approver", action="handling tenancy notifications")
     store = open_store(state.site)
     configured = channels_for(state.site.config.notifications)
@@ -649,7 +673,31 @@ def notifications(
         rows = reports.undelivered(
             db, state.site.config.notifications, state.site.config.site.timezone
         )
-    if state.json:
+    _show_undelivered(ctx, rows, bool(configured))
+
+
+def _notifications_remotely(ctx: typer.Context, sending: bool) -> None:
+    """The server's undelivered notifications; it delivers them itself on its own timer."""
+    from dcops.core.errors import InputError
+
+    state = session(ctx)
+    assert state.remote is not None
+    if sending:
+        raise InputError(
+            "--deliver 和 --retry 在服务器上运行 / --deliver and --retry run on the server's host: "
+            "with [identity] server set, dcops serve delivers notifications itself every "
+            "[server] deliver_every_s seconds; run the listing without them"
+        )
+    from dcops.tenancy.notifications import channels_for
+
+    rows = state.remote.call("GET", "/api/v1/tenancies/notifications")
+    _show_undelivered(ctx, rows, bool(channels_for(state.site.config.notifications)))
+
+
+def _show_undelivered(ctx: typer.Context, rows: list[dict[str, Any]], configured: bool) -> None:
+    from dcops.cli.views import output
+
+    if session(ctx).json:
         output.print_json(rows)
         return
     if not rows:

@@ -123,7 +123,7 @@ async def file_request(request: Request) -> Response:
 def show(request: Request, ref: str) -> Response:
     """One request: what it builds, its policy verdicts, addresses, approvals and history."""
     who = viewer(request, action="GET /console/requests/{ref}")
-    detail = tenancy_api.show(ref, request)
+    detail = tenancy_api.detail_of(ref, request)
     person = actor(request)
     deciding = any(person.has(r) for r in DECIDERS) and detail["state"] == "submitted"
     verdicts = None
@@ -148,7 +148,7 @@ def download(request: Request, ref: str) -> Response:
     from dcops.tenancy.store import find_request, open_store
 
     viewer(request, action="GET /console/requests/{ref}/yaml")
-    detail = tenancy_api.show(ref, request)  # refuses a request the person may not see
+    detail = tenancy_api.detail_of(ref, request)  # refuses a request the person may not see
     with open_store(context(request).site).reading() as db:
         spec = dict(find_request(db, str(detail["id"])).spec)
     text = yaml.safe_dump(spec, allow_unicode=True, sort_keys=False)
@@ -166,7 +166,7 @@ async def approve(request: Request, ref: str) -> Response:
     _, form = await submitted(request, *DECIDERS, action="POST /console/requests/{ref}/approve")
     require_role(actor(request), "approver", action="approving a tenancy request")
     body = parsed(tenancy_api.Approval, {"comment": field(form, "comment")}, "approval form")
-    detail = tenancy_api.show(ref, request)
+    detail = tenancy_api.detail_of(ref, request)
     verdicts = await run_in_threadpool(_stored_verdicts, context(request).site, detail["id"])
     _refuse_violations_named(detail["name"], verdicts)
     done = await run_in_threadpool(tenancy_api.approve, ref, body, request)

@@ -76,12 +76,7 @@ def parse_text(request: Request, text: str, name: str) -> Any:
 
 def _check_policies(site: Site, parsed: TenancyRequest, source: str) -> None:
     """Refuse a request that breaks the site's mandatory policies, as the CLI does."""
-    import importlib.util
-
-    if (
-        importlib.util.find_spec("pulumi_policy") is None
-        or importlib.util.find_spec("pulumi") is None
-    ):
+    if not _stacks_installed():
         return  # the stacks extra is missing; dcops plan checks them before provisioning
     from dcops.stacks.admission import judge_request, refuse_violations
 
@@ -176,7 +171,20 @@ def notifications(request: Request) -> list[dict[str, Any]]:
 
 @router.get("/tenancies/{ref}")
 def show(ref: str, request: Request) -> dict[str, Any]:
-    """One request: what it builds, its addresses, approvals and history."""
+    """One request: what it builds, its addresses, approvals, history and policy verdicts."""
+    from dcops.tenancy.model import TenancyRequest
+    from dcops.tenancy.store import find_request, open_store
+
+    info = detail_of(ref, request)
+    site = context(request).site
+    with open_store(site).reading() as db:
+        spec = dict(find_request(db, str(info["id"])).spec)
+    info["policies"] = _policies(site, TenancyRequest.model_validate(spec))
+    return info
+
+
+def detail_of(ref: str, request: Request) -> dict[str, Any]:
+    """One request the caller may see, in full (AccessDenied for another department's)."""
     from dcops.tenancy import reports
     from dcops.tenancy.store import find_request, open_store
     from dcops.tenancy.visibility import check_visible, visible_departments
@@ -188,6 +196,21 @@ def show(ref: str, request: Request) -> dict[str, Any]:
         record = find_request(db, ref[:100])
         check_visible(visible, record.id, record.department)
         return reports.detail(db, site, record)
+
+
+def _policies(site: Site, parsed: TenancyRequest) -> list[dict[str, Any]] | None:
+    """The policies' verdicts as data; None where the stacks extra is not installed."""
+    if not _stacks_installed():
+        return None
+    from dcops.stacks.admission import judge_request, verdicts_as_data
+
+    return verdicts_as_data(judge_request(site, parsed))
+
+
+def _stacks_installed() -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in ("pulumi_policy", "pulumi"))
 
 
 @router.get("/tenancies/{ref}/plan")

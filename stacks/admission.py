@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from dcops.core.errors import InvalidInput, Problem
 from dcops.core.site import Site
@@ -36,3 +37,11 @@ def refuse_violations(source: str, name: str, verdicts: list[Verdict]) -> None:
         raise InvalidInput(
             f"策略不允许 / tenancy request {name} breaks mandatory policies", problems
         )
+
+
+def verdicts_as_data(verdicts: list[Verdict]) -> list[dict[str, Any]]:
+    """Each policy's verdict as plain data: what `tenancy show` prints and the API returns."""
+    return [
+        {"policy": v.policy, "passed": v.passed, "violations": [x.message for x in v.violations]}
+        for v in verdicts
+    ]

@@ -23,15 +23,20 @@ def visible_departments(site: Site, actor: Actor, department: str | None) -> lis
     own = actor.departments
     if not own:
         raise AccessDenied(
-            f"user {actor.user!r} has no department or ops role; tenancy requests are visible "
-            "to their department, ops, approvers and auditors"
+            f"无权查看 / user {actor.user!r} has no department or ops role; tenancy requests are "
+            "visible to their department, ops, approvers and auditors"
         )
     if department and department not in own:
-        raise AccessDenied(f"user {actor.user!r} may only see department {', '.join(own)}")
+        raise AccessDenied(
+            f"无权查看其他委办局 / user {actor.user!r} may only see department {', '.join(own)}"
+        )
     return [department] if department else own
 
 
 def check_visible(visible: list[str] | None, request_id: int, department: str) -> None:
     """Refuse a request of a department the actor may not see."""
     if visible is not None and department not in visible:
-        raise AccessDenied(f"request #{request_id} belongs to another department")
+        raise AccessDenied(
+            f"无权查看其他委办局的申请 / request #{request_id} belongs to another department; "
+            "a department sees only its own requests"
+        )

@@ -94,9 +94,27 @@ class ApiClient:
         params: dict[str, str] | None = None,
     ) -> Any:
         """Send one request; the decoded JSON answer, or the server's error as a DcopsError."""
+        answer = self._send(method, path, json, content, content_type, params, "application/json")
+        return _body(answer)
+
+    def text(self, path: str, params: dict[str, str] | None = None) -> str:
+        """GET a document (a report) as text, or the server's error as a DcopsError."""
+        answer = self._send("GET", path, None, None, None, params, "*/*")
+        return str(answer.text)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        json: Any,
+        content: str | None,
+        content_type: str | None,
+        params: dict[str, str] | None,
+        accept: str,
+    ) -> Any:
         import httpx
 
-        headers = {"User-Agent": "dcops-cli", "Accept": "application/json"}
+        headers = {"User-Agent": "dcops-cli", "Accept": accept}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         if content_type:
@@ -122,7 +140,12 @@ class ApiClient:
             ) from None
         if answer.status_code >= 400:
             raise error_from(answer.status_code, _body(answer))
-        return _body(answer)
+        return answer
+
+
+def query(**values: str | int | None) -> dict[str, str]:
+    """Query parameters for a call: the options given, the unset ones left out."""
+    return {name: str(value) for name, value in values.items() if value is not None}
 
 
 def _unreachable(server: str, exc: Exception) -> str:

@@ -282,6 +282,7 @@ def test_the_json_report_of_an_intact_journal(filled: Journal) -> None:
         "pruned": 0,
         "root": result.root.hex(),
         "first_bad_event": None,
+        "first_bad": None,
         "findings": [],
         "unsigned_events": 0,
         "checkpoints_checked": 4,
@@ -312,7 +313,7 @@ def test_the_json_report_names_the_altered_event_and_the_failed_checkpoint(
     assert report["latest_checkpoint"]["size"] == 2
     assert report["tree_size"] == report["events"] == 8
     assert report["unsigned_events"] == 6
-    error = Tampered(result)
+    error = Tampered(result.as_dict())
     assert error.details() == report["findings"]
     assert "first bad: event 3 (journal line 4)" in str(error)
 

@@ -1,0 +1,160 @@
+"""The read commands through a real `dcops serve`: the server decides what each person sees.
+
+The people run the CLI in a copy of the site that names the server and holds no state of its
+own, so whatever they see came from the server's store and journal.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import copy_site
+from tests.integration.server.live_server import LiveServer
+from tests.integration.server.test_cli_client import REQUEST, Person, name_server
+
+pytestmark = pytest.mark.integration
+
+ANOTHER = "无权查看其他委办局的申请 / request #{} belongs to another department"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server with two departments' people and an auditor; one fgw request submitted."""
+    site = copy_site(tmp_path_factory.mktemp("reads") / "site")
+    live = LiveServer(site)
+    name_server(site, live.url)
+    live.start()
+    try:
+        live.account("wanglei", second_factor=False)
+        live.account("lina", second_factor=False)
+        live.account("sunli", second_factor=True)
+        yield live
+    finally:
+        live.stop()
+
+
+@pytest.fixture(scope="module")
+def elsewhere(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The people's own copy of the site: it names the server and its CA, and has no state."""
+    site = copy_site(tmp_path_factory.mktemp("desk") / "site")
+    name_server(site, server.url, f'server_ca = "{server.ca}"')
+    return site
+
+
+@pytest.fixture(scope="module")
+def people(
+    server: LiveServer, elsewhere: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Person]:
+    """wanglei (fgw), lina (wjw) and sunli (auditor), each logged in; wanglei has submitted."""
+    home = tmp_path_factory.mktemp("homes")
+    found = {name: Person(server, name, home / name) for name in ("wanglei", "lina", "sunli")}
+    for person in found.values():
+        done = person.login(site=elsewhere)
+        assert done.returncode == 0, done.stderr
+    submitted = found["wanglei"].run("tenancy", "request", str(REQUEST), site=elsewhere)
+    assert submitted.returncode == 0, submitted.stderr
+    return found
+
+
+def test_a_department_lists_its_own_requests_from_the_server(
+    people: dict[str, Person], elsewhere: Path
+) -> None:
+    mine = people["wanglei"].run("tenancy", "list", "--output", "json", site=elsewhere)
+    assert mine.returncode == 0, mine.stderr
+    rows = json.loads(mine.stdout)
+    assert [(r["name"], r["department"], r["state"]) for r in rows] == [
+        ("fgw-production", "fgw", "submitted")
+    ]
+    table = people["wanglei"].run("tenancy", "list", site=elsewhere)
+    assert table.returncode == 0, table.stderr
+    assert "fgw-production" in table.stdout and "submitted" in table.stdout
+    assert not (elsewhere / ".dcops" / "tenancy.sqlite").exists()  # nothing read locally
+
+    theirs = people["lina"].run("tenancy", "status", site=elsewhere)
+    assert theirs.returncode == 0, theirs.stderr
+    assert "no tenancy requests yet" in theirs.stdout and "fgw" not in theirs.stdout
+
+
+def test_a_department_sees_its_request_in_full(people: dict[str, Person], elsewhere: Path) -> None:
+    done = people["wanglei"].run("tenancy", "show", "fgw-production", site=elsewhere)
+    assert done.returncode == 0, done.stderr
+    assert "request #1 fgw-production — submitted (new tenancy), department fgw" in done.stdout
+    assert "requested by wanglei" in done.stdout
+    assert "策略检查 / policy checks:" in done.stdout
+    status = people["wanglei"].run("tenancy", "status", site=elsewhere)
+    assert "#1 fgw-production [fgw]: submitted — waiting for approval" in status.stdout
+
+
+def test_another_department_is_refused_with_a_bilingual_message(
+    server: LiveServer, people: dict[str, Person], elsewhere: Path
+) -> None:
+    refused = people["lina"].run("tenancy", "show", "1", site=elsewhere)
+    assert refused.returncode == 2
+    assert ANOTHER.format(1) in refused.stderr
+    assert "fgw-production" not in refused.stdout + refused.stderr
+    asked = people["lina"].run("tenancy", "list", "--department", "fgw", site=elsewhere)
+    assert asked.returncode == 2
+    assert "无权查看其他委办局 / user 'lina' may only see department wjw" in asked.stderr
+    denied = [
+        e for e in server.journal() if e["action"] == "auth.denied" and e["actor"]["user"] == "lina"
+    ]
+    assert denied, "the refusal is in the journal"
+
+
+def test_addresses_and_notifications_are_the_servers_to_refuse(
+    people: dict[str, Person], elsewhere: Path
+) -> None:
+    ipam = people["wanglei"].run("ipam", "show", site=elsewhere)
+    assert ipam.returncode == 2
+    assert "needs the ops or approver or auditor role; user 'wanglei' has department:fgw" in (
+        ipam.stderr
+    )
+    pools = people["sunli"].run("ipam", "show", "--output", "json", site=elsewhere)
+    assert pools.returncode == 0, pools.stderr
+    assert {p["pool"] for p in json.loads(pools.stdout)["pools"]}
+    notes = people["wanglei"].run("tenancy", "notifications", site=elsewhere)
+    assert notes.returncode == 2 and "needs the ops or approver role" in notes.stderr
+    deliver = people["sunli"].run("tenancy", "notifications", "--deliver", site=elsewhere)
+    assert deliver.returncode == 2 and "dcops serve delivers notifications itself" in deliver.stderr
+
+
+def test_an_auditor_reads_the_servers_journal(people: dict[str, Person], elsewhere: Path) -> None:
+    sunli = people["sunli"]
+    log = sunli.run("audit", "log", "--action", "tenancy", "--output", "json", site=elsewhere)
+    assert log.returncode == 0, log.stderr
+    submits = [op for op in json.loads(log.stdout) if op["action"] == "tenancy.submit"]
+    assert [(op["user"], op["object"], op["status"]) for op in submits] == [
+        ("wanglei", "tenancy/fgw-production", "success")
+    ]
+    table = sunli.run("audit", "log", "--actor", "wanglei", site=elsewhere)
+    assert table.returncode == 0, table.stderr
+    assert "tenancy.submit" in table.stdout and "operations" in table.stdout
+
+    verified = sunli.run("audit", "verify", site=elsewhere)
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stdout.startswith("audit verify: ok — ")
+
+    ident = str(submits[0]["id"])
+    shown = sunli.run("audit", "show", ident, "--output", "json", site=elsewhere)
+    assert shown.returncode == 0, shown.stderr
+    event = json.loads(shown.stdout)["event"]
+    assert event["id"] == int(ident) and event["actor"]["user"] == "wanglei"
+
+    report = sunli.run("audit", "report", "--format", "csv", site=elsewhere)
+    assert report.returncode == 0, report.stderr
+    assert "tenancy.submit" in report.stdout and "fgw-production" in report.stdout
+
+    kept = sunli.run("audit", "verify", "--all-signatures", site=elsewhere)
+    assert kept.returncode == 2 and "asks the server" in kept.stderr
+
+
+def test_a_department_may_not_read_the_journal(people: dict[str, Person], elsewhere: Path) -> None:
+    for args in (("audit", "log"), ("audit", "verify"), ("audit", "show", "0")):
+        done = people["wanglei"].run(*args, site=elsewhere)
+        assert done.returncode == 2, args
+        assert "权限不足 / GET /api/v1/audit/" in done.stderr
+        assert "needs the auditor or ops role" in done.stderr
