@@ -32,7 +32,7 @@ def export(
     from dcops.cli.views import output
 
     state = session(ctx)
-    state.require("ops", action="dcops backup export")
+    state.require("ops", "backup", action="dcops backup export")
     report = export_state(state.site, to)
     if state.json:
         output.print_json(report.as_dict())

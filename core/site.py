@@ -20,7 +20,7 @@ NAME_RULE = "lowercase a-z, 0-9 and '-', starting with a letter or digit, at mos
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
-ROLES = ("ops", "approver", "facility", "auditor", "security")
+ROLES = ("ops", "approver", "facility", "auditor", "security", "backup")
 DEVICE_KINDS = (
     "ups",
     "crac",

@@ -157,5 +157,10 @@ def test_no_snapshot_bad_input_and_roles_are_refused(
     inside = dcops("backup", "export", "--to", str(site_dir / ".dcops" / "x"))
     assert inside.returncode == 2 and "outside the state dir" in inside.stderr
     facility = dcops("backup", "export", "--to", str(tmp_path / "e"), user="zhaomin")
-    assert facility.returncode == 2 and "needs the ops role" in facility.stderr
+    assert facility.returncode == 2 and "needs the ops or backup role" in facility.stderr
     assert not (tmp_path / "e").exists()
+    # the service account's role "backup" runs the scheduled export, and only that
+    service = dcops("backup", "export", "--to", str(tmp_path / "s"), user="dcops")
+    assert service.returncode == 0 and (tmp_path / "s" / "MANIFEST.json").is_file()
+    check = dcops("backup", "verify-self", "--from", str(tmp_path / "s"), user="dcops")
+    assert check.returncode == 2 and "needs the ops or auditor role" in check.stderr

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -130,6 +131,14 @@ def test_the_playbook_deploys_dcops_and_the_server_answers_over_https(lab: Lab) 
         assert got.stdout.startswith("200 ")
 
 
+def test_only_the_allowed_networks_reach_the_https_port(lab: Lab) -> None:
+    assert lab.probe("srv-1", MGMT, 8443) == "open"  # operators (srv-1 stands in for a desk)
+    assert lab.probe("backup-1", MGMT, 8443) == "dropped"  # in no allowed network
+    assert lab.probe("backup-1", MGMT, 22) == "open"  # the host itself is reachable from there
+    table = lab.on("mgmt-1", "nft list table inet dcops_server").stdout
+    assert "10.10.0.10" in table and "10.10.0.31" in table
+
+
 def test_the_service_runs_as_its_own_user_with_a_private_state_dir(lab: Lab) -> None:
     root = lab.root("mgmt-1")
     users = {
@@ -202,25 +211,52 @@ def test_a_second_run_changes_nothing(lab: Lab) -> None:
     assert _changed(done.stdout) == 0, json.loads(done.stdout)["changed_tasks"]
 
 
-def test_the_hosts_own_state_is_backed_up_and_proved_whole_on_the_lab(lab: Lab) -> None:
-    dcops = "DCOPS_SITE=/var/lib/dcops /opt/dcops/venv/bin/dcops"
-    restic = (
-        "RESTIC_REPOSITORY=/var/tmp/restic-self RESTIC_PASSWORD_FILE=/root/restic-self.pass "
-        "RESTIC_CACHE_DIR=/var/tmp/restic-cache"
-    )
-    lab.on("mgmt-1", f"runuser -u dcops -- env {dcops} audit record --action drill "
+DCOPS_ON_HOST = "DCOPS_SITE=/var/lib/dcops /opt/dcops/venv/bin/dcops"
+
+
+def _verify_self(lab: Lab) -> tuple[int, dict[str, Any]]:
+    """verify-self on the host with the backup role's wrapper: restic from backup-1 over sftp."""
+    done = lab.on("mgmt-1", f"{DCOPS_ON_HOST} backup verify-self -o json", check=False)
+    assert done.stdout.strip(), done.stderr
+    return done.returncode, json.loads(done.stdout)
+
+
+def test_the_playbook_schedules_the_export_and_it_comes_back_whole_from_the_backup_host(
+    lab: Lab,
+) -> None:
+    # the playbook's first run made mgmt-1's repository on backup-1 and took a first backup
+    assert (lab.root("backup-1") / "srv" / "restic" / "mgmt-1" / "config").is_file()
+    cron = (lab.root("mgmt-1") / "etc" / "cron.d" / "dcops-backup").read_text()
+    assert "15 2 * * * root /usr/local/sbin/dcops-backup" in cron
+    # an audited change after that backup: the scheduled run must carry it to the backup host
+    lab.on("mgmt-1", f"runuser -u dcops -- env {DCOPS_ON_HOST} audit record --action drill "
                      "--object host/mgmt-1 --message 'backup drill'")  # fmt: skip
-    lab.on("mgmt-1", f"{dcops} backup export")
-    lab.on(
-        "mgmt-1",
-        "echo lab-restic-pass > /root/restic-self.pass && chmod 600 /root/restic-self.pass",
-    )
-    lab.on(
-        "mgmt-1", f"{restic} restic init -q && {restic} restic backup -q /var/backups/dcops/self"
-    )
-    done = lab.on("mgmt-1", f"{restic} {dcops} backup verify-self --restic /usr/bin/restic -o json")
-    report = json.loads(done.stdout)
+    lab.on("mgmt-1", "/usr/local/sbin/dcops-backup")  # what cron runs
+    journal = lab.root("mgmt-1") / "var" / "lib" / "dcops" / ".dcops" / "audit" / "journal.jsonl"
+    events = len(journal.read_bytes().splitlines())
+    strangers = lab.on("mgmt-1", "find /var/lib/dcops/.dcops ! -user dcops").stdout
+    assert strangers == "", strangers  # the export ran as the service user
+    rc, report = _verify_self(lab)
     checks = {c["check"]: c for c in report["checks"]}
-    assert report["ok"], report
+    assert rc == 0 and report["ok"], report
     assert checks["database state/server/accounts.sqlite"]["ok"]
+    assert checks["audit journal"]["detail"].startswith(f"{events} events, ")
     assert "verify against the witness" in checks["audit journal"]["detail"]
+    snapshots = lab.on("mgmt-1", "/usr/local/sbin/dcops-restic snapshots --json").stdout
+    assert len(json.loads(snapshots)) == 1  # retention: two backups of one day keep one
+
+
+def test_verify_self_fails_when_the_backed_up_export_is_corrupt(lab: Lab) -> None:
+    export = "/var/backups/dcops/self/state/audit/journal.jsonl"
+    lab.on("mgmt-1", f"sed -i '1s/.$/ /' {export}")  # the first event's closing brace
+    lab.on(
+        "mgmt-1",  # a backup of the damaged export, without the hook that would re-export
+        "/usr/local/sbin/dcops-restic backup --quiet --tag dcops "
+        "--files-from /etc/dcops-backup/include",
+    )
+    rc, report = _verify_self(lab)
+    lab.on("mgmt-1", "/usr/local/sbin/dcops-backup")  # a good backup again
+    checks = {c["check"]: c for c in report["checks"]}
+    assert rc == 1 and not report["ok"]
+    assert not checks["files"]["ok"] and "state/audit/journal.jsonl" in checks["files"]["detail"]
+    assert not checks["audit journal"]["ok"]
