@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dcops.audit.journal import Journal
+from dcops.audit.postgres_dump import read_dump
 from dcops.audit.state_export import FORMAT, MANIFEST, digest
 from dcops.audit.verification import trusted_key, verify
 from dcops.core.errors import DcopsError
@@ -39,6 +40,9 @@ def check_export(folder: Path) -> list[Check]:
     databases = manifest.get("databases")
     if isinstance(databases, list):
         checks += [_database(folder, name) for name in databases]
+    dumps = manifest.get("dumps")
+    if isinstance(dumps, list):
+        checks += [_dump(folder, name) for name in dumps]
     checks.append(_journal(folder, manifest))
     checks.append(_pulumi(folder / "state" / "pulumi"))
     checks.append(_configs(folder / "state" / "configs"))
@@ -117,6 +121,22 @@ def _database(folder: Path, name: object) -> Check:
     if verdict != ["ok"]:
         return Check(label, False, f"integrity_check: {'; '.join(verdict[:3])}")
     return Check(label, True, f"integrity_check ok, {len(tables)} tables{head}")
+
+
+def _dump(folder: Path, name: object) -> Check:
+    path = folder / str(name)
+    label = f"postgresql {name}"
+    if ".." in Path(str(name)).parts or not path.is_file():
+        return Check(label, False, "missing")
+    try:
+        summary = read_dump(path)
+    except DcopsError as exc:
+        return Check(label, False, str(exc).splitlines()[0])
+    return Check(
+        label,
+        True,
+        f"pg_restore reads it whole, {summary.tables} tables with data, schema {summary.revision}",
+    )
 
 
 def _journal(folder: Path, manifest: dict[str, object]) -> Check:

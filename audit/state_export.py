@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from dcops.audit.journal import Journal
+from dcops.audit.postgres_dump import DUMP, dump_store, is_postgresql
 from dcops.core.errors import InputError, OperationFailed
 from dcops.core.site import Site
 
@@ -34,6 +35,7 @@ class ExportReport:
     files: int = 0
     bytes: int = 0
     databases: list[str] = field(default_factory=list)
+    dumps: list[str] = field(default_factory=list)
     journal_bytes: int = 0
     seconds: float = 0.0
 
@@ -44,6 +46,7 @@ class ExportReport:
             "files": self.files,
             "bytes": self.bytes,
             "databases": self.databases,
+            "dumps": self.dumps,
             "journal_bytes": self.journal_bytes,
             "seconds": round(self.seconds, 3),
         }
@@ -74,6 +77,7 @@ def export_state(site: Site, target: Path) -> ExportReport:
     try:
         with journal.locked():
             _copy_state(state, work / "state", report)
+            _dump_postgresql(site, work / "state", report)
             if journal.witness is not None and journal.witness.is_file():
                 _copy_file(journal.witness, work / "witness" / journal.witness.name, report)
         for name in SITE_FILES:
@@ -112,6 +116,17 @@ def _copy_state(state: Path, target: Path, report: ExportReport) -> None:
             report.databases.append(str(Path("state") / relative))
         else:
             _copy_file(path, destination, report)
+
+
+def _dump_postgresql(site: Site, target: Path, report: ExportReport) -> None:
+    """A PostgreSQL tenancy store lives outside the state dir: pg_dump it beside the copy."""
+    url = site.config.backends.tenancy_store
+    if not is_postgresql(url):
+        return
+    assert url is not None
+    dump_store(url, target / DUMP)
+    report.dumps.append(str(Path("state") / DUMP))
+    _count(target / DUMP, report)
 
 
 def _copy_tree(source: Path, target: Path, report: ExportReport) -> None:
@@ -181,6 +196,7 @@ def _write_manifest(site: Site, work: Path, report: ExportReport) -> None:
         "journal": site.config.audit.journal,
         "key": site.config.audit.key,
         "databases": report.databases,
+        "dumps": report.dumps,
         "files": files,
     }
     path = work / MANIFEST

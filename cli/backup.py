@@ -39,7 +39,8 @@ def export(
         return
     output.show(
         f"exported {report.files} files ({report.bytes / 1e6:.1f} MB, "
-        f"{len(report.databases)} databases by online backup) to {report.folder} "
+        f"{len(report.databases)} databases by online backup"
+        f"{', PostgreSQL by pg_dump' if report.dumps else ''}) to {report.folder} "
         f"in {report.seconds:.1f} s"
     )
 
