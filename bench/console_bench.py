@@ -4,7 +4,9 @@ example room and at a generated room of 1,000 devices; and 50 wall screens polli
 A real `dcops serve` (HTTPS, uvicorn) runs in a copy of the site; Prometheus and Alertmanager
 are stand-ins on loopback that answer at once from memory (one sample per device for each
 series, 20 active alerts), so the numbers are the console's own cost: reading both, building
-the floor plan, rendering it, and the browser drawing it. The floor in the same run is
+the floor plan, rendering it, and the browser drawing it. First paint is measured twice: a
+second after someone else looked (the page opens with the reading viewers share) and as the
+first viewer in a while (the page waits for a fresh reading). The floor in the same run is
 GET /healthz on the same server. Results go to docs/performance.md (section `console`).
 """
 
@@ -34,6 +36,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 from record import record  # noqa: E402
+
+from dcops.server.console_room import SHARED_SECONDS  # noqa: E402
 
 DCOPS = Path(sys.executable).parent / "dcops"
 PASSWORD = "Bench-Passw0rd-2026"
@@ -228,13 +232,14 @@ class Server:
 
 
 def _render_ms(server: Server) -> dict[str, float]:
-    """Median time of GET /healthz, of the room page when its reading is fresh, and cached."""
+    """Median time of GET /healthz, of the room's live part when it reads Prometheus and
+    Alertmanager afresh, and of the whole page with the reading viewers share."""
     cookies = {"dcops_session": server.cookie}
     found: dict[str, list[float]] = {"floor": [], "fresh": [], "cached": []}
     with server.client() as client:
         client.get("/console/room", cookies=cookies)  # warm: imports, templates
         for _ in range(RENDERS):
-            for name, path in (("floor", "/healthz"), ("fresh", "/console/room"),
+            for name, path in (("floor", "/healthz"), ("fresh", "/console/room/live"),
                                ("cached", "/console/room")):  # fmt: skip
                 started = time.perf_counter()
                 reply = client.get(path, cookies=cookies)
@@ -244,8 +249,20 @@ def _render_ms(server: Server) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in found.items()}
 
 
-def _paint_ms(server: Server) -> dict[str, float]:
-    """Median first contentful paint and DOM complete of the room page in Chromium."""
+# The paint entry can come after the load event: wait for it (bounded).
+PAINT_TIMING = """() => new Promise(done => {
+  const read = () => ({
+    fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null,
+    load: performance.getEntriesByType('navigation')[0].domComplete});
+  if (read().fcp !== null) { done(read()); return; }
+  new PerformanceObserver(() => done(read())).observe({type: 'paint', buffered: true});
+  setTimeout(() => done(read()), 10000);
+})"""
+
+
+def _paint_ms(server: Server, idle: float) -> dict[str, float]:
+    """Median first contentful paint and DOM complete of the room page in Chromium, each load
+    after `idle` seconds in which nobody looked at the room."""
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium")
@@ -262,14 +279,13 @@ def _paint_ms(server: Server) -> dict[str, float]:
             context.add_cookies([{"name": "dcops_session", "value": server.cookie,
                                   "url": server.url}])  # fmt: skip
             page = context.new_page()
+            time.sleep(idle)
             page.goto("/console/room", wait_until="load")
-            timing = page.evaluate(
-                "() => ({fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime,"
-                " load: performance.getEntriesByType('navigation')[0].domComplete})"
-            )
+            timing = page.evaluate(PAINT_TIMING)
+            if timing["fcp"] is None:
+                raise SystemExit("Chromium reported no first-contentful-paint within 10 s")
             paints.append(float(timing["fcp"]))
             loads.append(float(timing["load"]))
-            time.sleep(1.1)
             context.close()
         browser.close()
     return {"paint": statistics.median(paints), "complete": statistics.median(loads)}
@@ -315,7 +331,9 @@ def _measure(site: Path) -> dict[str, Any]:
         found: dict[str, Any] = {"devices": len(devices),
                                  "racks": sum(len(r.racks()) for r in loaded.rooms)}  # fmt: skip
         found.update(_render_ms(server))
-        found.update(_paint_ms(server))
+        found.update(_paint_ms(server, 1.1))  # someone looked a second ago: a shared reading
+        alone = _paint_ms(server, SHARED_SECONDS + 0.5)  # the first viewer in a while
+        found.update({"paint_alone": alone["paint"], "complete_alone": alone["complete"]})
         found["viewers"] = asyncio.run(_viewers(server))
         found["bytes"] = len(server.client().get("/console/room", cookies={
             "dcops_session": server.cookie}).content)  # fmt: skip
@@ -339,16 +357,18 @@ def main() -> None:
         f"polling every {POLL_SECONDS} s for {VIEW_SECONDS} s. {os.cpu_count()} cores shared "
         f"with the clients and the browser; load average at the end {load:.1f}.",
         "",
-        "| room | devices | racks | page KB | /healthz ms (floor) | render ms, fresh reading "
-        "| render ms, shared reading | first paint ms | DOM complete ms | target paint |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| room | devices | racks | page KB | /healthz ms (floor) | live part ms, fresh reading "
+        "| page ms, shared reading | first paint ms | DOM complete ms | first paint ms, first "
+        "viewer in a while | target paint |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results.items():
-        verdict = "met" if r["paint"] <= TARGET_PAINT_MS else "MISSED"
+        worst = max(r["paint"], r["paint_alone"])
+        verdict = "met" if worst <= TARGET_PAINT_MS else "MISSED"
         lines.append(
             f"| {name} | {r['devices']} | {r['racks']} | {r['bytes'] / 1024:.0f} | {r['floor']:.1f} "
             f"| {r['fresh']:.1f} | {r['cached']:.1f} | {r['paint']:.0f} | {r['complete']:.0f} "
-            f"| ≤ {TARGET_PAINT_MS} ms: {verdict} |"
+            f"| {r['paint_alone']:.0f} | ≤ {TARGET_PAINT_MS} ms: {verdict} |"
         )
     lines += ["", f"| room | {VIEWERS} wall screens: server CPU (% of one core) | live p95 ms | "
               "polls | failures |", "|---|---|---|---|---|"]  # fmt: skip

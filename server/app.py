@@ -195,7 +195,7 @@ def _add_console(app: FastAPI) -> None:
     from dcops.server import console_audit, console_ops, console_requests, console_room
 
     app.state.pending_logins = {}
-    app.state.floor_cache = console_room.FloorCache()
+    app.state.floor_cache = console_room.FloorCache(console_room.reader(app.state.dcops.site))
     for module in (console, console_room, console_requests, console_audit, console_ops):
         app.include_router(module.router)
     static = files("dcops.server") / "static"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from dcops.monitors.prometheus_api import Sample
 
 VIEWS = ("temperature", "power", "humidity")
+DEVICE_LISTS = ("problems", "all")  # devices=problems lists what needs a look, all lists every one
 SERIES = {
     "inlet": "dcops_dcim_env_temperature_celsius",
     "humidity": "dcops_dcim_env_humidity_ratio",
@@ -91,6 +93,20 @@ class RoomView:
     rows: list[tuple[str, list[RackCell]]]
     equipment: list[Equipment]
 
+    def listed(self, every: bool) -> list[Equipment]:
+        """The devices a page lists: all of them, or those outside the racks and those in a rack
+        that are not up or have an alert (a rack's cell already shows the rest)."""
+        return [e for e in self.equipment if every or _worth_listing(e)]
+
+    @property
+    def quiet(self) -> int:
+        """How many devices in racks are up with no alert."""
+        return sum(not _worth_listing(e) for e in self.equipment)
+
+
+def _worth_listing(item: Equipment) -> bool:
+    return not item.rack or item.status != "up" or bool(item.alert)
+
 
 @dataclass
 class Floor:
@@ -102,6 +118,7 @@ class Floor:
     banners: list[str] = field(default_factory=list)
     newest_poll: float | None = None
     shift_log: list[dict[str, str]] = field(default_factory=list)
+    read_at: float = 0.0  # when Prometheus and Alertmanager were read (Unix time)
 
     @property
     def worst(self) -> str:
@@ -139,11 +156,13 @@ def read_series(site: Site) -> tuple[dict[str, dict[str, float]], dict[str, floa
 
     url = site.config.monitors.prometheus_url
     where = f'{{site="{site.name}"}}'
+    queries = [name + where for name in SERIES.values()] + [f'up{{job="{DCIM_JOB}"}}']
     try:
-        values = {key: _by_device(instant(url, name + where)) for key, name in SERIES.items()}
-        targets = {
-            s.labels.get("instance", "?"): s.value for s in instant(url, f'up{{job="{DCIM_JOB}"}}')
-        }
+        # one round trip's wait instead of one per series: the page waits for the slowest only
+        with ThreadPoolExecutor(max_workers=len(queries)) as pool:
+            answers = list(pool.map(lambda expr: instant(url, expr), queries))
+        values = {key: _by_device(found) for key, found in zip(SERIES, answers, strict=False)}
+        targets = {s.labels.get("instance", "?"): s.value for s in answers[-1]}
     except OperationFailed as exc:
         return (
             {key: {} for key in SERIES},

@@ -64,6 +64,15 @@ def test_the_overheat_turns_the_rack_red_and_its_alert_is_acknowledged(
         assert "°C" in rack.inner_text() and "—" not in rack.inner_text()
         assert page.locator('[data-device="ups-1"].status-up').count() == 1
         assert page.locator("p.banner.stale").count() == 0
+        listed = page.locator("[data-device]").count()
+        quiet = page.locator("p.quiet").inner_text()  # the devices in racks that are fine
+        page.goto("/console/room?devices=all")
+        every = page.locator("[data-device]").count()
+        assert every > listed and f"另有 {every - listed} 台设备在线" in quiet
+        refused = page.goto("/console/room?devices=bogus")
+        assert refused is not None and refused.status == 400
+        assert "allowed: problems, all" in page.inner_text("main")
+        page.goto("/console/room")
         shoot(page, "room.png", tmp_path)
 
         path.scenario("overheat")

@@ -67,3 +67,15 @@ def test_dew_point_from_temperature_and_humidity() -> None:
     cell = RackCell("A", "A01", 8, inlet=25.0, humidity=0.5)
     assert cell.dew_point == pytest.approx(13.85, abs=0.1)
     assert RackCell("A", "A02", 8, inlet=25.0).dew_point is None
+
+
+def test_the_device_list_keeps_what_needs_a_look_and_counts_the_rest(site: Site) -> None:
+    values = _values(up={"ups-1": 1.0, "pdu-a01": 1.0, "pdu-a02": 0.0, "pdu-b01": 1.0})
+    alerts = [{"severity": "warning", "device": "pdu-b01", "rack": "B01"}]
+    room = floor(site, values, {"127.0.0.1:9": 1.0}, alerts, [], [], now=1.0).rooms[0]
+    listed = {e.name for e in room.listed(every=False)}
+    assert {"ups-1", "crac-1", "pdu-a02", "pdu-b01"} <= listed  # outside racks, down, alerting
+    assert "pdu-a01" not in listed
+    racked_fine = [e for e in room.equipment if e.rack and e.status == "up" and not e.alert]
+    assert room.quiet == len(racked_fine) >= 1
+    assert len(room.listed(every=True)) == len(room.equipment) == len(listed) + room.quiet
