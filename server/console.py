@@ -83,6 +83,9 @@ def templates() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["num"] = lambda v, digits=1: "—" if v is None else f"{v:.{digits}f}"
+    env.filters["qty"] = lambda v: (
+        format(v.normalize(), "f") if v == v.to_integral() else f"{v:.2f}"
+    )
     return env
 
 

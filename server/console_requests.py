@@ -126,9 +126,10 @@ def show(request: Request, ref: str) -> Response:
     detail = tenancy_api.detail_of(ref, request)
     person = actor(request)
     deciding = any(person.has(r) for r in DECIDERS) and detail["state"] == "submitted"
-    verdicts = None
+    verdicts = usage = None
     if any(person.has(r) for r in DECIDERS):
         verdicts = _stored_verdicts(context(request).site, detail["id"])
+        usage = _usage(context(request).site, detail["id"])
     return render(
         request,
         "request.html",
@@ -137,6 +138,7 @@ def show(request: Request, ref: str) -> Response:
         verdicts=verdicts,
         deciding=deciding,
         tier=_tier(context(request).site, detail["department"]),
+        usage=usage,
     )
 
 
@@ -231,6 +233,14 @@ def _stored_verdicts(site: Site, ident: int) -> list[Any] | None:
     with open_store(site).reading() as db:
         spec = dict(find_request(db, str(ident)).spec)
     return _verdicts(site, TenancyRequest.model_validate(spec))
+
+
+def _usage(site: Site, ident: int) -> Any:
+    from dcops.tenancy.quota_usage import quota_usage
+    from dcops.tenancy.store import find_request, open_store
+
+    with open_store(site).reading() as db:
+        return quota_usage(db, site, find_request(db, str(ident)))
 
 
 def _refuse_violations(ready: Any, verdicts: list[Any] | None) -> None:
