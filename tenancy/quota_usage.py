@@ -1,5 +1,6 @@
-"""What a request costs against its department's tier: the request itself, what the
-department's other approved tenancies already hold, and the total if it is approved."""
+"""What a request costs against its department's tier: the request itself against the tier's
+cap per tenancy, what the department's other tenancies already hold, and the total if it is
+approved against the tier's department-wide cap (the same holdings the submit check counts)."""
 
 from __future__ import annotations
 
@@ -7,41 +8,26 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
-from dcops.tenancy.model import TenancyRequest, Totals
-from dcops.tenancy.records import RequestRecord
-from dcops.tenancy.store import APPROVED_STATES
+from dcops.tenancy.department_caps import CAPPED, held_totals
+from dcops.tenancy.model import TenancyRequest
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from dcops.core.site import Site
-
-# (Totals field, Tier field, what a person reads, unit)
-RESOURCES = (
-    ("vcpus", "vcpus", "vCPU", ""),
-    ("ram_gb", "ram_gb", "内存 RAM", "GB"),
-    ("volume_gb", "volume_gb", "云盘 Volumes", "GB"),
-    ("instances", "instances", "云主机 Servers", ""),
-    ("networks", "networks", "网络 Networks", ""),
-    ("load_balancers", "load_balancers", "负载均衡 Load balancers", ""),
-    ("vpn_peers", "vpn_peers", "VPN 对端 VPN peers", ""),
-    ("k8s_cpu", "k8s_cpu", "Kubernetes CPU", ""),
-    ("k8s_memory_gb", "k8s_memory_gb", "Kubernetes 内存 memory", "GiB"),
-    ("k8s_pods", "k8s_pods", "Kubernetes pods", ""),
-)
+    from dcops.tenancy.records import RequestRecord
 
 
 @dataclass(frozen=True)
 class UsageLine:
-    """One resource: the request's cost, the department's other holdings, the tier's cap."""
+    """One resource: the request's cost, the department's other holdings, the tier's caps."""
 
     resource: str
     unit: str
     requested: Decimal
     held: Decimal
     cap: int
+    department_cap: int | None
 
     @property
     def after(self) -> Decimal:
@@ -55,17 +41,17 @@ class UsageLine:
 
     @property
     def over(self) -> bool:
-        """Whether the request alone asks for more than the tier allows."""
-        return self.requested > self.cap
+        """Whether the request alone, or the department with it, is above a cap."""
+        whole = self.department_cap is not None and self.after > self.department_cap
+        return self.requested > self.cap or whole
 
 
 @dataclass(frozen=True)
 class QuotaUsage:
-    """A request's cost against its department's tier, and the tenancies already held."""
+    """A request's cost against its department's tier."""
 
     department: str
     tier: str
-    held_by: list[str]
     lines: list[UsageLine]
 
 
@@ -77,35 +63,27 @@ def quota_usage(session: Session, site: Site, record: RequestRecord) -> QuotaUsa
         return None
     flavors = {f.name: f for f in site.config.catalogue.flavors}
     mine = TenancyRequest.model_validate(record.spec).totals(flavors)
-    held = _held(session, record)
-    held_totals = [TenancyRequest.model_validate(r.spec).totals(flavors) for r in held]
+    held = held_totals(session, site, record.department, leaving_out=record.name)
+    whole = tier.department_caps.model_dump(exclude_none=True)
     lines = [
         UsageLine(
-            resource=title,
-            unit=unit,
-            requested=_amount(mine, total),
-            held=sum((_amount(t, total) for t in held_totals), Decimal(0)),
-            cap=int(getattr(tier, cap)),
+            resource=_title(zh, en),
+            unit=unit.strip(),
+            requested=Decimal(getattr(mine, key)),
+            held=held[key],
+            cap=int(getattr(tier, key)),
+            department_cap=whole.get(key),
         )
-        for total, cap, title, unit in RESOURCES
+        for key, (zh, en, _, unit) in CAPPED.items()
     ]
-    return QuotaUsage(department.code, tier.title, [r.name for r in held], lines)
+    return QuotaUsage(department.code, tier.title, lines)
 
 
-def _held(session: Session, record: RequestRecord) -> list[RequestRecord]:
-    """The newest approved request of each of the department's other tenancies."""
-    rows = session.scalars(
-        select(RequestRecord)
-        .where(RequestRecord.department == record.department)
-        .where(RequestRecord.state.in_(APPROVED_STATES))
-        .where(RequestRecord.name != record.name)
-        .order_by(RequestRecord.id)
-    )
-    newest: dict[str, RequestRecord] = {}
-    for row in rows:
-        newest[row.name] = row
-    return sorted(newest.values(), key=lambda r: r.name)
-
-
-def _amount(totals: Totals, name: str) -> Decimal:
-    return Decimal(getattr(totals, name))
+def _title(zh: str, en: str) -> str:
+    """One name in both languages without saying a shared word twice: 内存 RAM, Kubernetes CPU."""
+    if en.startswith(zh):
+        return zh
+    common = "Kubernetes "
+    if zh.startswith(common) and en.startswith(common):
+        return common + _title(zh[len(common) :], en[len(common) :])
+    return f"{zh} {en}"
