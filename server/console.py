@@ -218,9 +218,15 @@ def home(request: Request) -> Response:
 def login_page(request: Request, next: str = "/console") -> Response:
     """The login form, with a fresh token for its CSRF check."""
     token = secrets.token_urlsafe(24)
-    page = render(request, "login.html", next=_safe_next(next), login_csrf=token, error="")
+    page = render(request, "login.html", next=_safe_next(next), login_csrf=token, error="",
+                  directory=_directory(request))  # fmt: skip
     _login_cookie(request, page, token)
     return page
+
+
+def _directory(request: Request) -> bool:
+    """Whether the site logs people in against its directory (LDAP) as well."""
+    return context(request).site.config.identity.ldap is not None
 
 
 @router.post("/login")
@@ -362,7 +368,8 @@ def _open_session(request: Request, user: str, password: str, code: str, target:
 
 def _login_again(request: Request, target: str, message: str) -> Response:
     token = secrets.token_urlsafe(24)
-    page = render(request, "login.html", 401, next=target, login_csrf=token, error=message)
+    page = render(request, "login.html", 401, next=target, login_csrf=token, error=message,
+                  directory=_directory(request))  # fmt: skip
     _login_cookie(request, page, token)
     return page
 

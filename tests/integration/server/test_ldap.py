@@ -6,6 +6,7 @@ import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -14,6 +15,7 @@ from dcops.server.certificates import loopback_certificate
 from dcops.server.directory import DirectoryError, bind_and_groups
 from tests.conftest import DCOPS, copy_site, dcops_env
 from tests.integration.server import directory_server
+from tests.integration.server.browser import chromium, new_page
 from tests.integration.server.directory_server import (
     LOOKUP_PASSWORD,
     PASSWORD,
@@ -22,6 +24,9 @@ from tests.integration.server.directory_server import (
 )
 from tests.integration.server.live_server import LiveServer
 from tests.integration.server.test_cli_client import name_server
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 pytestmark = pytest.mark.integration
 
@@ -194,3 +199,35 @@ def test_a_directory_certificate_from_another_ca_is_refused(
 def test_plain_ldap_without_start_tls_is_refused_by_the_site_model() -> None:
     with pytest.raises(ValueError, match="in the clear"):
         LdapSettings(url="ldap://127.0.0.1:389", user_dn="uid={user}", group_base="dc=x")
+
+
+def test_the_console_logs_directory_users_in_and_says_why_it_refuses(server: LiveServer) -> None:
+    with chromium() as browser:
+        refused = new_page(browser, server)
+        refused.goto("/console/login")
+        assert "LDAP" in refused.inner_text("p.directory")
+        _console_login(refused, "wanglei", "Not-the-Passw0rd")
+        error = refused.locator("p.message.error")
+        error.wait_for()
+        assert "wrong user name, password or code" in error.inner_text()
+        assert refused.locator("form.logout").count() == 0
+
+        _console_login(refused, "lina", PASSWORD)
+        refused.locator("p.message.error", has_text="no directory group").wait_for()
+        assert refused.locator("form.logout").count() == 0
+
+        page = new_page(browser, server)
+        _console_login(page, "wanglei", PASSWORD)
+        page.wait_for_selector("form.logout")
+        assert page.url.endswith("/console/requests")  # the group fgw-staff gives department:fgw
+        assert "(wanglei)" in page.inner_text("header .who")
+    logins = [e for e in server.journal() if e["action"] == "auth.login"
+              and e["actor"]["user"] == "wanglei" and e["result"]["status"] == "success"]  # fmt: skip
+    assert logins and logins[-1]["actor"]["method"] == "ldap"
+
+
+def _console_login(page: Page, user: str, password: str) -> None:
+    page.goto("/console/login")
+    page.fill("#user", user)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
