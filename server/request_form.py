@@ -19,8 +19,14 @@ ROWS = {
     "contacts": (CONTACT_ROWS, ("name", "email", "phone")),
     "compute": (COMPUTE_ROWS, ("name", "flavor", "image", "count", "volume_gb")),
     "networks": (NETWORK_ROWS, ("name", "size")),
+    "ingress": (4, ("to", "port", "protocol", "from", "description")),
+    "load_balancers": (2, ("name", "port", "protocol", "members")),
+    "vpn": (2, ("name", "peer_address", "peer_cidrs", "psk_secret")),
 }
-NUMBERS = {"count", "volume_gb", "size"}
+KUBERNETES = ("kubernetes.namespace", "kubernetes.quota.cpu", "kubernetes.quota.memory",
+              "kubernetes.quota.pods")  # fmt: skip
+NUMBERS = {"count", "volume_gb", "size", "port", "pods"}
+LISTS = {"peer_cidrs"}  # written in one field, separated by commas or spaces
 LABELS = {
     "department": "委办局",
     "code": "委办局",
@@ -39,8 +45,25 @@ LABELS = {
     "contacts": "联系人",
     "compute": "云主机",
     "networks": "网络",
+    "to": "目标服务",
+    "port": "端口",
+    "protocol": "协议",
+    "from": "来源",
+    "description": "说明",
+    "members": "成员服务",
+    "peer_address": "对端地址",
+    "peer_cidrs": "对端网段",
+    "psk_secret": "预共享密钥名",
+    "namespace": "命名空间",
+    "cpu": "CPU 配额",
+    "memory": "内存配额",
+    "pods": "Pod 数配额",
+    "ingress": "入站规则",
+    "load_balancers": "负载均衡",
+    "vpn": "VPN",
 }
 _INDEX = re.compile(r"^(\w+)\[(\d+)\]\.(\w+)$")
+_TRAILING_INDEX = re.compile(r"\[\d+\]$")
 
 
 def field_names() -> list[str]:
@@ -48,7 +71,7 @@ def field_names() -> list[str]:
     names = list(TOP)
     for part, (rows, keys) in ROWS.items():
         names += [f"{part}[{i}].{key}" for i in range(rows) for key in keys]
-    return names
+    return names + list(KUBERNETES)
 
 
 def values_of(form: FormData) -> dict[str, str]:
@@ -74,13 +97,31 @@ def document(values: dict[str, str], department_name: str) -> dict[str, Any]:
                 items.append({k: _number(k, v) for k, v in row.items()})
         if items:
             doc[part] = items
+    kubernetes = _kubernetes(values)
+    if kubernetes:
+        doc["kubernetes"] = kubernetes
     return doc
+
+
+def _kubernetes(values: dict[str, str]) -> dict[str, Any]:
+    """The Kubernetes part, when any of its fields is filled in."""
+    if not any(values[name] for name in KUBERNETES):
+        return {}
+    quota = {
+        key: _number(key, values[f"kubernetes.quota.{key}"]) for key in ("cpu", "memory", "pods")
+    }
+    part: dict[str, Any] = {"quota": {k: v for k, v in quota.items() if v != ""}}
+    if values["kubernetes.namespace"]:
+        part["namespace"] = values["kubernetes.namespace"]
+    return part
 
 
 def _number(key: str, text: str) -> Any:
     """A number field as a number where it reads as one (the validators say what is wrong)."""
     if key in NUMBERS and text.isdigit() and len(text) < 10:
         return int(text)
+    if key in LISTS:
+        return [item for item in re.split(r"[,\s]+", text) if item][:64]
     return text
 
 
@@ -91,6 +132,8 @@ def field_errors(problems: list[Problem]) -> tuple[dict[str, str], list[str]]:
     general = []
     for problem in problems:
         name = problem.field
+        if name not in known and _TRAILING_INDEX.search(name):
+            name = _TRAILING_INDEX.sub("", name)  # one item of a list field: vpn[0].peer_cidrs[1]
         shown = f"{_label(name)}有误 / {problem.message}"
         if name in known and name not in at:
             at[name] = shown

@@ -216,3 +216,53 @@ def test_an_auditor_filters_the_journal_checks_a_proof_verifies_and_downloads_th
             page.click("#report-html")
         html = Path(download.value.path()).read_text(encoding="utf-8")
         assert "<html" in html.lower() and "tenancy.approve" in html
+
+
+def test_ingress_load_balancer_vpn_and_kubernetes_are_checked_field_by_field(
+    server: LiveServer,
+) -> None:
+    with chromium() as browser:
+        page = new_page(browser, server)
+        log_in(page, server, "lina")
+        page.goto("/console/requests/new")
+        _fill(page, "production", "c2.m4", "2")
+        page.fill('[id="f-ingress[0].to"]', "web")
+        page.fill('[id="f-ingress[0].port"]', "443")
+        page.fill('[id="f-ingress[0].from"]', "0.0.0.0/0")
+        page.fill('[id="f-ingress[0].description"]', "public HTTPS")
+        page.fill('[id="f-load_balancers[0].name"]', "web")
+        page.fill('[id="f-load_balancers[0].port"]', "443")
+        page.fill('[id="f-load_balancers[0].members"]', "web")
+        page.fill('[id="f-vpn[0].name"]', "hq")
+        page.fill('[id="f-vpn[0].peer_address"]', "203.0.113.300")  # not an address
+        page.fill('[id="f-vpn[0].peer_cidrs"]', "192.168.20.0/24, 192.168.21.0/24")
+        page.fill('[id="f-vpn[0].psk_secret"]', "wjw-hq-psk")
+        page.fill('[id="f-kubernetes.namespace"]', "wjw")
+        page.fill('[id="f-kubernetes.quota.cpu"]', "4")
+        page.fill('[id="f-kubernetes.quota.memory"]', "16 gigs")  # not a quantity
+        page.fill('[id="f-kubernetes.quota.pods"]', "50")
+        for name in ("vpn[0].peer_address", "kubernetes.quota.memory"):
+            page.locator(f'[id="f-{name}"]').dispatch_event("change")
+        address = page.locator('[id="e-vpn[0].peer_address"]')
+        address.filter(has_text="VPN对端地址有误").wait_for(timeout=30_000)
+        assert "'203.0.113.300' is not an IP address" in address.inner_text()
+        memory = page.locator('[id="e-kubernetes.quota.memory"]')
+        memory.filter(has_text="内存配额有误").wait_for(timeout=30_000)
+
+        page.fill('[id="f-vpn[0].peer_address"]', "203.0.113.20")
+        page.fill('[id="f-kubernetes.quota.memory"]', "16Gi")
+        page.fill('[id="f-compute[0].name"]', "web")
+        page.click("button[value=preview]")
+        preview = page.inner_text("#preview")
+        assert "load balancer web: TCP/443 → web" in preview
+        assert "vpn hq: 203.0.113.20 (192.168.20.0/24, 192.168.21.0/24)" in preview
+        assert "kubernetes namespace wjw" in preview
+        assert page.locator(".field-error:not(:empty)").count() == 0
+
+        page.click("button[value=submit]")
+        page.wait_for_selector("#state")
+        assert _state(page) == "submitted" and "wjw-production" in page.inner_text("h1")
+        with page.expect_download() as download:
+            page.click("text=下载 YAML")
+        text = Path(download.value.path()).read_text(encoding="utf-8")
+        assert "psk_secret: wjw-hq-psk" in text and "pods: 50" in text and "port: 443" in text

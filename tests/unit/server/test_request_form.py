@@ -28,12 +28,36 @@ def test_problems_are_placed_at_their_field_in_chinese_first() -> None:
     problems = [
         Problem("request form", "compute[0].count", "Input should be greater than 0"),
         Problem("request form", "ingress[0].port", "not a port"),
+        Problem("request form", "vpn[1].peer_cidrs[2]", "not a network"),
+        Problem("request form", "kubernetes.quota.memory", "not a quantity"),
+        Problem("request form", "load_balancers[0].health.interval", "too long"),
         Problem("request form", "", "tier caps exceeded"),
     ]
     at, general = request_form.field_errors(problems)
-    assert at == {"compute[0].count": "云主机数量有误 / Input should be greater than 0"}
-    assert general[0] == "内容有误 / ingress[0].port: not a port"
+    assert at == {
+        "compute[0].count": "云主机数量有误 / Input should be greater than 0",
+        "ingress[0].port": "入站规则端口有误 / not a port",
+        "vpn[1].peer_cidrs": "VPN对端网段有误 / not a network",
+        "kubernetes.quota.memory": "内存配额有误 / not a quantity",
+    }
+    assert general[0] == "内容有误 / load_balancers[0].health.interval: too long"
     assert general[1] == "内容有误 / tier caps exceeded"
+
+
+def test_ingress_load_balancers_vpn_and_kubernetes_become_their_parts() -> None:
+    values = _values(purpose="p")
+    values.update({"department.code": "fgw", "ingress[0].to": "web", "ingress[0].port": "443",
+                   "ingress[0].from": "0.0.0.0/0", "load_balancers[0].name": "web",
+                   "load_balancers[0].port": "443", "load_balancers[0].members": "web",
+                   "vpn[0].name": "hq", "vpn[0].peer_cidrs": "192.168.10.0/24, 192.168.11.0/24",
+                   "kubernetes.namespace": "fgw", "kubernetes.quota.cpu": "500m",
+                   "kubernetes.quota.pods": "20"})  # fmt: skip
+    doc = request_form.document(values, "市发展和改革委员会")
+    assert doc["ingress"] == [{"to": "web", "port": 443, "from": "0.0.0.0/0"}]
+    assert doc["load_balancers"] == [{"name": "web", "port": 443, "members": "web"}]
+    assert doc["vpn"] == [{"name": "hq", "peer_cidrs": ["192.168.10.0/24", "192.168.11.0/24"]}]
+    assert doc["kubernetes"] == {"namespace": "fgw", "quota": {"cpu": "500m", "pods": 20}}
+    assert "kubernetes" not in request_form.document(_values(purpose="p"), "x")
 
 
 def test_fields_the_form_does_not_have_are_ignored() -> None:
