@@ -59,7 +59,7 @@ def root(
         OutputFormat.table,
         "--output",
         "-o",
-        help="table for people, json for programs, markdown for change tickets (dcops plan), csv for spreadsheets (dcops cloud).",
+        help="table for people, json for programs, markdown for change tickets (dcops plan), csv for spreadsheets (dcops cloud), html for auditors (dcops cloud scan).",
     ),
     site_path: str | None = typer.Option(
         None,
@@ -133,6 +133,7 @@ def hoist_global_options(argv: Sequence[str]) -> list[str]:
 
 MARKDOWN_COMMANDS = {"dcops plan", "dcops cloud scan"}  # the commands with a Markdown form
 CSV_COMMANDS = {"dcops cloud inventory"}  # the commands with a CSV form (for spreadsheets)
+HTML_COMMANDS = {"dcops cloud scan"}  # the commands with an HTML report (for auditors)
 
 
 def _with_output_options(root: Any) -> Any:
@@ -152,8 +153,10 @@ def _add_output(group: Any, path: str, template: Any) -> None:
             option = copy.copy(template)
             option.default, option.expose_value = None, False
             option.callback = _output_check(here, markdown, here in CSV_COMMANDS)
-            option.help = "table for people, json for programs" + (
-                ", markdown for change tickets." if markdown else " (no markdown here)."
+            option.help = (
+                "table for people, json for programs"
+                + (", markdown for change tickets." if markdown else " (no markdown here).")
+                + (" html: the auditors' report." if here in HTML_COMMANDS else "")
             )
             command.params.append(option)
 
@@ -175,6 +178,12 @@ def _output_check(path: str, markdown: bool, csv: bool) -> Callable[[Any, Any, A
             raise typer.BadParameter(
                 f"--output csv is not available for {path}; allowed here: {allowed} "
                 f"(csv is for {', '.join(sorted(CSV_COMMANDS))})",
+                ctx=ctx,
+            )
+        if state.html and path not in HTML_COMMANDS:
+            raise typer.BadParameter(
+                f"--output html is not available for {path}; allowed here: table, json "
+                f"(html is for {', '.join(sorted(HTML_COMMANDS))})",
                 ctx=ctx,
             )
 

@@ -9,6 +9,8 @@ import typer
 from dcops.cli.views.session import Session, session
 
 if TYPE_CHECKING:
+    from dcops.cloud.findings import Finding
+    from dcops.cloud.inventory import Inventory
     from dcops.cloud.usage import Usage
     from dcops.cloud.usage_metrics import Sample, UsageCollector
     from dcops.core.identity import Actor
@@ -70,7 +72,10 @@ def scan(
         None, "--department", "-d", help="One department's code, or `unowned`."
     ),
 ) -> None:
-    """Compliance checks on the live clouds; every finding recorded in the audit journal; exit 1 on any."""
+    """Compliance checks on the live clouds; every finding recorded in the audit journal; exit 1 on any.
+
+    `--output html` gives the auditors' report, in the style of `dcops audit report`.
+    """
     from dcops.cli.views import cloud_view, output
     from dcops.cloud import scan as scanning
     from dcops.cloud.inventory import take_inventory
@@ -87,10 +92,30 @@ def scan(
         output.print_json(cloud_view.scan_dict(findings, found))
     elif state.markdown:
         output.show(cloud_view.scan_markdown(findings, found))
+    elif state.html:
+        _print_html(state.site, actor, findings, found)
     else:
         cloud_view.show_scan(findings, found)
     if findings or unread:
         raise typer.Exit(1)
+
+
+def _print_html(site: Site, actor: Actor, findings: list[Finding], found: Inventory) -> None:
+    """The scan as the auditors' HTML page, on stdout as it is (no terminal markup)."""
+    import sys
+    from datetime import UTC, datetime
+
+    from dcops.cloud.scan_report import ScanReport, html_page
+
+    report = ScanReport(
+        site=site.config.site.name,
+        title=site.config.site.title,
+        generated=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        auditor=f"{actor.user} ({actor.name})",
+        findings=findings,
+        inventory=found,
+    )
+    sys.stdout.write(html_page(report))
 
 
 @app.command("usage")

@@ -23,6 +23,7 @@ class OutputFormat(enum.StrEnum):
     json = "json"
     markdown = "markdown"
     csv = "csv"
+    html = "html"
 
 
 @dataclass
@@ -44,6 +45,11 @@ class Session:
     def markdown(self) -> bool:
         """Whether --output markdown was asked for (commands without a Markdown form print tables)."""
         return self.output is OutputFormat.markdown
+
+    @property
+    def html(self) -> bool:
+        """Whether --output html was asked for (only the auditors' reports have an HTML form)."""
+        return self.output is OutputFormat.html
 
     @property
     def csv(self) -> bool:

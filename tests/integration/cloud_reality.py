@@ -16,6 +16,9 @@ TENANCY = "fgw-truth"
 NAMESPACE = "fgw-truth"
 SHADOW_PROJECT = "shadow-it"
 SHADOW_NAMESPACE = "shadow-ns"
+HOSTILE_PROJECT = "x<script>alert('p')</script>&\"q"
+"""A project made by hand whose name is markup: reports must show it, never run it."""
+HOSTILE_NETWORK = "<img src=x onerror=alert(1)>"
 IMAGE = "kylin-v10-sp3"
 FLAVOR = "c2.m4"
 
@@ -133,6 +136,8 @@ def seed_openstack(admin: Any) -> Seeded:
     seeded.shadow_project = _project(admin, SHADOW_PROJECT, []).id
     shadow = _scoped(admin, admin.identity.get_project(seeded.shadow_project))
     shadow.network.create_network(name="shadow-net")
+    hostile = _scoped(admin, _project(admin, HOSTILE_PROJECT, []))
+    hostile.network.create_network(name=HOSTILE_NETWORK)
     return seeded
 
 
@@ -184,7 +189,7 @@ def seed_kubernetes(api: Any, seeded: Seeded) -> None:
 
 def clear_openstack(admin: Any) -> None:
     """Remove everything seed_openstack made, so the session's lab cloud is left as it was."""
-    for name in (TENANCY, SHADOW_PROJECT):
+    for name in (TENANCY, SHADOW_PROJECT, HOSTILE_PROJECT):
         project = admin.identity.find_project(name)
         if project is None:
             continue

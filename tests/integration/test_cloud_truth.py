@@ -8,12 +8,14 @@ out-of-band changes (cloud_reality.py). Skips loudly where either lab cannot run
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -244,6 +246,43 @@ def test_scan_table_and_markdown_say_where_what_and_how_to_fix(truth: Truth) -> 
     assert markdown.returncode == 1
     assert "| severity | rule | scope | resource | finding | fix |" in markdown.stdout
     assert f"| high | scope-without-tenancy | {reality.SHADOW_PROJECT} |" in markdown.stdout
+
+
+def test_scan_html_is_the_auditors_report_and_cloud_names_cannot_inject_markup(
+    truth: Truth,
+) -> None:
+    done = truth.dcops("cloud", "scan", "--output", "html")
+    assert done.returncode == 1, done.stderr
+    page = done.stdout
+    assert page.startswith("<!DOCTYPE html>") and "<h1>云上合规检查 Cloud compliance scan" in page
+    assert "<h2>全部发现 Every finding</h2>" in page and "no-admin-port-to-world" in page
+    assert html.escape(reality.HOSTILE_PROJECT) in page
+    assert reality.HOSTILE_PROJECT not in page and "<script" not in page and "<img" not in page
+    tags = _Tags()
+    tags.feed(page)
+    assert "script" not in tags.seen and "img" not in tags.seen
+    assert tags.cells.count(reality.HOSTILE_PROJECT) >= 1  # shown as text, as it was named
+
+
+class _Tags(HTMLParser):
+    """The start tags of a page, and the text of its table cells."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+        self.cells: list[str] = []
+        self._in_cell = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.seen.add(tag)
+        self._in_cell = tag == "td"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_cell = False if tag == "td" else self._in_cell
+
+    def handle_data(self, data: str) -> None:
+        if self._in_cell:
+            self.cells.append(data)
 
 
 def test_usage_sets_use_against_quota_grant_and_tier(truth: Truth) -> None:
