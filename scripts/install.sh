@@ -30,6 +30,10 @@ rm -rf build
 # Recordings of real SNMP devices for the DCIM tests. The package pins an older pysmi than the
 # simulator it ships for, and its recordings are plain files: install it alone, without deps.
 case ",${extras}," in *,dev,*) .venv/bin/python -m pip install -q --no-deps "snmpsim-data>=1.0,<2" ;; esac
+# axe-core, run inside the console's pages by the accessibility test (from npm, never a CDN).
+case ",${extras}," in
+  *,dev,*) npm install --prefix .venv/share/axe --no-audit --no-fund --silent axe-core@4.14.1 ;;
+esac
 # The lab Kubernetes control plane, built from Go modules (10-30 min the first time, then cached):
 # in CI, or when DCOPS_LAB_K8S=1 asks for it; DCOPS_LAB_K8S=skip leaves it out (.ci/run builds it
 # in the background).
