@@ -102,6 +102,17 @@ class _TooLarge(Exception):
     """The body grew past the limit while it was read."""
 
 
+def _policy_judges() -> Any:
+    """The stacks' admission module, whose worker pool judges submits; None without the extra."""
+    import importlib.util
+
+    if any(importlib.util.find_spec(m) is None for m in ("pulumi", "pulumi_policy")):
+        return None
+    from dcops.stacks import admission
+
+    return admission
+
+
 def create_app(site: Site, clock: Clock | None = None, *, https: bool = True) -> FastAPI:
     """The dcops API for a site; the clock is injectable for tests of lockouts and expiry."""
     from dcops.audit.journal import Journal
@@ -117,7 +128,12 @@ def create_app(site: Site, clock: Clock | None = None, *, https: bool = True) ->
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         deliverer.start()
+        judges = _policy_judges()
+        if judges is not None:
+            judges.open_judges()
         yield
+        if judges is not None:
+            judges.close_judges()
         deliverer.stop()
 
     app = FastAPI(
