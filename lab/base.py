@@ -29,6 +29,9 @@ PACKAGES = (
     "procps",
     "sqlite3",
     "python3-apt",
+    # the dcops_server role runs Debian's Prometheus and Alertmanager on the management host
+    "prometheus",
+    "prometheus-alertmanager",
 )
 BUILD_TIMEOUT = 900
 
