@@ -32,7 +32,15 @@ rm -rf build
 case ",${extras}," in *,dev,*) .venv/bin/python -m pip install -q --no-deps "snmpsim-data>=1.0,<2" ;; esac
 # axe-core, run inside the console's pages by the accessibility test (from npm, never a CDN).
 case ",${extras}," in
-  *,dev,*) npm install --prefix .venv/share/axe --no-audit --no-fund --silent axe-core@4.14.1 ;;
+  *,dev,*)
+    # Debian's npm package conflicts with a Node.js that bundles its own npm (as NodeSource's
+    # does): ask for it only where no npm is found.
+    if ! command -v npm >/dev/null; then
+      sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends npm >/dev/null
+    fi
+    npm install --prefix .venv/share/axe --no-audit --no-fund --silent axe-core@4.14.1
+    ;;
 esac
 # The lab Kubernetes control plane, built from Go modules (10-30 min the first time, then cached):
 # in CI, or when DCOPS_LAB_K8S=1 asks for it; DCOPS_LAB_K8S=skip leaves it out (.ci/run builds it
