@@ -24,6 +24,7 @@ bench: install
 	.venv/bin/python bench/help_latency.py
 	.venv/bin/python bench/audit_bench.py
 	.venv/bin/python bench/dcim_bench.py
+	.venv/bin/python bench/snmpv3_bench.py
 	.venv/bin/python bench/plan_bench.py
 	.venv/bin/python bench/tenancy_ipam.py
 	.venv/bin/python bench/alert_latency.py
