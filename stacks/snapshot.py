@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,15 +82,23 @@ def save(site: Site, tenancy: str, kind: str, resources: Snapshot) -> Path:
     target = folder(site, tenancy)
     missing = [p for p in (target, *target.parents) if not p.exists()]
     for created in reversed(missing):
-        created.mkdir(mode=0o700)
+        created.mkdir(mode=0o700, exist_ok=True)  # a run beside this one may make it first
     path = target / f"{kind}.json"
-    temp = path.with_suffix(".tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump(
-            {"tenancy": tenancy, "resources": resources}, out, ensure_ascii=False, sort_keys=True
-        )
-    os.replace(temp, path)
+    # A temp file of this writer's own: two runs on one stack (the second is then refused by
+    # the engine's lock) both plan first, and a shared temp name let one move the other's away.
+    fd, temp = tempfile.mkstemp(dir=target, prefix=f".{kind}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(
+                {"tenancy": tenancy, "resources": resources},
+                out,
+                ensure_ascii=False,
+                sort_keys=True,
+            )
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
     return path
 
 

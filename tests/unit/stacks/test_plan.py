@@ -111,3 +111,23 @@ def test_markdown_is_ready_for_a_change_ticket(site: Site, sample_spec: TenancyS
         in text
     )
     assert text.rstrip().endswith("**Overall: PASS** — 1 tenancy plan(s)")
+
+
+def test_two_runs_saving_one_stacks_snapshot_at_once_both_succeed(site: Site) -> None:
+    """Two provisions of one stack plan at the same moment (the engine's lock refuses the
+    second only later): neither may fail on the other's temp file, and the file stays whole."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def save(n: int) -> None:
+        for i in range(40):
+            snapshot.save(site, "fgw-race", snapshot.PLANNED, {f"urn:{n}:{i}": {"n": n}})
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(save, range(6)))  # re-raises any writer's error
+    folder = site.paths.state / "stacks" / "fgw-race"
+    assert sorted(p.name for p in folder.iterdir()) == ["planned.json"]  # no temp left
+    assert (folder / "planned.json").stat().st_mode & 0o777 == 0o600
+    kind, resources = snapshot.load(site, "fgw-race")
+    [urn] = resources
+    assert kind == snapshot.PLANNED
+    assert urn.startswith("urn:") and urn.endswith(":39")
