@@ -125,7 +125,10 @@ def _quota(request: TenancyRequest, site: Site) -> QuotaSpec:
         ports=totals.instances + 2 * len(lbs) + 2 * totals.networks + 4,
         routers=1,
         security_groups=services + 1,
-        security_group_rules=len(request.ingress) + services + 4,
+        # Declared ingress, one egress per group, the 4 of Neutron's default group, and room for
+        # the 2 egress rules Neutron gives each new group before the provider deletes them: an
+        # update cut short (Keystone down) can leave them, and the next one met OverQuota.
+        security_group_rules=len(request.ingress) + 3 * services + 4,
         floating_ips=sum(1 for lb in lbs if lb.floating_ip),
         load_balancers=len(lbs),
         listeners=len(lbs),
