@@ -19,7 +19,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ import pytest
 
 from tests.conftest import DCOPS
 from tests.integration.lab_cloud import PORT_BASE, LabCloud
+from tests.integration.monitors_stack import wait_for
 
 pytestmark = [
     pytest.mark.integration,
@@ -107,16 +108,6 @@ def ok(done: subprocess.CompletedProcess[str]) -> str:
     """stdout of a command that must have succeeded."""
     assert done.returncode == 0, f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
     return done.stdout
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 600) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(1)
-    raise AssertionError(f"{what} did not happen within {timeout:.0f} s")
 
 
 def write_secret(site: Path, name: str, value: str) -> None:
@@ -493,6 +484,7 @@ def keystone(cloud: LabCloud, running: bool) -> None:
         "Keystone answering again",
         lambda: [r for r in cloud.status() if r["name"] == "keystone" and r["healthy"]],
         timeout=300,
+        every=1,
     )
 
 
@@ -503,7 +495,7 @@ def locks(cloud: LabCloud, stack: str) -> list[Path]:
 
 def test_keystone_down_during_up_is_named_and_the_next_up_completes(cloud: LabCloud) -> None:
     up = Background(cloud, "provision", f"inventory/requests/{FAULTS}.yml", "--yes")
-    wait_for("the update to start", lambda: up.updating(FAULTS), timeout=ENGINE_TIMEOUT)
+    wait_for("the update to start", lambda: up.updating(FAULTS), ENGINE_TIMEOUT, every=1)
     keystone(cloud, running=False)
     try:
         assert up.wait() == 1, up.output
@@ -545,6 +537,7 @@ def test_a_second_run_is_refused_naming_the_holder_and_ctrl_c_unlocks(cloud: Lab
         "one run to end",
         lambda: [r for r in runs if r.process.poll() is not None],
         timeout=ENGINE_TIMEOUT,
+        every=1,
     )[0]
     [holder] = [r for r in runs if r is not refused]
     assert refused.process.returncode == 1, refused.output
