@@ -21,6 +21,7 @@ from dcops.dcim.snmp.pdu import (
     REPORT,
     Pdu,
     community_message,
+    get_varbinds,
     parse_community_message,
     pdu,
     peek_request_id,
@@ -203,7 +204,6 @@ class CommunityClient:
     ) -> None:
         self._udp = _UdpClient(host, port, timeout, retries, peek_request_id)
         self._community = community.encode()
-        self._get_cache: dict[tuple[str, ...], bytes] = {}
 
     async def _request(self, kind: int, varbinds: bytes, nr: int = 0, reps: int = 0) -> Varbinds:
         request_id = next(_ids) & 0x7FFFFFFF
@@ -217,11 +217,7 @@ class CommunityClient:
 
     async def get(self, oids: Sequence[str]) -> Varbinds:
         """The values of these OIDs, in one GET."""
-        key = tuple(oids)
-        encoded = self._get_cache.get(key)
-        if encoded is None:
-            encoded = self._get_cache[key] = varbind_list(oids)
-        return await self._request(GET, encoded)
+        return await self._request(GET, get_varbinds(oids))
 
     async def walk(self, columns: Sequence[str]) -> Varbinds:
         """Every instance below each column, with GETBULK."""
@@ -233,6 +229,7 @@ class CommunityClient:
 
 
 _KEY_CACHE: dict[tuple[str, str, str, bytes], usm.UserKeys] = {}
+_AUTH_PRIV = usm.FLAG_AUTH | usm.FLAG_PRIV
 
 
 class UserClient:
@@ -295,6 +292,8 @@ class UserClient:
             except ber.BerError as exc:
                 raise DeviceFault("decode", f"malformed answer: {exc}") from None
             if incoming.pdu.kind != REPORT:
+                if incoming.flags & _AUTH_PRIV != _AUTH_PRIV:  # RFC 3412 7.2: same level
+                    raise DeviceFault("auth", "answer was not signed and encrypted; dropped")
                 return _checked(incoming.pdu)
             oid = incoming.pdu.varbinds[0][0] if incoming.pdu.varbinds else ""
             reason = usm.REPORTS.get(oid, f"report {oid}")
@@ -306,7 +305,7 @@ class UserClient:
 
     async def get(self, oids: Sequence[str]) -> Varbinds:
         """The values of these OIDs, in one signed and encrypted GET."""
-        return await self._request(GET, varbind_list(oids))
+        return await self._request(GET, get_varbinds(oids))
 
     async def walk(self, columns: Sequence[str]) -> Varbinds:
         """Every instance below each column, with GETBULK."""

@@ -32,10 +32,38 @@ class Pdu:
     varbinds: list[tuple[str, ber.Value]]
 
 
+# Pollers ask for the same OIDs poll after poll and agents answer with the same OIDs: both
+# encodings are kept, within bounds (hostile answers must not grow them without end).
+_REQUESTS: dict[tuple[str, ...], bytes] = {}
+_NAMES: dict[bytes, str] = {}
+KEPT_REQUESTS, KEPT_NAMES = 1024, 16384
+
+
 def varbind_list(oids: Sequence[str]) -> bytes:
     """The encoded varbind list asking for these OIDs (values NULL)."""
     null = ber.tlv(ber.NULL, b"")
     return ber.sequence(*(ber.sequence(ber.oid(o), null) for o in oids))
+
+
+def get_varbinds(oids: Sequence[str]) -> bytes:
+    """varbind_list for a GET that is asked again and again: encoded once, then kept."""
+    key = tuple(oids)
+    encoded = _REQUESTS.get(key)
+    if encoded is None:
+        encoded = varbind_list(key)
+        if len(_REQUESTS) < KEPT_REQUESTS:
+            _REQUESTS[key] = encoded
+    return encoded
+
+
+def oid_name(body: bytes) -> str:
+    """The dotted form of an OID's content, decoded once and then kept."""
+    name = _NAMES.get(body)
+    if name is None:
+        name = ber.decode_oid(body)
+        if len(_NAMES) < KEPT_NAMES:
+            _NAMES[body] = name
+    return name
 
 
 def pdu(
@@ -74,7 +102,7 @@ def parse_pdu(data: bytes, pos: int = 0) -> Pdu:
         if v_end != vb_end:
             raise ber.BerError(f"varbind at byte {pos} has trailing bytes")
         varbinds.append(
-            (ber.decode_oid(data[oid_start:oid_end]), ber.decode_value(tag, data[v_start:v_end]))
+            (oid_name(data[oid_start:oid_end]), ber.decode_value(tag, data[v_start:v_end]))
         )
         pos = vb_end
     return Pdu(kind, request_id, status, index, varbinds)

@@ -138,17 +138,13 @@ def secure_message(
     salt = os.urandom(8)
     iv = engine.boots.to_bytes(4, "big") + engine.time.to_bytes(4, "big") + salt
     encrypted = ber.octets(_aes(keys.priv, iv, scoped, encrypt=True))
-    placeholder = bytes(AUTH_LENGTH)
-    security = _security_parameters(engine, keys.user, placeholder, salt)
+    security = _security_parameters(engine, keys.user, bytes(AUTH_LENGTH), salt)
     flags = FLAG_AUTH | FLAG_PRIV | (FLAG_REPORTABLE if reportable else 0)
-    whole = _message(msg_id, flags, security, encrypted)
-    digest = hmac.new(keys.auth, whole, hashlib.sha1).digest()[:AUTH_LENGTH]
-    return _replace_once(whole, security, _security_parameters(engine, keys.user, digest, salt))
-
-
-def _replace_once(whole: bytes, old: bytes, new: bytes) -> bytes:
-    at = whole.index(old)
-    return whole[:at] + new + whole[at + len(old) :]
+    whole = bytearray(_message(msg_id, flags, security, encrypted))
+    # The zeroed authentication parameters end just before the salt's 10 octets (tag, length, 8).
+    end = len(whole) - len(encrypted) - 10
+    whole[end - AUTH_LENGTH : end] = hmac.digest(keys.auth, whole, "sha1")[:AUTH_LENGTH]
+    return bytes(whole)
 
 
 def peek_msg_id(data: bytes) -> int | None:
@@ -187,7 +183,7 @@ def parse_message(data: bytes, keys: UserKeys | None) -> Incoming:
         if keys is None:
             raise UsmError("authenticated message but no keys")
         zeroed = data[:auth_start] + bytes(auth_end - auth_start) + data[auth_end:]
-        digest = hmac.new(keys.auth, zeroed, hashlib.sha1).digest()[:AUTH_LENGTH]
+        digest = hmac.digest(keys.auth, zeroed, "sha1")[:AUTH_LENGTH]
         if not hmac.compare_digest(digest, data[auth_start:auth_end]):
             raise UsmError("response failed authentication")
     scoped = data[sec_end:]
