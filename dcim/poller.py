@@ -115,7 +115,8 @@ class Poller:
         # A little grace, so that the transport's own timeout (which knows more) fires first.
         budget = target.timeout + GRACE
         if target.protocol != "modbus":
-            return await asyncio.wait_for(self._read_snmp(target), budget)
+            async with asyncio.timeout(budget):  # no task of its own, unlike wait_for
+                return await self._read_snmp(target)
         client = self._modbus_client(target)
         # Waiting for the gateway (other units' turns) is not charged to this unit: its budget
         # starts with its turn. The wait is bounded by every unit ahead using its whole budget.

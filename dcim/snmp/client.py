@@ -147,7 +147,8 @@ class _UdpClient:
             assert endpoint.transport is not None
             endpoint.transport.sendto(message)
             try:
-                return await asyncio.wait_for(future, self.attempt_timeout)
+                async with asyncio.timeout(self.attempt_timeout):
+                    return await future
             except TimeoutError:
                 endpoint.pending.pop(key, None)
         attempts = self.retries + 1
