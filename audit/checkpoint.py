@@ -195,16 +195,40 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
     if not path.is_file():
         raise InputError(f"public key file {path} does not exist")
     data = path.read_bytes()
+    if b"PRIVATE KEY" in data:
+        try:
+            private = serialization.load_pem_private_key(data, password=None)
+        except ValueError as exc:
+            raise InputError(f"{path} is not a PEM key ({exc})") from None
+        if not isinstance(private, ed25519.Ed25519PrivateKey):
+            raise InputError(f"{path} is not an Ed25519 key")
+        return private.public_key()
+    return public_key_from_pem(data, str(path))
+
+
+def public_key_from_pem(data: bytes, where: str) -> Ed25519PublicKey:
+    """An Ed25519 public key from its PEM text; InputError naming where it came from."""
+    require_signing()
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
     try:
-        if b"PRIVATE KEY" in data:
-            key: Any = serialization.load_pem_private_key(data, password=None).public_key()
-        else:
-            key = serialization.load_pem_public_key(data)
+        key: Any = serialization.load_pem_public_key(data)
     except ValueError as exc:
-        raise InputError(f"{path} is not a PEM key ({exc})") from None
+        raise InputError(f"{where} is not a PEM public key ({exc})") from None
     if not isinstance(key, ed25519.Ed25519PublicKey):
-        raise InputError(f"{path} is not an Ed25519 key")
+        raise InputError(f"{where} is not an Ed25519 public key")
     return key
+
+
+def public_pem(key: Ed25519PublicKey) -> str:
+    """The PEM text of a public key (what `signing.pub` holds)."""
+    from cryptography.hazmat.primitives import serialization
+
+    pem: bytes = key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return pem.decode("ascii")
 
 
 def sign(
@@ -299,6 +323,16 @@ def _json(text: str, where: str) -> Any:
         return json.loads(text)
     except ValueError as exc:
         raise InputError(f"{where}: not JSON ({exc})") from None
+
+
+def checkpoint_now(journal: Journal) -> Checkpoint:
+    """The newest checkpoint, signed afresh first if the journal has grown past it."""
+    current = latest(journal)
+    with journal.locked():
+        size = journal.tail().size
+    if current is None or current.size != size:
+        current = write_checkpoint(journal)
+    return current
 
 
 def latest(journal: Journal) -> Checkpoint | None:

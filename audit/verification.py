@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from hashlib import sha256
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dcops.audit import witness
 from dcops.audit.checkpoint import (
@@ -157,9 +157,21 @@ def trusted_key(journal: Journal, given: Path | None) -> Ed25519PublicKey | None
     return None
 
 
+class Kept(NamedTuple):
+    """Checkpoints an auditor kept elsewhere, and where they came from (a file's name)."""
+
+    source: str
+    checkpoints: list[Checkpoint]
+
+    @classmethod
+    def read(cls, path: Path) -> Kept:
+        """The checkpoints of a file kept elsewhere."""
+        return cls(str(path), list(read_checkpoints(path)))
+
+
 def verify(
     journal: Journal,
-    external: Iterable[Path] = (),
+    external: Iterable[Path | Kept] = (),
     key: Ed25519PublicKey | None = None,
     every_signature: bool = False,
 ) -> Verification:
@@ -172,7 +184,8 @@ def verify(
     state_checks = _state_checkpoints(
         journal, checkpoint_file, key, trusted, every_signature, result
     )
-    outside = [_external(path, key, trusted, result) for path in external]
+    kept = [given if isinstance(given, Kept) else Kept.read(given) for given in external]
+    outside = [_external(group, key, trusted, result) for group in kept]
     checks = state_checks + [c for group in outside for c in group]
     known = {c.checkpoint for c in state_checks}
     witnessed = [c for c in witnessed if c.checkpoint not in known]  # a copy adds nothing
@@ -289,11 +302,11 @@ def _fail(check: CheckpointResult, result: Verification, note: str) -> None:
 
 
 def _external(
-    path: Path, key: Ed25519PublicKey | None, trusted: str | None, result: Verification
+    kept: Kept, key: Ed25519PublicKey | None, trusted: str | None, result: Verification
 ) -> list[CheckpointResult]:
     checks = []
-    for number, checkpoint in enumerate(read_checkpoints(path), start=1):
-        check = CheckpointResult(f"{path}#{number}", checkpoint)
+    for number, checkpoint in enumerate(kept.checkpoints, start=1):
+        check = CheckpointResult(f"{kept.source}#{number}", checkpoint)
         checks.append(check)
         if trusted is not None and checkpoint.key_id != trusted:
             _fail(check, result, f"signed by another key ({checkpoint.key_id}, not {trusted})")

@@ -180,8 +180,9 @@ def verify(
     from dcops.cli.views import output
 
     state = session(ctx)
-    if state.remote is not None:
-        _local_files_refused(checkpoint or key or all_signatures, "verify")
+    if state.remote is not None and (checkpoint or key or all_signatures):
+        result = _verify_with_server(state, checkpoint, key, all_signatures)
+    elif state.remote is not None:
         result = state.remote.call("GET", "/api/v1/audit/verify")
     else:
         state.require(*READERS, action="dcops audit verify")
@@ -193,6 +194,41 @@ def verify(
         raise Tampered(result)
     if not state.json:
         _show_verified(state, result)
+
+
+def _verify_with_server(
+    state: Session, checkpoint: list[Path], key: Path | None, all_signatures: bool
+) -> dict[str, Any]:
+    """The server's verification with your kept checkpoints, then its proofs checked here."""
+    from dcops.audit.checkpoint import load_public_key, public_pem
+    from dcops.audit.consistency import check_against_head
+    from dcops.audit.verification import Kept
+
+    assert state.remote is not None
+    kept = [Kept.read(path) for path in checkpoint]
+    public = load_public_key(key) if key is not None else None  # a private key never leaves
+    body = {
+        "kept": [
+            {"source": k.source[-200:], "checkpoints": [c.as_dict() for c in k.checkpoints]}
+            for k in kept
+        ],
+        "key": public_pem(public) if public is not None else None,
+        "all_signatures": all_signatures,
+    }
+    result: dict[str, Any] = state.remote.call("POST", "/api/v1/audit/verify", json=body)
+    here = check_against_head(kept, result.get("head"), result.get("links"), public)
+    if public is None:
+        here.warnings.append(
+            "没有 --key，签名由服务器用它自己的公钥检查 / no --key: the server checked the "
+            "signatures with its own key; give --key your copy of signing.pub to check them here"
+        )
+    result["findings"] = [*result["findings"], *here.findings]
+    result["warnings"] = [*result["warnings"], *here.warnings]
+    result["checked_here"] = here.held
+    if here.findings:
+        result["ok"] = False
+        result["first_bad"] = result["first_bad"] or here.findings[0]
+    return result
 
 
 def _show_verified(state: Session, result: dict[str, Any]) -> None:
@@ -220,20 +256,22 @@ def _show_verified(state: Session, result: dict[str, Any]) -> None:
                 else "empty, nothing recorded yet"
             )
         )
+    for held in result.get("checked_here", []):
+        typer.echo(f"checked here: {held}")
     for warning in result["warnings"]:
         typer.echo(f"警告 warning: {warning}", err=True)
 
 
-def _local_files_refused(given: object, command: str) -> None:
-    """Kept checkpoints and keys are files on this host; the server checks its own journal."""
+def _local_files_refused(given: object) -> None:
+    """A remote prove uses the server's newest checkpoint; kept ones are checked by verify."""
     from dcops.core.errors import InputError
 
     if given:
         raise InputError(
-            f"--checkpoint, --key 和 --all-signatures 只用于本机日志 / with [identity] server set, "
-            f"dcops audit {command} asks the server, which checks its journal against its own "
-            "checkpoints and key; --checkpoint, --key and --all-signatures check a journal on "
-            "this host: run them where the journal is (or check a proof by hand: docs)"
+            "--checkpoint 和 --key 只用于本机日志 / with [identity] server set, dcops audit prove "
+            "proves against the server's newest checkpoint; to check the server's journal "
+            "against checkpoints you kept and your key, run dcops audit verify --checkpoint "
+            "FILE --key signing.pub"
         )
 
 
@@ -257,7 +295,7 @@ def prove(
 
     state = session(ctx)
     if state.remote is not None:
-        _local_files_refused(checkpoint or key, "prove")
+        _local_files_refused(checkpoint or key)
         bundle = state.remote.call("GET", f"/api/v1/audit/proof/{ident}")
     else:
         state.require(*READERS, action="dcops audit prove")
@@ -359,18 +397,15 @@ def _check_out(out: Path) -> None:
 @app.command("checkpoint")
 def checkpoint(ctx: typer.Context) -> None:
     """Sign the current tree head if it has grown, and print the latest checkpoint to keep elsewhere."""
-    from dcops.audit.checkpoint import latest, write_checkpoint
+    from dcops.audit.checkpoint import checkpoint_now
     from dcops.cli.views import output
 
     state = session(ctx)
+    if state.remote is not None:
+        output.print_json(state.remote.call("POST", "/api/v1/audit/checkpoints"))
+        return
     state.require(*READERS, action="dcops audit checkpoint")
-    journal = _journal(state)
-    current = latest(journal)
-    with journal.locked():
-        size = journal.tail().size
-    if current is None or current.size != size:
-        current = write_checkpoint(journal)
-    output.print_json(current.as_dict())
+    output.print_json(checkpoint_now(_journal(state)).as_dict())
 
 
 @app.command("record")

@@ -110,6 +110,63 @@ def verify(request: Request) -> dict[str, Any]:
     return run(journal, [], trusted_key(journal, None)).as_dict()
 
 
+@router.post("/checkpoints")
+def checkpoint(request: Request) -> dict[str, Any]:
+    """Sign the tree head if the journal has grown; the newest checkpoint, to keep elsewhere."""
+    from dcops.audit.checkpoint import checkpoint_now
+    from dcops.audit.journal import Journal
+
+    require_role(actor(request), *READERS, action="POST /api/v1/audit/checkpoints")
+    return checkpoint_now(Journal.of(context(request).site)).as_dict()
+
+
+class KeptGroup(BaseModel):
+    """The checkpoints of one file an auditor kept, and the file's name (for the findings)."""
+
+    source: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
+    checkpoints: list[dict[str, Any]] = Field(min_length=1, max_length=1000)
+
+
+class KeptCheck(BaseModel):
+    """What an auditor brings to a verification: kept checkpoints, their public key."""
+
+    kept: list[KeptGroup] = Field(default=[], max_length=20)
+    key: str | None = Field(default=None, max_length=4096)
+    all_signatures: bool = False
+
+
+@router.post("/verify")
+def verify_kept(body: KeptCheck, request: Request) -> dict[str, Any]:
+    """Verify with the auditor's checkpoints and key; with the consistency proofs to the head."""
+    from dcops.audit.checkpoint import Checkpoint, latest, public_key_from_pem
+    from dcops.audit.consistency import links_to_head
+    from dcops.audit.journal import Journal
+    from dcops.audit.verification import Kept, trusted_key
+    from dcops.audit.verification import verify as run
+
+    require_role(actor(request), *READERS, action="POST /api/v1/audit/verify")
+    kept = [
+        Kept(group.source, [
+            Checkpoint.from_dict(data, f"kept[{i}] ({group.source}) checkpoint {j + 1}")
+            for j, data in enumerate(group.checkpoints)
+        ])
+        for i, group in enumerate(body.kept)
+    ]  # fmt: skip
+    journal = Journal.of(context(request).site)
+    key = (
+        public_key_from_pem(body.key.encode("utf-8"), "the key sent (field key)")
+        if body.key is not None
+        else trusted_key(journal, None)
+    )
+    result = run(journal, kept, key, body.all_signatures).as_dict()
+    head = latest(journal)
+    return {
+        **result,
+        "head": head.as_dict() if head is not None else None,
+        "links": links_to_head(journal, head, kept),
+    }
+
+
 @router.get("/report")
 def report(
     request: Request, since: str | None = None, until: str | None = None, format: str = "markdown"

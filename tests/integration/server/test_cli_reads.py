@@ -7,6 +7,7 @@ own, so whatever they see came from the server's store and journal.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -148,8 +149,64 @@ def test_an_auditor_reads_the_servers_journal(people: dict[str, Person], elsewhe
     assert report.returncode == 0, report.stderr
     assert "tenancy.submit" in report.stdout and "fgw-production" in report.stdout
 
-    kept = sunli.run("audit", "verify", "--all-signatures", site=elsewhere)
-    assert kept.returncode == 2 and "asks the server" in kept.stderr
+    every = sunli.run("audit", "verify", "--all-signatures", "--output", "json", site=elsewhere)
+    assert every.returncode == 0, every.stderr
+    assert json.loads(every.stdout)["ok"] is True
+
+
+def test_an_auditor_proves_the_servers_journal_with_a_kept_checkpoint(
+    server: LiveServer, people: dict[str, Person], elsewhere: Path, tmp_path: Path
+) -> None:
+    sunli = people["sunli"]
+    key = tmp_path / "signing.pub"  # the auditor's own copy of the public key
+    shutil.copy(server.site / ".dcops" / "audit" / "signing.pub", key)
+    signed = sunli.run("audit", "checkpoint", site=elsewhere)
+    assert signed.returncode == 0, signed.stderr
+    kept = tmp_path / "kept-checkpoint.json"
+    kept.write_text(signed.stdout, encoding="utf-8")
+    size = json.loads(signed.stdout)["size"]
+    assert people["lina"].login(site=elsewhere).returncode == 0  # the journal grows
+    newer = sunli.run("audit", "checkpoint", site=elsewhere)
+    assert json.loads(newer.stdout)["size"] > size
+
+    done = sunli.run(
+        "audit", "verify", "--checkpoint", str(kept), "--key", str(key), site=elsewhere
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("audit verify: ok — ")
+    assert f"checked here: kept checkpoint {kept}#1 (size {size}, " in done.stdout
+    assert "is consistent with it" in done.stdout
+    assert not (elsewhere / ".dcops" / "audit").exists()  # nothing was checked locally
+
+    from dcops.audit.checkpoint import Checkpoint, load_or_create_key, public_pem, sign
+
+    mine = Checkpoint.from_dict(json.loads(signed.stdout), "kept")
+    other = load_or_create_key(tmp_path / "other.key")
+    impostor = tmp_path / "impostor.json"
+    impostor.write_text(
+        json.dumps(sign(other, mine.origin, mine.size, mine.root, mine.prev).as_dict()),
+        encoding="utf-8",
+    )
+    forged = sunli.run(
+        "audit", "verify", "--checkpoint", str(impostor), "--key", str(key), site=elsewhere
+    )
+    assert forged.returncode == 1
+    assert f"checkpoint {impostor}#1 (size {size}" in forged.stderr
+    assert "signed by another key" in forged.stderr
+    wrong = tmp_path / "other.pub"
+    wrong.write_text(public_pem(other.public_key()), encoding="utf-8")
+    distrusted = sunli.run(
+        "audit", "verify", "--checkpoint", str(kept), "--key", str(wrong), site=elsewhere
+    )
+    assert distrusted.returncode == 1
+    assert "the server's newest checkpoint" in distrusted.stderr
+
+    broken = tmp_path / "broken.json"
+    broken.write_text("not a checkpoint\n", encoding="utf-8")
+    bad = sunli.run("audit", "verify", "--checkpoint", str(broken), site=elsewhere)
+    assert bad.returncode == 2 and f"{broken}:1: not JSON" in bad.stderr
+    refused = sunli.run("audit", "prove", "0", "--checkpoint", str(kept), site=elsewhere)
+    assert refused.returncode == 2 and "dcops audit verify --checkpoint" in refused.stderr
 
 
 def test_a_department_may_not_read_the_journal(people: dict[str, Person], elsewhere: Path) -> None:
