@@ -7,7 +7,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -15,6 +15,12 @@ from tests.integration.server.live_server import NEW_PASSWORD, LiveServer
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
+
+AXE = Path(__file__).resolve().parents[3] / ".venv/share/axe/node_modules/axe-core/axe.min.js"
+AXE_BLOCKING = {"moderate", "serious", "critical"}
+AXE_RUN = """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+  .map(v => ({id: v.id, impact: v.impact, help: v.help,
+              where: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"""
 
 DESKTOP = {"width": 1280, "height": 800}
 WALL = {"width": 1920, "height": 1080}
@@ -94,3 +100,20 @@ def shoot(page: Page, name: str, folder: Path) -> Path:
         GUIDE.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(taken, GUIDE / name)
     return taken
+
+
+def axe_or_skip() -> Path:
+    """axe-core's script, installed from npm by scripts/install.sh; the test skips loudly without."""
+    if not AXE.is_file():
+        pytest.skip(
+            f"LIVE TEST NOT RUN: axe-core is not installed ({AXE.name}): run scripts/install.sh"
+        )
+    return AXE
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """axe-core's moderate, serious and critical findings on the page as it is now (the page's
+    context must bypass its CSP, which forbids the injected script)."""
+    page.add_script_tag(content=axe_or_skip().read_text(encoding="utf-8"))
+    found: list[dict[str, Any]] = page.evaluate(AXE_RUN)
+    return [v for v in found if v["impact"] in AXE_BLOCKING]

@@ -15,7 +15,15 @@ import pytest
 
 from tests.conftest import copy_site
 from tests.integration.alert_path import AlertPath, WebhookReceiver
-from tests.integration.server.browser import WALL, chromium, log_in, new_page, shoot
+from tests.integration.server.browser import (
+    WALL,
+    axe_or_skip,
+    axe_violations,
+    chromium,
+    log_in,
+    new_page,
+    shoot,
+)
 from tests.integration.server.live_server import LiveServer
 
 pytestmark = pytest.mark.integration
@@ -111,6 +119,28 @@ def test_the_overheat_turns_the_rack_red_and_its_alert_is_acknowledged(
     acks = [e for e in live.journal() if e.get("action") == "alerts.ack"]
     assert acks and acks[-1]["actor"]["user"] == "zhaomin"
     assert "InletTemperatureHigh@env-a01" in json.dumps(acks[-1], ensure_ascii=False)
+
+
+def test_the_room_and_wall_with_readings_and_alerts_are_accessible(
+    room: tuple[AlertPath, LiveServer],
+) -> None:
+    """axe-core on the pages as the shift sees them: coloured racks, alerts, the device list."""
+    _, live = room
+    axe_or_skip()
+    found = {}
+    with chromium() as browser:
+        for path, size in (("/console/room", None), ("/console/wall", WALL)):
+            # bypass_csp: the pages forbid scripts they did not ship, and axe is injected here
+            context = browser.new_context(base_url=live.url, ignore_https_errors=True,
+                                          bypass_csp=True, locale="zh-CN", viewport=size)  # fmt: skip
+            page = context.new_page()
+            log_in(page, live, "zhaomin")
+            page.goto(path)
+            page.locator('[data-rack="A01"][data-level="hot"]').wait_for(timeout=WITHIN_MS)
+            assert page.locator("li.alert").count() > 0, "no active alert to check"
+            found[path] = axe_violations(page)
+            context.close()
+    assert not any(found.values()), {p: v for p, v in found.items() if v}
 
 
 def test_the_page_says_so_when_the_exporter_is_down(room: tuple[AlertPath, LiveServer]) -> None:
