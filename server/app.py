@@ -128,12 +128,14 @@ def create_app(site: Site, clock: Clock | None = None, *, https: bool = True) ->
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         deliverer.start()
+        app.state.floor_cache.keep()
         judges = _policy_judges()
         if judges is not None:
             judges.open_judges()
         yield
         if judges is not None:
             judges.close_judges()
+        app.state.floor_cache.stop()
         deliverer.stop()
 
     app = FastAPI(

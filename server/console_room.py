@@ -25,6 +25,9 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 ROLES = site_api.ALERT_ROLES
 FRESH_SECONDS = 1.0  # many wall screens share one reading of Prometheus and Alertmanager
 SHARED_SECONDS = 5.0  # the oldest reading a page may open with (its live part follows at once)
+# With nobody watching, the server still reads the room this often, so that the first viewer
+# in a while opens the page at once instead of waiting for Prometheus and Alertmanager.
+KEEP_SECONDS = 3.0
 POLL_SECONDS = 2
 
 
@@ -32,14 +35,22 @@ class FloorCache:
     """The last floor built, shared by every viewer: one reading of Prometheus and Alertmanager
     serves them all for a second, and a page's first paint never waits for a reading."""
 
-    def __init__(self, build: Callable[[], Floor], clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        build: Callable[[], Floor],
+        clock: Callable[[], float] = time.monotonic,
+        keep_every: float = KEEP_SECONDS,
+    ) -> None:
         self.build = build
         self.clock = clock
+        self.keep_every = keep_every
         self.lock = threading.Lock()
         self.built = -math.inf
         self.floor: Floor | None = None
         self.walls: dict[str, tuple[float, bytes]] = {}
         self.refreshing = False
+        self.stopping = threading.Event()
+        self.keeper: threading.Thread | None = None
 
     def get(self) -> Floor:
         """A floor no older than FRESH_SECONDS, read now if the held one is older."""
@@ -60,6 +71,34 @@ class FloorCache:
                     threading.Thread(target=self._refresh, daemon=True).start()
                 return self.floor
         return self.get()
+
+    def keep(self) -> None:
+        """Start reading the room in the background whenever the held reading is keep_every old."""
+        self.stopping.clear()
+        self.keeper = threading.Thread(target=self._keep, name="dcops-floor-keeper", daemon=True)
+        self.keeper.start()
+
+    def stop(self) -> None:
+        """Stop the background reading and wait for the one in progress."""
+        self.stopping.set()
+        if self.keeper is not None:
+            self.keeper.join(timeout=30)
+            self.keeper = None
+
+    def _keep(self) -> None:
+        wait = 0.0
+        while not self.stopping.wait(wait):
+            wait = self._keep_once()
+
+    def _keep_once(self) -> float:
+        """Read now if the held reading is old enough; the seconds until the next look."""
+        with self.lock:
+            age = self.clock() - self.built
+            if self.refreshing or age < self.keep_every:
+                return max(0.05, min(self.keep_every, self.keep_every - age))
+            self.refreshing = True
+        self._refresh()  # viewers polling keep it fresh themselves; this reads only when idle
+        return self.keep_every
 
     def forget(self) -> None:
         """Make the next page read afresh (after a change such as an acknowledgement)."""

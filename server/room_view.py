@@ -156,7 +156,10 @@ def read_series(site: Site) -> tuple[dict[str, dict[str, float]], dict[str, floa
 
     url = site.config.monitors.prometheus_url
     where = f'{{site="{site.name}"}}'
-    queries = [name + where for name in SERIES.values()] + [f'up{{job="{DCIM_JOB}"}}']
+    # Of the poll timestamps only the newest is shown: Prometheus sends one sample, not one a device.
+    queries = [
+        f"max({name}{where})" if key == "success" else name + where for key, name in SERIES.items()
+    ] + [f'up{{job="{DCIM_JOB}"}}']
     try:
         # one round trip's wait instead of one per series: the page waits for the slowest only
         with ThreadPoolExecutor(max_workers=len(queries)) as pool:

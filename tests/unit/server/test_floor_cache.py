@@ -68,3 +68,62 @@ def test_a_change_makes_the_next_page_read_afresh() -> None:
     cache.get()
     cache.forget()
     assert cache.first().read_at == 2 and room.readings == 2
+
+
+class Gated(Room):
+    """A room whose readings can be held up, like a Prometheus that has stopped answering."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def read(self) -> Floor:
+        assert self.gate.wait(30), "a reading was held up for 30 s"
+        return super().read()
+
+
+def _readings_reach(room: Room, count: int) -> bool:
+    for _ in range(400):
+        if room.readings >= count:
+            return True
+        threading.Event().wait(0.05)
+    return False
+
+
+def test_with_nobody_watching_the_room_is_read_so_an_opened_page_never_waits() -> None:
+    room = Gated()
+    cache = FloorCache(room.read, keep_every=0.1)
+    cache.keep()
+    try:
+        assert _readings_reach(room, 3), "nothing was read while nobody watched"
+        room.gate.clear()  # from now on a reading would wait: the page must not
+        opened: list[Floor] = []
+        page = threading.Thread(target=lambda: opened.append(cache.first()), daemon=True)
+        page.start()
+        page.join(20)
+        assert opened, "the page waited for a reading instead of opening with the held one"
+        assert 3 <= opened[0].read_at <= room.readings
+    finally:
+        room.gate.set()
+        cache.stop()
+    assert cache.keeper is None
+    after = room.readings
+    threading.Event().wait(0.5)
+    assert room.readings == after, "the room was still read after the server stopped"
+
+
+def test_a_failing_reading_is_retried_at_the_keeping_pace_not_in_a_tight_loop() -> None:
+    calls: list[int] = []
+
+    def broken() -> Floor:
+        calls.append(1)
+        raise RuntimeError("Prometheus answered nonsense")
+
+    cache = FloorCache(broken, keep_every=0.2)
+    cache.keep()
+    try:
+        threading.Event().wait(1.0)
+    finally:
+        cache.stop()
+    assert 1 <= len(calls) <= 10, f"{len(calls)} readings in about a second at one per 0.2 s"
