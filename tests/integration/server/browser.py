@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -24,7 +26,11 @@ AXE_RUN = """async () => (await axe.run(document, {resultTypes: ['violations']})
 
 DESKTOP = {"width": 1280, "height": 800}
 WALL = {"width": 1920, "height": 1080}
-GUIDE = Path(__file__).resolve().parents[3] / "docs" / "guide" / "screenshots"
+ROOT = Path(__file__).resolve().parents[3]
+GUIDE = ROOT / "docs" / "guide" / "screenshots"
+# What each guide screenshot was taken of: the pages' templates and static files at the time,
+# and the picture itself (test_console_screenshots compares both with what is there now).
+TAKEN_OF = GUIDE / "taken-of.json"
 # Every screenshot in the guide, and the test run that makes it (test_console_screenshots
 # checks that the guide has exactly these, at these sizes).
 SCREENSHOTS = {
@@ -99,7 +105,27 @@ def shoot(page: Page, name: str, folder: Path) -> Path:
     if os.environ.get("DCOPS_SCREENSHOTS") == "update":
         GUIDE.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(taken, GUIDE / name)
+        record = json.loads(TAKEN_OF.read_text(encoding="utf-8")) if TAKEN_OF.is_file() else {}
+        record[name] = {"pages": pages_fingerprint(), "png": png_digest(GUIDE / name)}
+        text = json.dumps(dict(sorted(record.items())), indent=2) + "\n"
+        TAKEN_OF.write_text(text, encoding="utf-8")
     return taken
+
+
+def pages_fingerprint() -> str:
+    """SHA-256 over the console's templates and static files: what the pages look like."""
+    digest = hashlib.sha256()
+    for folder in ("templates", "static"):
+        for path in sorted((ROOT / "server" / folder).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0")
+                digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def png_digest(path: Path) -> str:
+    """SHA-256 of a screenshot file."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def axe_or_skip() -> Path:
