@@ -148,7 +148,7 @@ def test_unknown_users_cost_a_real_password_check(monkeypatch: pytest.MonkeyPatc
     """The stand-in hash is a real Argon2id one, so an unknown name takes as long as a known one."""
     monkeypatch.setattr(authentication, "_DUMMY_HASH", [])  # as in a fresh server process
     first = _dummy_hash()
-    assert first.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert first.startswith("$argon2id$v=19$m=47104,t=2,p=1$")
     cached = authentication._DUMMY_HASH
     assert _dummy_hash() == first and cached == [first]
 

@@ -36,7 +36,7 @@ def refusals(password: str, user: str = "wanglei", earlier: tuple[str, ...] = ()
 def test_hashes_are_argon2id_with_the_documented_cost(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(passwords, "_hasher", None)  # as in a fresh server process
     encoded = hash_password(GOOD)
-    assert encoded.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert encoded.startswith("$argon2id$v=19$m=47104,t=2,p=1$")
     assert encoded != hash_password(GOOD)  # salted
     assert verify_password(encoded, GOOD)
     assert not verify_password(encoded, GOOD + "x")
