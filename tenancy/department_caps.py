@@ -41,14 +41,14 @@ def held_totals(
     """What the department's pending, live and offboarding tenancies hold, but tenancy leaving_out."""
     flavors = _flavors(site)
     held = dict.fromkeys(CAPPED, Decimal(0))
-    records = session.scalars(
-        select(RequestRecord)
+    specs = session.scalars(
+        select(RequestRecord.spec)
         .where(RequestRecord.department == department)
         .where(RequestRecord.state.in_(HOLDING))
         .where(RequestRecord.name != leaving_out)
     )
-    for record in records:
-        _add(held, TenancyRequest.model_validate(record.spec).totals(flavors))
+    for spec in specs:
+        _add(held, TenancyRequest.model_validate(spec).totals(flavors))
     return held
 
 

@@ -317,33 +317,39 @@ def _check_neighbours(session: Session, request: TenancyRequest) -> None:
 
 def other_peers(session: Session, name: str) -> list[tuple[str, str]]:
     """(tenancy, peer CIDR) of every other tenancy that is pending or live."""
-    held = (states.SUBMITTED, *states.HOLDS_ADDRESSES)
-    found = []
-    for record in session.scalars(
-        select(RequestRecord).where(RequestRecord.state.in_(held)).where(RequestRecord.name != name)
-    ):
-        for peer in _peers(record.spec):
-            found.append((record.name, peer))
-    return found
+    return [
+        (tenancy, peer)
+        for tenancy, vpn in _others_part(session, name, "vpn")
+        for peer in _peers(vpn)
+    ]
 
 
 def other_namespaces(session: Session, name: str) -> list[tuple[str, str]]:
     """(tenancy, Kubernetes namespace) of every other tenancy that is pending or live."""
+    return [
+        (tenancy, str(kubernetes["namespace"]))
+        for tenancy, kubernetes in _others_part(session, name, "kubernetes")
+        if isinstance(kubernetes, dict) and kubernetes.get("namespace")
+    ]
+
+
+def _others_part(session: Session, name: str, part: str) -> list[tuple[str, object]]:
+    """(tenancy, one top-level part of its spec) of every other pending or live tenancy."""
+    # Only that part is read from the store, not whole records: every submit asks this of
+    # every held tenancy, and decoding whole specs made a submit's cost grow with the store.
     held = (states.SUBMITTED, *states.HOLDS_ADDRESSES)
-    found = []
-    for record in session.scalars(
-        select(RequestRecord).where(RequestRecord.state.in_(held)).where(RequestRecord.name != name)
-    ):
-        kubernetes = record.spec.get("kubernetes")
-        if isinstance(kubernetes, dict) and kubernetes.get("namespace"):
-            found.append((record.name, str(kubernetes["namespace"])))
-    return found
+    rows = session.execute(
+        select(RequestRecord.name, RequestRecord.spec[part])
+        .where(RequestRecord.state.in_(held))
+        .where(RequestRecord.name != name)
+    )
+    return [(tenancy, value) for tenancy, value in rows]
 
 
-def _peers(spec: Mapping[str, object]) -> Iterator[str]:
-    vpn = spec.get("vpn", [])
+def _peers(vpn: object) -> Iterator[str]:
     for peer in vpn if isinstance(vpn, list) else []:
-        yield from (str(c) for c in peer.get("peer_cidrs", []))
+        cidrs = peer.get("peer_cidrs", []) if isinstance(peer, dict) else []
+        yield from (str(c) for c in cidrs)
 
 
 @_audited("tenancy.approve")
