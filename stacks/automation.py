@@ -6,7 +6,7 @@ import os
 import re
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -162,6 +162,7 @@ class StackDriver:
         write_stack_file(work_dir_of(site, name), name, config)
         self.secrets = [str(v) for k, v in config.items() if k.startswith(f"{SECRET_NAMESPACE}:")]
         self._stack: Any = None
+        self._deployment: Mapping[str, Any] = {}  # the stack's state when it was opened
         self.parts: tuple[str, ...] = PARTS
         self.openstack_cloud = str(config.get("openstack:cloud", ""))
 
@@ -193,24 +194,24 @@ class StackDriver:
         return cls(site, PLATFORM_STACK, program, stack_config(site, None, clouds))
 
     def stack(self) -> Any:
-        """The Automation API stack, created on first use."""
+        """The Automation API stack, opened (created if new) and its state read on first use."""
         if self._stack is None:
             from pulumi import automation as auto
 
+            from dcops.stacks.engine_stack import EngineStack
+
+            options = workspace_options(self.site, self.name, self.backend, require_cli())
+            options.program = self.program
+            options.project_settings.main = os.getcwd()  # as auto.create_or_select_stack does
             with _engine_errors(self.site, self.name):
-                self._stack = auto.create_or_select_stack(
-                    stack_name=self.name,
-                    project_name=PROJECT,
-                    program=self.program,
-                    opts=workspace_options(self.site, self.name, self.backend, require_cli()),
-                )
+                workspace = auto.LocalWorkspace(**vars(options))
+                self._stack, self._deployment = EngineStack.open(self.name, workspace)
         return self._stack
 
     def parts_in_state(self) -> set[str]:
-        """Which parts (openstack, kubernetes) the stack's last state holds resources of."""
-        with _engine_errors(self.site, self.name):
-            deployment = self.stack().export_stack().deployment or {}
-        types = [str(r.get("type", "")) for r in deployment.get("resources") or []]
+        """Which parts (openstack, kubernetes) the stack held when it was opened."""
+        self.stack()
+        types = [str(r.get("type", "")) for r in self._deployment.get("resources") or []]
         return {
             part
             for part in PARTS
@@ -230,10 +231,10 @@ class StackDriver:
     def preview(self, progress: Progress) -> Outcome:
         """What an update would change, against the cloud as it is now (refreshed first)."""
         outcome = Outcome()
-        listener = _listener(progress, outcome)
-        with self._failures():
+        stack = self.stack()
+        with self._failures(), stack.reporting(_listener(progress, outcome)) as listener:
             result = _cancellable(
-                lambda: self.stack().preview(on_event=listener, color="never", refresh=True)
+                lambda: stack.preview(on_event=listener, color="never", refresh=True)
             )
         outcome.summary = {op_name(k): int(v) for k, v in (result.change_summary or {}).items()}
         outcome.drift = [f"remove {text}" for _, text in self._unmanaged_rules()]
@@ -269,8 +270,8 @@ class StackDriver:
         """Delete every resource of the stack, then what Neutron made in its projects unasked."""
         from dcops.stacks.leftovers import projects_in, remove_security_groups
 
-        with _engine_errors(self.site, self.name):
-            projects = projects_in(self.stack().export_stack().deployment or {})
+        self.stack()
+        projects = projects_in(self._deployment)
         outcome = self._run("destroy", progress)
         if projects and self.openstack_cloud:
             outcome.notes = remove_security_groups(self.openstack_cloud, projects)
@@ -278,14 +279,13 @@ class StackDriver:
 
     def _run(self, verb: str, progress: Progress) -> Outcome:
         outcome = Outcome()
-        listener = _listener(progress, outcome)
-        method = getattr(self.stack(), verb)
-        kwargs: dict[str, Any] = {"on_event": listener, "color": "never"}
+        stack = self.stack()
+        kwargs: dict[str, Any] = {"color": "never"}
         if verb == "up":
             kwargs["show_secrets"] = False
             kwargs["refresh"] = True  # drift made out of band is put right, not kept
-        with self._failures():
-            result = _cancellable(lambda: method(**kwargs))
+        with self._failures(), stack.reporting(_listener(progress, outcome)) as listener:
+            result = _cancellable(lambda: getattr(stack, verb)(on_event=listener, **kwargs))
         changes = result.summary.resource_changes or {}
         outcome.summary = {op_name(k): int(v) for k, v in changes.items()}
         return outcome

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -30,6 +31,7 @@ echo "$@" >> "$FAKE_PULUMI_LOG"
 env >> "$FAKE_PULUMI_LOG.env"
 case " $* " in
   *" version "*) echo "v3.272.0" ;;
+  *" export "*) if [ -n "$FAKE_PULUMI_STATE" ]; then cat "$FAKE_PULUMI_STATE"; else echo "error: no stack named 'organization/dcops/fgw-production' found" >&2; exit 255; fi ;;
   *" preview "*) echo "error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or delete the lock file with \\`pulumi cancel\\`.
   file:///s/.pulumi/locks/organization/dcops/fgw-production/1.json: created by liuyang@ops-02 (pid 4242) at 2026-11-25T21:40:00+08:00" >&2; exit 255 ;;
   *) exit 0 ;;
@@ -337,3 +339,57 @@ def test_a_cluster_that_went_away_is_said_plainly_with_what_to_do() -> None:
     assert (
         plain == "pulumi failed on stack fgw-production: code: 255\n stdout: error: quota exceeded"
     )
+
+
+def _state_with(fake_cli: Path, monkeypatch: pytest.MonkeyPatch, *types: str) -> None:
+    """The fake CLI's `stack export` answers with a stack holding resources of these types."""
+    state = fake_cli.parent / "state.json"
+    resources = [{"urn": f"urn:pulumi:s::dcops::{t}::r{i}", "type": t} for i, t in enumerate(types)]
+    state.write_text(json.dumps({"version": 3, "deployment": {"resources": resources}}))
+    monkeypatch.setenv("FAKE_PULUMI_STATE", str(state))
+
+
+def test_a_new_stack_is_created_once_and_never_selected(
+    site: Site, sample_spec: TenancySpec, psk: Path, fake_cli: Path
+) -> None:
+    driver = StackDriver.for_tenancy(site, sample_spec, Clouds(parts=("kubernetes",)))
+    driver.refuse_dropping_parts()  # nothing in a new stack to drop
+    calls = [line for line in fake_cli.read_text().splitlines() if "version" not in line]
+    assert calls == [
+        "--non-interactive stack export --show-secrets --stack fgw-production",
+        "--non-interactive stack init fgw-production --secrets-provider passphrase",
+    ]
+
+
+def test_only_one_part_is_refused_when_the_stack_holds_the_other(
+    site: Site,
+    sample_spec: TenancySpec,
+    psk: Path,
+    fake_cli: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _state_with(
+        fake_cli, monkeypatch, "pulumi:providers:openstack", "openstack:networking/network:Network"
+    )
+    driver = StackDriver.for_tenancy(site, sample_spec, Clouds(parts=("kubernetes",)))
+    with pytest.raises(InputError, match=r"holds openstack resources .* without --only"):
+        driver.refuse_dropping_parts()
+    assert "stack init" not in fake_cli.read_text()
+    assert "stack select" not in fake_cli.read_text()
+
+
+def test_a_runs_result_comes_from_its_summary_event(
+    site: Site, sample_spec: TenancySpec, psk: Path, fake_cli: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pulumi.automation import events
+
+    _state_with(fake_cli, monkeypatch, "kubernetes:core/v1:Namespace")
+    stack = StackDriver.for_tenancy(site, sample_spec, Clouds(parts=("kubernetes",))).stack()
+    seen: list[object] = []
+    summary = events.SummaryEvent(False, 1, {"create": 11, "same": 1}, {})
+    with stack.reporting(seen.append) as listen:
+        listen(events.EngineEvent(sequence=1, timestamp=0, summary_event=summary))
+        assert stack.info().resource_changes == {"create": 11, "same": 1}
+        assert stack.outputs() == {}
+    assert len(seen) == 1 and stack.summary is None
+    assert "history" not in fake_cli.read_text() and "output" not in fake_cli.read_text()
