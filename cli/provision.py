@@ -59,13 +59,14 @@ def provision(
     _refuse_unasked_skip(skip_preview, yes, preview_only)
     driver, planned = _driver(state, request, platform, only)
     name = driver.name
+    driver.read_ahead()  # the CLI reads the stack's state while dcops checks the request
+    _check_namespace(state, driver, planned)
+    report = _judged(state, planned)  # offline; a violation is refused (and audited) below
     if only:
         driver.refuse_dropping_parts()
-    _check_namespace(state, driver, planned)
     parameters = {"request": _source(planned), "preview_only": preview_only, "only": only}
     target = audit_object(name)
     with audited(state.site, actor, "provision", target, parameters, secrets=driver.secrets) as op:
-        report = _judged(state, planned)
         if not report.ok:
             raise PolicyViolation(_violations(report))
         planned_changes = None

@@ -7,6 +7,7 @@ import re
 import signal
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -163,6 +164,7 @@ class StackDriver:
         self.secrets = [str(v) for k, v in config.items() if k.startswith(f"{SECRET_NAMESPACE}:")]
         self._stack: Any = None
         self._deployment: Mapping[str, Any] = {}  # the stack's state when it was opened
+        self._reading: Future[tuple[Any, Mapping[str, Any] | None]] | None = None
         self.parts: tuple[str, ...] = PARTS
         self.openstack_cloud = str(config.get("openstack:cloud", ""))
 
@@ -193,25 +195,56 @@ class StackDriver:
         program = platform_program(platform_args(site), clouds)
         return cls(site, PLATFORM_STACK, program, stack_config(site, None, clouds))
 
-    def stack(self) -> Any:
-        """The Automation API stack, opened (created if new) and its state read on first use."""
-        if self._stack is None:
-            from pulumi import automation as auto
+    def read_ahead(self) -> None:
+        """Start reading the stack's state in a thread, so that the CLI's start-up overlaps
+        dcops' own checks; read-only (a new stack is created by stack(), after the checks)."""
+        from concurrent.futures import ThreadPoolExecutor
 
+        # Imported here first: an import in the thread could meet the same import in this one.
+        from pulumi import automation  # noqa: F401
+
+        from dcops.stacks import engine_stack  # noqa: F401
+
+        if self._stack is None and self._reading is None:
+            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stack-state")
+            self._reading = pool.submit(self._read_state)
+            pool.shutdown(wait=False)
+
+    def _read_state(self) -> tuple[Any, Mapping[str, Any] | None]:
+        from pulumi import automation as auto
+
+        from dcops.stacks.engine_stack import EngineStack
+
+        options = workspace_options(self.site, self.name, self.backend, require_cli())
+        options.program = self.program
+        options.project_settings.main = os.getcwd()  # as auto.create_or_select_stack does
+        with _engine_errors(self.site, self.name):
+            workspace = auto.LocalWorkspace(**vars(options))
+            return workspace, EngineStack.read_state(self.name, workspace)
+
+    def _state_read(self) -> tuple[Any, Mapping[str, Any] | None]:
+        """The workspace and the stack's state as read (None: no such stack yet), read once."""
+        if self._reading is None:
+            read = self._read_state()
+            self._reading = Future()
+            self._reading.set_result(read)
+        return self._reading.result()
+
+    def stack(self) -> Any:
+        """The Automation API stack, opened (created if new) on first use."""
+        if self._stack is None:
             from dcops.stacks.engine_stack import EngineStack
 
-            options = workspace_options(self.site, self.name, self.backend, require_cli())
-            options.program = self.program
-            options.project_settings.main = os.getcwd()  # as auto.create_or_select_stack does
+            workspace, state = self._state_read()
             with _engine_errors(self.site, self.name):
-                workspace = auto.LocalWorkspace(**vars(options))
-                self._stack, self._deployment = EngineStack.open(self.name, workspace)
+                self._stack, self._deployment = EngineStack.open(self.name, workspace, state)
         return self._stack
 
     def parts_in_state(self) -> set[str]:
-        """Which parts (openstack, kubernetes) the stack held when it was opened."""
-        self.stack()
-        types = [str(r.get("type", "")) for r in self._deployment.get("resources") or []]
+        """Which parts (openstack, kubernetes) the stack's state holds (read-only: a stack
+        that does not exist yet is not created here)."""
+        state = self._state_read()[1] or {}
+        types = [str(r.get("type", "")) for r in state.get("resources") or []]
         return {
             part
             for part in PARTS

@@ -33,18 +33,26 @@ class EngineStack(auto.Stack):
     def __repr__(self) -> str:
         return f"EngineStack(stack_name={self.name!r}, workspace={self.workspace!r})"
 
-    @classmethod
-    def open(cls, name: str, workspace: auto.Workspace) -> tuple[EngineStack, Mapping[str, Any]]:
-        """The stack and its last deployment; a stack that does not exist yet is created empty."""
+    @staticmethod
+    def read_state(name: str, workspace: auto.Workspace) -> Mapping[str, Any] | None:
+        """The stack's last deployment, or None when the stack does not exist yet (read-only)."""
         try:
-            return cls(name, workspace), workspace.export_stack(name).deployment or {}
+            return workspace.export_stack(name).deployment or {}
         except auto.StackNotFoundError:
-            pass
-        try:
-            workspace.create_stack(name)
-        except auto.StackAlreadyExistsError:  # another run created it in between
-            return cls(name, workspace), workspace.export_stack(name).deployment or {}
-        return cls(name, workspace), {}
+            return None
+
+    @classmethod
+    def open(
+        cls, name: str, workspace: auto.Workspace, state: Mapping[str, Any] | None
+    ) -> tuple[EngineStack, Mapping[str, Any]]:
+        """The stack and its state as read_state found it; a stack not found is created empty."""
+        if state is None:
+            try:
+                workspace.create_stack(name)
+                state = {}
+            except auto.StackAlreadyExistsError:  # another run created it in between
+                state = cls.read_state(name, workspace) or {}
+        return cls(name, workspace), state
 
     @contextmanager
     def reporting(self, on_event: Callable[[EngineEvent], None]) -> Iterator[Any]:

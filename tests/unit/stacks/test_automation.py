@@ -349,14 +349,19 @@ def _state_with(fake_cli: Path, monkeypatch: pytest.MonkeyPatch, *types: str) ->
     monkeypatch.setenv("FAKE_PULUMI_STATE", str(state))
 
 
-def test_a_new_stack_is_created_once_and_never_selected(
+def test_a_new_stack_is_read_once_created_when_used_and_never_selected(
     site: Site, sample_spec: TenancySpec, psk: Path, fake_cli: Path
 ) -> None:
     driver = StackDriver.for_tenancy(site, sample_spec, Clouds(parts=("kubernetes",)))
-    driver.refuse_dropping_parts()  # nothing in a new stack to drop
+    driver.read_ahead()
+    driver.refuse_dropping_parts()  # nothing in a new stack to drop, and it is not made here
+    export = "--non-interactive stack export --show-secrets --stack fgw-production"
+    calls = [line for line in fake_cli.read_text().splitlines() if "version" not in line]
+    assert calls == [export]
+    driver.stack()
     calls = [line for line in fake_cli.read_text().splitlines() if "version" not in line]
     assert calls == [
-        "--non-interactive stack export --show-secrets --stack fgw-production",
+        export,
         "--non-interactive stack init fgw-production --secrets-provider passphrase",
     ]
 
