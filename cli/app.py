@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -226,4 +227,8 @@ def _output_from(args: Sequence[str]) -> OutputFormat:
 
 def main() -> None:
     """Console-script entry point."""
-    sys.exit(run())
+    code = run()
+    # At exit the collector would walk every object of the SDKs a command loaded once more
+    # (~0.3 s of CPU after a provision); frozen, they are freed without that walk.
+    gc.freeze()
+    sys.exit(code)
