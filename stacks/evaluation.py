@@ -43,6 +43,7 @@ class PlannedResource:
     outputs: dict[str, Any]
     id: str = ""
     secrets: list[str] = field(default_factory=list)
+    dependencies: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -100,6 +101,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 outputs={k: (SECRET_MARK if k in secrets else v) for k, v in state.items()},
                 id=rid,
                 secrets=secrets,
+                dependencies=list(request.dependencies),
             )
         )
         wire = {k: (raw[k] if k in secrets else v) for k, v in state.items()}

@@ -66,10 +66,15 @@ class Servers(Component):
         group = openstack.compute.ServerGroup(
             f"{base}-group", name=f"{base}-group", policies="anti-affinity", opts=self.child_opts
         )
-        after = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
         user_data = spec.user_data or CLOUD_CONFIG.format(tenancy=args.tenancy, service=spec.name)
-        instances = []
+        instances: list[openstack.compute.Instance] = []
         for index in range(1, spec.count + 1):
+            # One member at a time: Nova checks anti-affinity late, on the compute host, so
+            # members booted together can land on one host, be rescheduled in step and run
+            # out of attempts (ERROR); seen in the lab, where the hosts weigh the same.
+            after = pulumi.ResourceOptions(
+                parent=self, depends_on=[*args.depends_on, *instances[-1:]]
+            )
             server = openstack.compute.Instance(
                 f"{base}-{index}",
                 name=f"{base}-{index}",

@@ -103,6 +103,23 @@ def test_servers_are_spread_with_volumes_and_user_data(
     )
 
 
+def test_members_of_an_anti_affinity_group_are_booted_one_after_another(
+    sample_resources: list[PlannedResource],
+) -> None:
+    after = {
+        s.name: {urn.rsplit("::", 1)[-1] for urn in s.dependencies}
+        for s in of_type(sample_resources, INSTANCE)
+    }
+    assert "fgw-production-vm-web-1" in after["fgw-production-vm-web-2"], (
+        "web-2 must wait for web-1 (Nova checks anti-affinity late)"
+    )
+    assert "fgw-production-vm-web-2" not in after["fgw-production-vm-web-1"]
+    assert not after["fgw-production-vm-db-1"] & {
+        "fgw-production-vm-web-1",
+        "fgw-production-vm-web-2",
+    }, "the services boot side by side"
+
+
 def test_load_balancer_members_are_the_web_servers(sample_resources: list[PlannedResource]) -> None:
     web = {
         s.outputs["accessIpV4"] for s in of_type(sample_resources, INSTANCE) if "-web-" in s.name
