@@ -323,6 +323,15 @@ class StackDriver:
         outcome.summary = {op_name(k): int(v) for k, v in changes.items()}
         return outcome
 
+    def _with_faults(self, exc: OperationFailed) -> OperationFailed:
+        """The engine's failure with Nova's reason for every server that went to ERROR."""
+        if not self.openstack_cloud:
+            return exc
+        from dcops.stacks.server_faults import describe_faults
+
+        faults = describe_faults(self.openstack_cloud, str(exc))
+        return OperationFailed("\n".join([str(exc), *faults])) if faults else exc
+
     @contextmanager
     def _failures(self) -> Iterator[None]:
         """Engine errors as dcops errors; when the cloud's Keystone is down, said first, by URL."""
@@ -338,7 +347,7 @@ class StackDriver:
 
                 down = identity_down(self.openstack_cloud)
             if down is None:
-                raise
+                raise self._with_faults(exc) from None
             raise OperationFailed(
                 f"{down} (Keystone 不可用); what the engine finished is kept in the stack's "
                 f"state: run the same command again once Keystone answers\n{exc}"
