@@ -249,17 +249,22 @@ def drift(
     ctx: typer.Context,
     name: str | None = typer.Argument(None, help="One tenancy's name; default all of them."),
 ) -> None:
-    """Differences between each tenancy's approved request and the live clouds; exit 1 on any."""
+    """Differences between each tenancy's request, its stack's applied state and the live clouds; exit 1 on any."""
     from dcops.cli.views import cloud_view, output
+    from dcops.cloud.applied_state import read_applied
     from dcops.cloud.drift import drift as find_drift
     from dcops.cloud.inventory import take_inventory
     from dcops.cloud.observations import record_findings
+    from dcops.cloud.ownership import tenancies
 
     state = session(ctx)
     actor = state.require(*READERS, action="dcops cloud drift")
-    with output.error_console().status("cloud drift: 对比申请与云上 comparing requests and clouds"):
-        found = take_inventory(state.site)
-        findings = find_drift(found, name)
+    with output.error_console().status("cloud drift: 对比申请、状态与云上 comparing"):
+        chosen = [t for t in tenancies(state.site) if name is None or t.name == name]
+        # Kubernetes is read only when a tenancy compared has a namespace there.
+        clouds = ("openstack", "kubernetes") if any(t.namespace for t in chosen) else ("openstack",)
+        found = take_inventory(state.site, clouds=clouds)
+        findings = find_drift(found, lambda stack: read_applied(state.site, stack), name)
     record_findings(state.site, actor, "cloud.drift.finding", findings)
     if state.json:
         output.print_json(cloud_view.scan_dict(findings, found))

@@ -101,15 +101,18 @@ def floating_ip(record: Mapping[str, Any]) -> Resource:
     )
 
 
-def security_group_rule(record: Mapping[str, Any], group: str = "") -> Resource:
-    """A security-group rule, with the fields the policies read."""
+def security_group_rule(record: Mapping[str, Any], group: str = "", owner: str = "") -> Resource:
+    """A security-group rule, with the fields the policies read; it belongs where its group
+    does (`owner`): an admin who adds a rule to a department's group from another project
+    makes a rule of that project, which still opens the department's servers."""
     return Resource(
         "security_group_rule",
         _text(record.get("id")),
         _text(record.get("description")),
-        _project(record),
+        owner or _project(record),
         {
             "group": group or _text(record.get("security_group_id")),
+            "group_id": _text(record.get("security_group_id")),
             "direction": _text(record.get("direction")),
             "ethertype": _text(record.get("ether_type") or record.get("ethertype")),
             "protocol": _text(record.get("protocol")),
@@ -133,7 +136,9 @@ def security_group(record: Mapping[str, Any]) -> list[Resource]:
         _project(record),
         {"tags": _tags(record), "rules": len(record.get("security_group_rules") or [])},
     )
-    rules = [security_group_rule(r, name) for r in record.get("security_group_rules") or []]
+    rules = [
+        security_group_rule(r, name, group.scope) for r in record.get("security_group_rules") or []
+    ]
     return [group, *rules]
 
 

@@ -112,6 +112,10 @@ class MonitorsConfig(Strict):
         None, pattern=r"^https?://[^\s]+$", description="long-term storage (VictoriaMetrics)"
     )
     exporters: list[HostPort] = ["127.0.0.1:9810"]
+    cloud_exporters: list[HostPort] = Field(
+        ["127.0.0.1:9466"],
+        description="where `dcops cloud exporter` serves (its own job; empty: no cloud job)",
+    )
     scrape_interval: Duration = "15s"
     evaluation_interval: Duration = "15s"
     group_wait: Duration = "30s"

@@ -1,4 +1,5 @@
-"""Render prometheus.yml: scrape jobs for the DCIM exporter and the monitors, rules, Alertmanager."""
+"""Render prometheus.yml: scrape jobs for the DCIM and cloud exporters and the monitors, rules,
+Alertmanager."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dcops.core.monitoring import duration_seconds
 from dcops.core.site import Site
 
 DCIM_JOB = "dcops-dcim"
+CLOUD_JOB = "dcops-cloud"
 
 
 def prometheus_config(site: Site, rules_dir: str, paired: bool = False) -> dict[str, Any]:
@@ -58,6 +60,16 @@ def prometheus_config(site: Site, rules_dir: str, paired: bool = False) -> dict[
             },
         ],
     }
+    if monitors.cloud_exporters:
+        # Answered from the exporter's last reading of the clouds: a scrape never waits on one.
+        config["scrape_configs"].insert(
+            1,
+            {
+                "job_name": CLOUD_JOB,
+                "honor_labels": True,
+                "static_configs": [{"targets": list(monitors.cloud_exporters)}],
+            },
+        )
     if monitors.remote_write_url:
         # Long-term storage (VictoriaMetrics): both members of a pair write; it deduplicates.
         config["remote_write"] = [{"url": monitors.remote_write_url}]

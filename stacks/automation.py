@@ -17,10 +17,16 @@ import yaml
 
 from dcops.core.errors import InputError, OperationFailed
 from dcops.core.site import Site
-from dcops.stacks.backend import Backend, backend_of, pulumi_command, read_secret, require_cli
+from dcops.stacks.backend import (
+    PROJECT,
+    Backend,
+    backend_of,
+    pulumi_command,
+    read_secret,
+    require_cli,
+)
 from dcops.stacks.program import (
     PARTS,
-    PROJECT,
     SECRET_NAMESPACE,
     Clouds,
     platform_program,

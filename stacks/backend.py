@@ -16,6 +16,8 @@ from dcops.core.site import Site
 if TYPE_CHECKING:
     from pulumi.automation import PulumiCommand
 
+PROJECT = "dcops"
+"""The Pulumi project of every dcops stack (the stacks are named after the tenancies)."""
 SECRETS_DIR = "secrets"
 SECRET_ENV = "DCOPS_SECRET_"
 INSTALL_CLI = (
@@ -47,11 +49,17 @@ class Backend:
         }
 
 
+def backend_url(site: Site) -> str:
+    """The site's state backend URL: dcops.toml's pulumi_backend, else a file backend in the
+    state dir (nothing is created: readers of the state call this too)."""
+    return site.config.backends.pulumi_backend or f"file://{site.paths.state / 'pulumi' / 'state'}"
+
+
 def backend_of(site: Site) -> Backend:
     """The site's backend: dcops.toml's pulumi_backend, else a file backend in the state dir."""
     root = site.paths.state_path("pulumi")
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
-    url = site.config.backends.pulumi_backend or f"file://{root / 'state'}"
+    url = backend_url(site)
     if url.startswith("file://"):
         Path(url.removeprefix("file://")).mkdir(mode=0o700, parents=True, exist_ok=True)
     return Backend(url=url, passphrase_file=passphrase_file(root), home=root / "home")

@@ -18,7 +18,6 @@ from dcops.stacks.components.openstack_tenancy import OpenStackTenancy, OpenStac
 from dcops.stacks.components.platform import Platform, PlatformArgs
 from dcops.stacks.spec import TenancySpec
 
-PROJECT = "dcops"
 SECRET_NAMESPACE = "dcops"
 PARTS = ("openstack", "kubernetes")
 

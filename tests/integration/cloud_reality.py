@@ -105,10 +105,17 @@ def seed_openstack(admin: Any) -> Seeded:
     )
     scoped.network.set_tags(router, [tag])
     scoped.network.add_interface_to_router(router, subnet_id=subnet.id)
-    group = scoped.network.create_security_group(name=f"{TENANCY}-app", description="app")
+    group = scoped.network.create_security_group(name=f"{TENANCY}-sg-app", description="app")
     scoped.network.set_tags(group, [tag])
     for rule in scoped.network.security_group_rules(security_group_id=group.id):
         scoped.network.delete_security_group_rule(rule)
+    scoped.network.create_security_group_rule(
+        security_group_id=group.id,
+        direction="egress",
+        ethertype="IPv4",
+        remote_ip_prefix="0.0.0.0/0",
+        description="outbound traffic (updates, DNS, NTP)",
+    )
     scoped.network.create_security_group_rule(
         security_group_id=group.id,
         direction="ingress",
@@ -119,7 +126,7 @@ def seed_openstack(admin: Any) -> Seeded:
         remote_ip_prefix="10.10.0.0/16",
         description="ops HTTPS",
     )
-    seeded.server = _server(scoped, f"{TENANCY}-app-1", network, [tag]).id
+    seeded.server = _server(scoped, f"{TENANCY}-vm-app-1", network, [tag]).id
     # Out of band: a server made by hand without the tag, SSH opened to the world at 2 a.m.,
     # a floating IP allocated and never attached, a project nobody asked for.
     seeded.hand_server = _server(scoped, "debug-box", network, []).id

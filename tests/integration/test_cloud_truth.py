@@ -12,7 +12,10 @@ import html
 import io
 import json
 import os
+import signal
 import subprocess
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -122,7 +125,7 @@ def test_inventory_names_each_scope_owner_and_what_it_holds(truth: Truth) -> Non
     project = scopes[("openstack", reality.TENANCY)]
     assert (project["tenancy"], project["department"]) == (reality.TENANCY, "fgw")
     servers = {r["name"] for r in project["resources"] if r["kind"] == "server"}
-    assert servers == {f"{reality.TENANCY}-app-1", "debug-box"}
+    assert servers == {f"{reality.TENANCY}-vm-app-1", "debug-box"}
     ips = [r for r in project["resources"] if r["kind"] == "floating_ip"]
     assert [ip["id"] for ip in ips] == [truth.seeded.orphan_ip]
     assert ips[0]["port"] == ""
@@ -308,13 +311,86 @@ def test_usage_sets_use_against_quota_grant_and_tier(truth: Truth) -> None:
 def test_drift_names_what_differs_from_the_request(truth: Truth) -> None:
     done = truth.dcops("cloud", "drift", reality.TENANCY, "--output", "json")
     assert done.returncode == 1, done.stdout + done.stderr
-    found = {(f["rule"], f["kind"], f["id"]) for f in json.loads(done.stdout)["findings"]}
-    quota = {f[2] for f in found if f[1] == "resource_quota"}
+    findings = json.loads(done.stdout)["findings"]
+    found = {(f["rule"], f["kind"], f["id"]) for f in findings}
+    quotas = {f[2] for f in found if f[1] == "resource_quota"}
+    text = {f["id"]: f["message"] for f in findings}
+    # No stack state here (the project was made by hand): the request against the cloud.
+    assert all("hard limits.cpu 2 → 3" in text[q] for q in quotas)
+    rule = f"{reality.TENANCY}-sg-app ingress tcp 22 from 0.0.0.0/0"
+    assert (
+        f"{rule!r} is in the cloud, not in the approved request" in text[truth.seeded.widened_rule]
+    )
     assert found == {
         ("drift-extra", "server", truth.seeded.hand_server),
         ("drift-extra", "security_group_rule", truth.seeded.widened_rule),
-        *(("drift-changed", "resource_quota", q) for q in quota),
+        *(("drift-changed", "resource_quota", q) for q in quotas),
     }
-    assert len(quota) == 1
+    assert len(quotas) == 1
     recorded = _journal(truth.site, "cloud.drift.finding")
     assert {e["object"]["id"] for e in recorded} >= {truth.seeded.hand_server}
+
+
+def _query(port: int, promql: str) -> list[dict[str, Any]]:
+    """The instant vector Prometheus answers for a query (empty while it has none)."""
+    url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            return list(json.loads(answer.read())["data"]["result"])
+    except OSError:
+        return []
+
+
+def test_prometheus_scrapes_the_cloud_exporter_as_a_job_of_its_own(truth: Truth) -> None:
+    from tests.integration.monitors_stack import free_port, set_monitors, wait_for
+
+    port = free_port()
+    ports = set_monitors(
+        truth.site,
+        cloud_exporters=[f"127.0.0.1:{port}"],
+        scrape_interval="2s",
+        evaluation_interval="2s",
+    )
+    env = {**truth.env, "DCOPS_USER": "zhangwei"}
+    exporter = subprocess.Popen(
+        [str(DCOPS), "cloud", "exporter", "--listen", f"127.0.0.1:{port}", "--interval", "600"],
+        cwd=truth.site,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        # The exporter serves once its first reading of the clouds is done.
+        wait_for("the cloud exporter's /metrics", lambda: _query_metrics(port), timeout=600)
+        up = truth.dcops("monitors", "up")
+        assert up.returncode == 0, up.stdout + up.stderr
+        try:
+            vcpus = 'dcops_cloud_usage_used{department="fgw",resource="vcpus"}'
+            [sample] = wait_for(
+                "Prometheus to scrape the cloud exporter",
+                lambda: _query(ports["prometheus_port"], vcpus),
+                timeout=180,
+            )
+            # Two c2.m4 servers run in fgw-truth (one asked for, one made by hand).
+            assert sample["value"][1] == "4"
+            assert (sample["metric"]["job"], sample["metric"]["site"]) == ("dcops-cloud", "gdc")
+            [target] = _query(ports["prometheus_port"], 'up{job="dcops-cloud"}')
+            assert target["value"][1] == "1"
+        finally:
+            down = truth.dcops("monitors", "down")
+            assert down.returncode == 0, down.stdout + down.stderr
+    finally:
+        exporter.send_signal(signal.SIGINT)
+        try:
+            exporter.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            exporter.kill()
+            exporter.wait(timeout=30)
+
+
+def _query_metrics(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+            return b"dcops_cloud_usage_used" in answer.read()
+    except OSError:
+        return False

@@ -41,6 +41,15 @@ def test_a_security_group_brings_its_rules_with_the_policy_fields() -> None:
     assert rules[(443, "10.10.0.0/16")].details["description"] == "ops HTTPS"
     assert rules[(22, "0.0.0.0/0")].details["description"] == ""
     assert all(r.details["group"] == "fgw-truth-app" for r in parsed[1:])
+    assert all(r.details["group_id"] == group["id"] for r in parsed[1:])
+
+
+def test_a_rule_added_from_another_project_belongs_to_its_groups_project() -> None:
+    (group,) = recorded("openstack-security_groups")
+    # An admin adds a rule to the department's group while scoped to the admin project.
+    by_admin = {**group["security_group_rules"][0], "project_id": "admin-project"}
+    parsed = openstack_parsing.security_group({**group, "security_group_rules": [by_admin]})
+    assert parsed[1].scope == parsed[0].scope == group["project_id"] != "admin-project"
 
 
 def test_networks_and_routers() -> None:
