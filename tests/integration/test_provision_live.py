@@ -423,6 +423,65 @@ def test_out_of_band_rules_show_as_drift_and_provision_puts_them_back(
     assert rules == {("tcp", 443, "0.0.0.0/0"), ("tcp", 22, "10.10.0.0/16")}
 
 
+def drift_of(cloud: LabCloud) -> tuple[int, list[dict[str, Any]]]:
+    """`dcops cloud drift` of the tenancy: its exit code and findings."""
+    done = cloud.dcops("cloud", "drift", NAME, "--output", "json")
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    return done.returncode, json.loads(done.stdout)["findings"]
+
+
+def test_cloud_drift_sees_a_rule_changed_out_of_band_against_the_applied_state(
+    provisioned: tuple[LabCloud, str],
+) -> None:
+    cloud, _ = provisioned
+    assert drift_of(cloud) == (0, [])  # request, the stack's checkpoint and cloud agree
+    conn = cloud.connect()
+    project = project_of(conn, NAME)
+    web = conn.network.find_security_group(f"{NAME}-sg-web", project_id=project.id)
+    [ssh] = [
+        r
+        for r in conn.network.security_group_rules(security_group_id=web.id)
+        if r.port_range_min == 22
+    ]
+    # Neutron cannot edit a rule: Horizon and the CLI delete it and make another.
+    conn.network.delete_security_group_rule(ssh)
+    wider = conn.network.create_security_group_rule(
+        security_group_id=web.id,
+        direction="ingress",
+        ether_type="IPv4",
+        protocol="tcp",
+        port_range_min=2222,
+        port_range_max=2222,
+        remote_ip_prefix="10.0.0.0/8",
+        description="ops bastion",
+    )
+    try:
+        code, findings = drift_of(cloud)
+        assert code == 1
+        assert [(f["rule"], f["kind"], f["id"]) for f in findings] == [
+            ("drift-changed", "security_group_rule", wider.id)
+        ]
+        message = findings[0]["message"]
+        assert "differs from the stack's applied state" in message
+        assert "ports 22 → 2222, remote 10.10.0.0/16 → 10.0.0.0/8" in message
+        assert f"rule {ssh.id} replaced by {wider.id}" in message
+        journal = cloud.site / ".dcops" / "audit" / "journal.jsonl"
+        events = [json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines()]
+        [event] = [
+            e
+            for e in events
+            if e["action"] == "cloud.drift.finding" and e["object"]["id"] == wider.id
+        ]
+        assert event["phase"] == "record" and event["parameters"]["rule"] == "drift-changed"
+        assert event["actor"]["user"] == "zhangwei"
+        table = cloud.dcops("cloud", "drift", NAME)
+        assert table.returncode == 1
+        assert f"[medium] drift-changed — openstack {NAME}" in table.stdout
+    finally:  # provision puts the declared rule back and removes the other
+        ok(cloud.dcops("provision", NAME, "--yes", timeout=ENGINE_TIMEOUT))
+    assert drift_of(cloud) == (0, [])
+
+
 def test_a_policy_violation_stops_before_the_engine_touches_the_cloud(cloud: LabCloud) -> None:
     done = cloud.dcops("provision", "inventory/requests/wjw-production.yml", "--yes")
     assert done.returncode == 1, done.stdout + done.stderr
