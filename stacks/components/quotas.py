@@ -33,7 +33,10 @@ class ProjectQuotas(Component):
             instances=q.instances,
             cores=q.cores,
             ram=q.ram_mb,
-            key_pairs=2,
+            # Nova counts key pairs per user, across every project: the one provisioning
+            # account holds a key pair per tenancy, so any bound here would refuse the
+            # tenancy after that number (10 at once: 8 refused, "too many key pairs").
+            key_pairs=-1,
             server_groups=max(q.instances, 1),
             server_group_members=max(q.instances, 1),
             opts=self.child_opts,

@@ -171,6 +171,9 @@ def test_project_quotas_follow_the_request(sample_resources: list[PlannedResourc
     )
     (lb,) = of_type(sample_resources, "openstack:loadbalancer/quota:Quota")
     assert (lb.inputs["loadbalancer"], lb.inputs["member"]) == (1, 2)
+    # Key pairs are counted per user across projects: the provisioning account holds one per
+    # tenancy, so a bound would refuse every tenancy past it.
+    assert compute.inputs["keyPairs"] == -1
 
 
 def test_namespace_is_fenced(sample_resources: list[PlannedResource]) -> None:
