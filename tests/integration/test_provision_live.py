@@ -384,18 +384,23 @@ def test_the_offline_plan_lists_what_the_engine_created(
     assert planned == created
 
 
+def web_rule(conn: Any, port: int) -> tuple[Any, Any]:
+    """The tenancy's web security group and its one rule for this port."""
+    web = conn.network.find_security_group(f"{NAME}-sg-web", project_id=project_of(conn, NAME).id)
+    [rule] = [
+        r
+        for r in conn.network.security_group_rules(security_group_id=web.id)
+        if r.port_range_min == port
+    ]
+    return web, rule
+
+
 def test_out_of_band_rules_show_as_drift_and_provision_puts_them_back(
     provisioned: tuple[LabCloud, str],
 ) -> None:
     cloud, _ = provisioned
     conn = cloud.connect()
-    project = project_of(conn, NAME)
-    web = conn.network.find_security_group(f"{NAME}-sg-web", project_id=project.id)
-    [https] = [
-        r
-        for r in conn.network.security_group_rules(security_group_id=web.id)
-        if r.port_range_min == 443
-    ]
+    web, https = web_rule(conn, 443)
     conn.network.delete_security_group_rule(https)
     extra = conn.network.create_security_group_rule(
         security_group_id=web.id,
@@ -436,13 +441,7 @@ def test_cloud_drift_sees_a_rule_changed_out_of_band_against_the_applied_state(
     cloud, _ = provisioned
     assert drift_of(cloud) == (0, [])  # request, the stack's checkpoint and cloud agree
     conn = cloud.connect()
-    project = project_of(conn, NAME)
-    web = conn.network.find_security_group(f"{NAME}-sg-web", project_id=project.id)
-    [ssh] = [
-        r
-        for r in conn.network.security_group_rules(security_group_id=web.id)
-        if r.port_range_min == 22
-    ]
+    web, ssh = web_rule(conn, 22)
     # Neutron cannot edit a rule: Horizon and the CLI delete it and make another.
     conn.network.delete_security_group_rule(ssh)
     wider = conn.network.create_security_group_rule(
