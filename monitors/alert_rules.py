@@ -11,6 +11,7 @@ import yaml
 from dcops.core.documents import read_yaml
 from dcops.core.errors import InvalidInput, Problem
 from dcops.core.monitoring import MonitorsConfig, duration_seconds
+from dcops.monitors.prometheus_config import CLOUD_JOB
 
 THRESHOLD_METRIC = "dcops:monitors_threshold"
 VALUE_TEMPLATE = '{{ printf "%.4g" $value }}'
@@ -43,6 +44,8 @@ def render_rules(data: dict[str, Any], monitors: MonitorsConfig) -> dict[str, An
     limits = monitors.thresholds.model_dump()
     cap = duration_seconds(monitors.max_for) if monitors.max_for else None
     for group in data["groups"]:
+        if not monitors.cloud_exporters:
+            group["rules"] = [r for r in group.get("rules", []) if not _reads_cloud_job(r)]
         for rule in group.get("rules", []):
             if rule.get("record") == THRESHOLD_METRIC:
                 name = rule.get("labels", {}).get("threshold")
@@ -53,6 +56,11 @@ def render_rules(data: dict[str, Any], monitors: MonitorsConfig) -> dict[str, An
                 _apply_cap(rule, cap, monitors.max_for)
                 _apply_runbook_base(rule, monitors.runbook_base_url)
     return data
+
+
+def _reads_cloud_job(rule: dict[str, Any]) -> bool:
+    """A rule about the cloud exporter's scrape job, which a site without one does not have."""
+    return f'job="{CLOUD_JOB}"' in str(rule.get("expr", ""))
 
 
 def _apply_value_and_threshold(rule: dict[str, Any], limits: dict[str, Any]) -> None:

@@ -67,7 +67,10 @@ def prometheus_config(site: Site, rules_dir: str, paired: bool = False) -> dict[
             {
                 "job_name": CLOUD_JOB,
                 "honor_labels": True,
-                "static_configs": [{"targets": list(monitors.cloud_exporters)}],
+                # `site` on its `up`, for CloudExporterDown; its own series carry theirs.
+                "static_configs": [
+                    {"targets": list(monitors.cloud_exporters), "labels": {"site": site.name}}
+                ],
             },
         )
     if monitors.remote_write_url:

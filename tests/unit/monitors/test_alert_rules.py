@@ -167,3 +167,15 @@ def test_rendering_adds_the_value_and_the_site_threshold_to_every_alert() -> Non
     assert rules["UpsRuntimeLow"]["annotations"]["value"] == '{{ printf "%.4g" $value }}'
     assert "threshold" not in rules["UpsOnBattery"]["annotations"]
     assert all("value" in r["annotations"] for r in rules.values())
+
+
+def test_the_cloud_exporter_alert_is_rendered_only_where_a_cloud_exporter_is_scraped() -> None:
+    def alerts(config: MonitorsConfig) -> set[str]:
+        data = load_rule_file(REPO / "monitors" / "rules" / "cloud.yml", "cloud.yml")
+        return {r["alert"] for g in render_rules(data, config)["groups"] for r in g["rules"]}
+
+    assert "CloudExporterDown" in alerts(MonitorsConfig())
+    # Without a dcops-cloud job its `up` is always absent: the alert would fire forever.
+    quiet = alerts(MonitorsConfig(cloud_exporters=[]))
+    assert "CloudExporterDown" not in quiet
+    assert {"CloudQuotaHigh", "CloudUsageNotRead"} <= quiet

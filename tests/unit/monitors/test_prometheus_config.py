@@ -42,7 +42,7 @@ def test_remote_write_goes_to_the_configured_store(site_dir: Path) -> None:
 def test_the_cloud_exporter_is_a_job_of_its_own_unless_none_is_listed(site_dir: Path) -> None:
     jobs = {j["job_name"]: j for j in prometheus_config(load_site(site_dir), "r")["scrape_configs"]}
     cloud = jobs["dcops-cloud"]
-    assert cloud["static_configs"] == [{"targets": ["127.0.0.1:9466"]}]
+    assert cloud["static_configs"] == [{"targets": ["127.0.0.1:9466"], "labels": {"site": "gdc"}}]
     assert cloud["honor_labels"] is True  # its site and department labels are the truth
     _set(site_dir, "cloud_exporters = []")
     config = prometheus_config(load_site(site_dir), "r")
