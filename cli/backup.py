@@ -18,6 +18,8 @@ app = typer.Typer(
 )
 
 DEFAULT_EXPORT = "/var/backups/dcops/self"
+# A disk-backed temporary folder: /tmp is often a small tmpfs, too small for a restored journal.
+SCRATCH_PARENT = "/var/tmp"
 
 
 @app.command("export")
@@ -60,10 +62,14 @@ def verify_self(
         help="restic program (default: the backup role's dcops-restic wrapper, else restic).",
     ),
     keep: bool = typer.Option(False, "--keep", help="Keep the scratch folder for inspection."),
+    scratch_dir: Path | None = typer.Option(
+        None,
+        "--scratch",
+        help="Restore into this new folder (default: a fresh private one in /var/tmp).",
+    ),
 ) -> None:
     """Restore the newest backup of dcops' state into a scratch folder and prove it is whole."""
     import shutil
-    import tempfile
 
     from dcops.audit.restic_restore import restic_command, restore_latest
     from dcops.audit.state_check import check_export
@@ -77,9 +83,7 @@ def verify_self(
         _report(ctx, source, None, check_export(source))
         return
     program = restic_command(restic)
-    scratch_root = state.site.paths.state_path("backup")
-    scratch_root.mkdir(mode=0o700, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix="verify-", dir=scratch_root))
+    scratch = _scratch(scratch_dir, state.site.paths.state)
     try:
         snapshot = restore_latest(program, path, scratch)
         folder = scratch / path.lstrip("/")
@@ -89,6 +93,35 @@ def verify_self(
             typer.echo(f"scratch folder kept: {scratch}", err=True)
         else:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _scratch(given: Path | None, state_dir: Path) -> Path:
+    """A new 0700 folder for the restore, outside the state dir.
+
+    Outside, because verify-self often runs as root on the host where the state dir belongs
+    to the service user: a folder of root's left in it would block the service's own writes.
+    """
+    import tempfile
+
+    from dcops.core.errors import InputError
+
+    if given is None:
+        return Path(tempfile.mkdtemp(prefix="dcops-verify-", dir=SCRATCH_PARENT))
+    target = given.absolute()
+    state = state_dir.resolve()
+    if target.resolve().is_relative_to(state):
+        raise InputError(
+            f"--scratch {given}: inside the state dir {state}; allowed: a new folder outside it"
+        )
+    try:
+        target.mkdir(mode=0o700, parents=True)
+    except FileExistsError:
+        raise InputError(
+            f"--scratch {given}: already exists; allowed: a folder that does not exist yet"
+        ) from None
+    except OSError as exc:
+        raise InputError(f"--scratch {given}: cannot create it ({exc.strerror})") from None
+    return target
 
 
 def _report(ctx: typer.Context, folder: Path, snapshot: str | None, checks: list[Check]) -> None:

@@ -81,7 +81,7 @@ def test_a_restored_backup_is_proved_whole(
     assert "verify against the witness" in checks["audit journal"]["detail"]
     assert checks["device configs"]["detail"] == "git fsck ok"
     assert "signing.key" in " ".join(json.loads((export / "MANIFEST.json").read_text())["files"])
-    assert not list((site_dir / ".dcops" / "backup").iterdir())  # the scratch folder is gone
+    assert not (site_dir / ".dcops" / "backup").exists()  # nothing restored into the state dir
     table = dcops("backup", "verify-self", "--path", str(export), "--restic", "restic",
                   env=repository)  # fmt: skip
     assert "备份完整 / ok, 6 checks passed" in table.stdout
@@ -164,3 +164,29 @@ def test_no_snapshot_bad_input_and_roles_are_refused(
     assert service.returncode == 0 and (tmp_path / "s" / "MANIFEST.json").is_file()
     check = dcops("backup", "verify-self", "--from", str(tmp_path / "s"), user="dcops")
     assert check.returncode == 2 and "needs the ops or auditor role" in check.stderr
+
+
+def test_the_scratch_folder_lies_outside_the_state_dir_and_goes_away(
+    dcops: RunDcops, site_dir: Path, repository: dict[str, str], tmp_path: Path
+) -> None:
+    _some_state(dcops, site_dir)
+    export = tmp_path / "export"
+    _backup(dcops, repository, export)
+    before = sorted(p.relative_to(site_dir) for p in (site_dir / ".dcops").rglob("*"))
+    scratch = tmp_path / "restore"
+    args = ("backup", "verify-self", "--path", str(export), "--restic", "restic")
+    done = dcops(*args, "--scratch", str(scratch), env=repository)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not scratch.exists()  # removed after the check
+    after = sorted(p.relative_to(site_dir) for p in (site_dir / ".dcops").rglob("*"))
+    assert [p for p in after if p not in before and "journal" not in p.name] == []
+    kept = dcops(*args, "--scratch", str(scratch), "--keep", env=repository)
+    assert kept.returncode == 0 and f"scratch folder kept: {scratch}" in kept.stderr
+    assert oct(scratch.stat().st_mode & 0o777) == "0o700"
+    restored = scratch / str(export).lstrip("/") / "state" / "tenancy.db"
+    assert restored.is_file()  # the restored export is there to be copied back
+    again = dcops(*args, "--scratch", str(scratch), env=repository)
+    assert again.returncode == 2 and "already exists" in again.stderr
+    inside = dcops(*args, "--scratch", str(site_dir / ".dcops" / "r"), env=repository)
+    assert inside.returncode == 2 and "inside the state dir" in inside.stderr
+    assert not (site_dir / ".dcops" / "r").exists()
