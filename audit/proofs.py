@@ -21,6 +21,7 @@ from dcops.audit.journal import Journal
 from dcops.audit.merkle import (
     HASH_SIZE,
     MerkleTree,
+    hashes_from_hex,
     hashes_hex,
     leaf_hash,
     verify_inclusion,
@@ -279,6 +280,40 @@ def prove(
             f"{checkpoint.size}: the journal was altered; run `dcops audit verify`"
         )
     return result
+
+
+def check_bundle(
+    bundle: dict[str, Any], against: Checkpoint | None, key: Ed25519PublicKey | None
+) -> InclusionProof:
+    """Check a proof bundle another host made, here: against the checkpoint one kept (else the
+    bundle's own), signed by the key one trusts (if given); OperationFailed if it fails."""
+    where = "the server's proof bundle"
+    try:
+        sent = Checkpoint.from_dict(bundle["checkpoint"], f"{where} (field checkpoint)")
+        found = InclusionProof(
+            event=str(bundle["event"]).encode("utf-8"),
+            index=int(bundle["index"]),
+            proof=hashes_from_hex(bundle["proof"], lambda i: f"{where}: proof[{i}]"),
+            checkpoint=against or sent,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise OperationFailed(f"{where} is malformed ({exc})") from None
+    if (sent.size, sent.root) != (found.checkpoint.size, found.checkpoint.root):
+        raise OperationFailed(
+            f"{where} is against the checkpoint of size {sent.size}, not the one kept "
+            f"(size {found.checkpoint.size}): the server did not prove what was asked"
+        )
+    if key is not None and not signature_ok(found.checkpoint, key):
+        raise OperationFailed(
+            f"the checkpoint of size {found.checkpoint.size} ({found.checkpoint.time}) is not "
+            "signed by the trusted key: it is forged or from another log"
+        )
+    if not found.holds():
+        raise OperationFailed(
+            f"event {found.index}'s proof does not lead to the root of the checkpoint of size "
+            f"{found.checkpoint.size}: the server's journal or its answer was altered"
+        )
+    return found
 
 
 def event_at(journal: Journal, ident: int) -> dict[str, Any]:

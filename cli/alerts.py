@@ -37,11 +37,17 @@ def alerts(
     if ctx.invoked_subcommand is not None:
         return
     from dcops.cli.views import output
-    from dcops.monitors.alertmanager_api import active_alerts
+    from dcops.monitors.alertmanager_api import ActiveAlert, active_alerts
 
     state = session(ctx)
-    url = _alertmanager_url(ctx, alertmanager)
-    found = active_alerts(url, include_suppressed=show_all)
+    if state.remote is not None:
+        _server_asks_alertmanager(alertmanager)
+        url = state.remote.server
+        rows = state.remote.call("GET", "/api/v1/alerts", params={"all": str(show_all).lower()})
+        found = [ActiveAlert(**{**r, "silenced_by": tuple(r["silenced_by"])}) for r in rows]
+    else:
+        url = _alertmanager_url(ctx, alertmanager)
+        found = active_alerts(url, include_suppressed=show_all)
     if state.json:
         output.print_json([a.__dict__ for a in found])
         return
@@ -134,14 +140,9 @@ def _ack_remotely(
     from urllib.parse import quote
 
     from dcops.cli.views import output
-    from dcops.core.errors import InputError
 
     state = session(ctx)
-    if alertmanager is not None:
-        raise InputError(
-            "--alertmanager is not used when dcops.toml names a server: the server talks to "
-            "the site's Alertmanager; leave the option out"
-        )
+    _server_asks_alertmanager(alertmanager)
     assert state.remote is not None
     done = state.remote.call(
         "POST", f"/api/v1/alerts/{quote(alert[:100], safe='')}/acknowledge",
@@ -168,29 +169,22 @@ def silences(
     from dcops.monitors.silences import list_silences
 
     state = session(ctx)
-    url = _alertmanager_url(ctx, alertmanager)
-    found = list_silences(url, include_expired=expired)
+    if state.remote is not None:
+        _server_asks_alertmanager(alertmanager)
+        url = state.remote.server
+        params = {"expired": str(expired).lower()}
+        found = state.remote.call("GET", "/api/v1/alerts/silences", params=params)
+    else:
+        url = _alertmanager_url(ctx, alertmanager)
+        found = [s.as_data() for s in list_silences(url, include_expired=expired)]
     if state.json:
-        output.print_json(
-            [
-                {
-                    "id": s.id,
-                    "state": s.state,
-                    "matchers": s.describe_matchers(),
-                    "created_by": s.created_by,
-                    "comment": s.comment,
-                    "starts_at": s.starts_at,
-                    "ends_at": s.ends_at,
-                }
-                for s in found
-            ]
-        )
+        output.print_json(found)
         return
     if not found:
         output.show(f"no silences ({url})")
         return
     rows = [
-        (s.id[:8], s.state, s.created_by, s.comment, s.ends_at[:19], s.describe_matchers())
+        (s["id"][:8], s["state"], s["created_by"], s["comment"], s["ends_at"][:19], s["matchers"])
         for s in found
     ]
     columns = ["id", "state", "by", "comment", "ends (UTC)", "matchers"]
@@ -204,43 +198,21 @@ def deliveries(
     pending: bool = typer.Option(False, "--pending", help="Only notices not yet delivered."),
 ) -> None:
     """List the notifier's notices: alert, step, channel, who, attempts, delivered or why not yet."""
-    from datetime import UTC, datetime
-    from typing import Any
-
     from dcops.cli.views import output
-    from dcops.monitors.incidents import IncidentStore
     from dcops.monitors.layout import layout_of
+    from dcops.monitors.notices import notices
 
     state = session(ctx)
-    database = layout_of(state.site).notifier_db
-    if not database.exists():
-        shown = state.site.paths.relative(database)
-        output.show(f"no notifier record yet ({shown}); the notifier writes it once it runs")
+    if state.remote is not None:
+        params = {"pending": str(pending).lower()}
+        rows = state.remote.call("GET", "/api/v1/alerts/deliveries", params=params)["notices"]
+        where = f"on {state.remote.server}"
+    else:
+        rows = notices(state.site, pending=pending)
+        where = state.site.paths.relative(layout_of(state.site).notifier_db)
+    if rows is None:
+        output.show(f"no notifier record yet ({where}); the notifier writes it once it runs")
         return
-    store = IncidentStore(database)
-    try:
-        incidents = {i.id: i for i in store.all_incidents()}
-        found = [d for d in store.deliveries() if not (pending and d.delivered_at)]
-    finally:
-        store.close()
-
-    def when(stamp: float | None) -> str:
-        return datetime.fromtimestamp(stamp, UTC).isoformat(timespec="seconds") if stamp else ""
-
-    rows: list[dict[str, Any]] = [
-        {
-            "alert": incidents[d.incident_id].labels.get("alertname", ""),
-            "device": incidents[d.incident_id].labels.get("device", ""),
-            "kind": d.kind,
-            "step": d.step + 1 if d.kind == "firing" else None,
-            "channel": d.channel,
-            "recipients": list(d.recipients),
-            "attempts": d.attempts,
-            "delivered_at": when(d.delivered_at),
-            "last_error": d.last_error,
-        }
-        for d in found
-    ]
     if state.json:
         output.print_json(rows)
         return
@@ -269,6 +241,17 @@ def deliveries(
     ]
     output.show(output.table(None, columns, table))
     output.show(f"{len(rows)} notices")
+
+
+def _server_asks_alertmanager(given: str | None) -> None:
+    """With a server named, it asks the site's Alertmanager: refuse an --alertmanager."""
+    from dcops.core.errors import InputError
+
+    if given is not None:
+        raise InputError(
+            "--alertmanager is not used when dcops.toml names a server: the server talks to "
+            "the site's Alertmanager; leave the option out"
+        )
 
 
 def _check_url(url: str) -> None:

@@ -262,17 +262,26 @@ def _show_verified(state: Session, result: dict[str, Any]) -> None:
         typer.echo(f"警告 warning: {warning}", err=True)
 
 
-def _local_files_refused(given: object) -> None:
-    """A remote prove uses the server's newest checkpoint; kept ones are checked by verify."""
-    from dcops.core.errors import InputError
+def _prove_with_server(
+    state: Session, ident: int, checkpoint: Path | None, key: Path | None
+) -> dict[str, Any]:
+    """The server's proof against your kept checkpoint (else its newest), checked here too."""
+    from dcops.audit.checkpoint import load_public_key, public_pem, read_checkpoints
+    from dcops.audit.proofs import check_bundle
 
-    if given:
-        raise InputError(
-            "--checkpoint 和 --key 只用于本机日志 / with [identity] server set, dcops audit prove "
-            "proves against the server's newest checkpoint; to check the server's journal "
-            "against checkpoints you kept and your key, run dcops audit verify --checkpoint "
-            "FILE --key signing.pub"
-        )
+    assert state.remote is not None
+    against = list(read_checkpoints(checkpoint))[-1] if checkpoint else None
+    public = load_public_key(key) if key is not None else None  # a private key never leaves
+    if against is None:
+        bundle: dict[str, Any] = state.remote.call("GET", f"/api/v1/audit/proof/{ident}")
+    else:
+        body = {
+            "checkpoint": against.as_dict(),
+            "key": public_pem(public) if public is not None else None,
+        }
+        bundle = state.remote.call("POST", f"/api/v1/audit/proof/{ident}", json=body)
+    check_bundle(bundle, against, public)
+    return bundle
 
 
 @app.command("prove")
@@ -295,8 +304,7 @@ def prove(
 
     state = session(ctx)
     if state.remote is not None:
-        _local_files_refused(checkpoint or key)
-        bundle = state.remote.call("GET", f"/api/v1/audit/proof/{ident}")
+        bundle = _prove_with_server(state, ident, checkpoint, key)
     else:
         state.require(*READERS, action="dcops audit prove")
         journal = _journal(state)

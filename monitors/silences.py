@@ -54,6 +54,18 @@ class Silence:
         """Whether this silence, while active, mutes an alert with these labels."""
         return self.state == "active" and all(m.matches(labels) for m in self.matchers)
 
+    def as_data(self) -> dict[str, str]:
+        """The silence as `dcops alerts silences --output json` and the API give it."""
+        return {
+            "id": self.id,
+            "state": self.state,
+            "matchers": self.describe_matchers(),
+            "created_by": self.created_by,
+            "comment": self.comment,
+            "starts_at": self.starts_at,
+            "ends_at": self.ends_at,
+        }
+
     def describe_matchers(self) -> str:
         """The matchers as Alertmanager shows them: name="value", name=~"regex"."""
         ops = {(False, True): "=", (False, False): "!=", (True, True): "=~", (True, False): "!~"}

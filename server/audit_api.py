@@ -98,6 +98,32 @@ def proof(ident: int, request: Request) -> dict[str, Any]:
     return prove(journal, ident, against, trusted_key(journal, None)).as_dict()
 
 
+class KeptProof(BaseModel):
+    """A checkpoint an auditor kept, to prove an event against; and their public key."""
+
+    checkpoint: dict[str, Any]
+    key: str | None = Field(default=None, max_length=4096)
+
+
+@router.post("/proof/{ident}")
+def proof_against(ident: int, body: KeptProof, request: Request) -> dict[str, Any]:
+    """The inclusion proof bundle of one event against a checkpoint the auditor kept."""
+    from dcops.audit.checkpoint import Checkpoint, public_key_from_pem
+    from dcops.audit.journal import Journal
+    from dcops.audit.proofs import prove
+    from dcops.audit.verification import trusted_key
+
+    require_role(actor(request), *READERS, action="POST /api/v1/audit/proof/{id}")
+    journal = Journal.of(context(request).site)
+    against = Checkpoint.from_dict(body.checkpoint, "the checkpoint sent (field checkpoint)")
+    key = (
+        public_key_from_pem(body.key.encode("utf-8"), "the key sent (field key)")
+        if body.key is not None
+        else trusted_key(journal, None)
+    )
+    return prove(journal, ident, against, key).as_dict()
+
+
 @router.get("/verify")
 def verify(request: Request) -> dict[str, Any]:
     """Recompute the tree and check every checkpoint; `ok` false names the first bad event."""

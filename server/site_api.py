@@ -1,4 +1,4 @@
-"""/api/v1/site and /api/v1/alerts: the site as data; active alerts and acknowledging one."""
+"""/api/v1/site and /api/v1/alerts: the site as data; alerts, silences, notices, acknowledging."""
 
 from __future__ import annotations
 
@@ -41,6 +41,25 @@ def alerts(request: Request, all: bool = False) -> list[dict[str, Any]]:
     require_role(actor(request), *ALERT_ROLES, action="GET /api/v1/alerts")
     url = context(request).site.config.monitors.alertmanager_url.rstrip("/")
     return [dict(a.__dict__) for a in active_alerts(url, include_suppressed=all)]
+
+
+@router.get("/alerts/silences")
+def silences(request: Request, expired: bool = False) -> list[dict[str, str]]:
+    """Alertmanager's silences, acknowledgements among them: who, why, until when (ops or facility)."""
+    from dcops.monitors.silences import list_silences
+
+    require_role(actor(request), *ALERT_ROLES, action="GET /api/v1/alerts/silences")
+    url = context(request).site.config.monitors.alertmanager_url.rstrip("/")
+    return [s.as_data() for s in list_silences(url, include_expired=expired)]
+
+
+@router.get("/alerts/deliveries")
+def deliveries(request: Request, pending: bool = False) -> dict[str, Any]:
+    """The notifier's notices on the server's host; `notices` is null before it first ran."""
+    from dcops.monitors.notices import notices
+
+    require_role(actor(request), *ALERT_ROLES, action="GET /api/v1/alerts/deliveries")
+    return {"notices": notices(context(request).site, pending=pending)}
 
 
 @router.post("/alerts/{ref}/acknowledge")

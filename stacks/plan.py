@@ -126,6 +126,47 @@ class TenancyPlan:
             ],
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TenancyPlan:
+        """A plan from its data form (`as_dict`), as the server sends it to the CLI."""
+        from dcops.stacks.verdicts import Violation
+
+        diff = data["diff"]
+        return cls(
+            tenancy=data["tenancy"],
+            department=data["department"],
+            source=data["source"],
+            allocation=data["allocation"],
+            resources=[
+                PlannedResource(
+                    urn=r["urn"],
+                    type=r["type"],
+                    name=r["name"],
+                    parent=r["parent"],
+                    custom=r["custom"],
+                    provider="",
+                    inputs=r["inputs"],
+                    outputs={**r["inputs"], **r["outputs"]},
+                )
+                for r in data["resources"]
+            ],
+            verdicts=[
+                Verdict(
+                    v["policy"],
+                    "",
+                    [Violation(v["policy"], x["message"], x["urn"]) for x in v["violations"]],
+                )
+                for v in data["verdicts"]
+            ],
+            duplicates=list(data["duplicate_urns"]),
+            diff=snapshot.Diff(
+                diff["against"],
+                list(diff["added"]),
+                [snapshot.Change(c["urn"], list(c["fields"])) for c in diff["changed"]],
+                list(diff["removed"]),
+            ),
+        )
+
 
 @dataclass
 class PlanReport:
@@ -192,12 +233,19 @@ def preview(site: Site, spec: TenancySpec, source: str) -> TenancyPlan:
 
 
 def judge_only(site: Site, spec: TenancySpec, source: str) -> TenancyPlan:
-    """One tenancy evaluated and judged, nothing saved: what submit and approve check."""
+    """One tenancy evaluated and judged, nothing saved: what a plan result shows."""
     from dcops.stacks.allocation import public_pool
     from dcops.stacks.policies import context_from_site
 
     context = context_from_site(site, namespace_holders(site, [spec]))
-    return _evaluate_chunk(context, public_pool(site), [(spec, source)])[0]
+    return judge_planned(context, public_pool(site), spec, source)
+
+
+def judge_planned(
+    context: PolicyContext, public: str, spec: TenancySpec, source: str = "request"
+) -> TenancyPlan:
+    """One tenancy evaluated and judged in a given context: what submit and approve check."""
+    return _evaluate_chunk(context, public, [(spec, source)])[0]
 
 
 def namespace_holders(site: Site, specs: Sequence[TenancySpec]) -> dict[str, tuple[str, ...]]:

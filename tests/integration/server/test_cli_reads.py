@@ -205,8 +205,58 @@ def test_an_auditor_proves_the_servers_journal_with_a_kept_checkpoint(
     broken.write_text("not a checkpoint\n", encoding="utf-8")
     bad = sunli.run("audit", "verify", "--checkpoint", str(broken), site=elsewhere)
     assert bad.returncode == 2 and f"{broken}:1: not JSON" in bad.stderr
-    refused = sunli.run("audit", "prove", "0", "--checkpoint", str(kept), site=elsewhere)
-    assert refused.returncode == 2 and "dcops audit verify --checkpoint" in refused.stderr
+
+    proved = sunli.run(
+        "audit", "prove", "0", "--checkpoint", str(kept), "--key", str(key), site=elsewhere
+    )
+    assert proved.returncode == 0, proved.stderr
+    assert f"event 0 is leaf 0 of the tree of {size} events" in proved.stdout
+    assert f"root: {json.loads(signed.stdout)['root']}" in proved.stdout
+    bundle = sunli.run("audit", "prove", "0", "--checkpoint", str(kept), "-o", "json",
+                       site=elsewhere)  # fmt: skip
+    assert json.loads(bundle.stdout)["tree_size"] == size
+    not_signed = sunli.run(
+        "audit", "prove", "0", "--checkpoint", str(impostor), "--key", str(key), site=elsewhere
+    )
+    assert not_signed.returncode == 1
+    assert "is not signed by the trusted key" in not_signed.stderr
+    distrusting = sunli.run(
+        "audit", "prove", "0", "--checkpoint", str(kept), "--key", str(wrong), site=elsewhere
+    )
+    assert distrusting.returncode == 1 and "forged or from another log" in distrusting.stderr
+    beyond = sunli.run("audit", "prove", str(size), "--checkpoint", str(kept), site=elsewhere)
+    assert beyond.returncode == 2 and f"newer than the checkpoint of size {size}" in beyond.stderr
+    assert not (elsewhere / ".dcops" / "audit").exists()  # proved by the server, checked here
+    refused = people["wanglei"].run("audit", "prove", "0", "--checkpoint", str(kept),
+                                    site=elsewhere)  # fmt: skip
+    assert refused.returncode == 2 and "权限不足 / POST /api/v1/audit/proof/" in refused.stderr
+
+
+def test_plan_results_come_from_the_server_which_decides_who_sees_them(
+    server: LiveServer, people: dict[str, Person], elsewhere: Path
+) -> None:
+    mine = people["wanglei"].run("plan", "fgw-production", "--output", "json", site=elsewhere)
+    assert mine.returncode == 0, mine.stderr
+    report = json.loads(mine.stdout)
+    [tenancy] = report["tenancies"]
+    assert report["ok"] is True and tenancy["tenancy"] == "fgw-production"
+    assert tenancy["summary"]["resources"] > 10 and tenancy["verdicts"]
+    table = people["sunli"].run("plan", "1", "--tree", site=elsewhere)
+    assert table.returncode == 0, table.stderr
+    assert "fgw-production" in table.stdout and "plan: 1 stacks, pass" in table.stdout
+    assert not (elsewhere / ".dcops" / "stacks").exists()  # nothing planned or saved here
+
+    theirs = people["lina"].run("plan", "fgw-production", site=elsewhere)
+    assert theirs.returncode == 2
+    assert ANOTHER.format(1) in theirs.stderr and "resources" not in theirs.stdout
+    denied = [
+        e for e in server.journal()
+        if e["action"] == "auth.denied" and e["actor"]["user"] == "lina"
+        and "plan" in json.dumps(e, ensure_ascii=False)
+    ]  # fmt: skip
+    assert denied, "the refusal is in the journal"
+    a_file = people["wanglei"].run("plan", str(REQUEST), site=elsewhere)
+    assert a_file.returncode == 2 and "dcops tenancy request FILE --dry-run" in a_file.stderr
 
 
 def test_a_department_may_not_read_the_journal(people: dict[str, Person], elsewhere: Path) -> None:
