@@ -29,7 +29,7 @@ from dcops.core.errors import (
 )
 from dcops.core.loader import load_site
 from dcops.core.site import Site
-from dcops.server import authentication, directory, totp
+from dcops.server import authentication, directory, passwords, totp
 from dcops.server.access_audit import AccessLog, Caller
 from dcops.server.accounts import AccountStore, Token, account_store
 from dcops.server.authentication import (
@@ -147,6 +147,7 @@ def test_recovery_codes_are_ten_distinct_by_default() -> None:
 def test_unknown_users_cost_a_real_password_check(monkeypatch: pytest.MonkeyPatch) -> None:
     """The stand-in hash is a real Argon2id one, so an unknown name takes as long as a known one."""
     monkeypatch.setattr(authentication, "_DUMMY_HASH", [])  # as in a fresh server process
+    monkeypatch.setattr(passwords, "_hasher", None)  # the site's cost, not the tests' cheap one
     first = _dummy_hash()
     assert first.startswith("$argon2id$v=19$m=47104,t=2,p=1$")
     cached = authentication._DUMMY_HASH
