@@ -4,9 +4,12 @@
 Usage: scripts/mutation.py [--all] [--base REF] [--check] [--budget SECONDS] [--report PATH] [MODULE ...]
 
 mutmut expects a package laid out as src/<package>/, while dcops maps `dcops.core` to core/ and
-so on. This script is the adapter: it lays the code out as build/mutation/src/dcops/ (a copy),
-puts the tests and the site's data beside it, runs mutmut there with the unit tests and one
-worker, and writes a report (score per module, survivors with file:line) in Markdown.
+so on. This script is the adapter: for each module it lays the code out as
+build/mutation/<module>/src/dcops/ (a copy), puts the tests and the site's data beside it, runs
+mutmut there with that module's unit tests and one worker, and writes a report (score per
+module, survivors with file:line) in Markdown. Each module keeps its own stage, so modules can
+be run at different times (--resume goes on with the mutants a stopped run left unchecked) and
+one report reads them all.
 
 Without --all or MODULE arguments it tests the listed modules changed since a base: --base, or
 $MUTATION_BASE, or the commit the committed report (docs/mutation-report.md) was made at; with
@@ -30,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-STAGE = REPO / "build" / "mutation"
+WORK = REPO / "build" / "mutation"
 SETTINGS = REPO / "scripts" / "mutation.toml"
 COMMITTED_REPORT = REPO / "docs" / "mutation-report.md"
 SKIPPED_TOP_LEVEL = {".git", ".venv", "build", "site", ".dcops", "mutants", "pyproject.toml"}
@@ -57,6 +60,8 @@ class ModuleResult:
     target: int
     mutants: list[Mutant] = field(default_factory=list)
     measured: bool = True
+    commit: str = ""
+    stale: bool = False
 
     def counts(self) -> Counter[str]:
         """Mutants by outcome: killed, equivalent, survived, no tests, not checked."""
@@ -78,11 +83,30 @@ class ModuleResult:
         return self.counts()["not checked"] == 0
 
     @property
-    def score(self) -> float:
-        """Killed mutants as a percentage of all that are not equivalent."""
+    def judged(self) -> int:
+        """Mutants run and not equivalent: the ones the score is made of."""
         tally = self.counts()
-        judged = len(self.mutants) - tally["equivalent"] - tally["not checked"]
-        return 100.0 if judged == 0 else 100.0 * tally["killed"] / judged
+        return len(self.mutants) - tally["equivalent"] - tally["not checked"]
+
+    @property
+    def score(self) -> float | None:
+        """Killed mutants as a percentage of those judged (None when none was judged)."""
+        if self.judged == 0:
+            return None
+        return 100.0 * self.counts()["killed"] / self.judged
+
+    def score_text(self) -> str:
+        """The score as the report shows it: measured, partial (marked so) or not scored."""
+        tally = self.counts()
+        unchecked = tally["not checked"]
+        if self.score is None:
+            if unchecked:
+                return f"not scored ({unchecked} not checked: time budget)"
+            return "not scored (no mutants)"
+        if self.complete:
+            return f"{self.score:.1f} %" + (" (below)" if self.score < self.target else "")
+        text = f"partial: {self.score:.1f} % of {self.judged} judged, {unchecked} not checked"
+        return text + (" (below whatever the rest)" if self.certainly_below(self.target) else "")
 
     def certainly_below(self, floor: float) -> bool:
         """Whether the module scores below floor even if every unchecked mutant were caught."""
@@ -106,6 +130,11 @@ def package_dirs() -> dict[str, str]:
     return mapping
 
 
+def stage_of(module: str) -> Path:
+    """The folder where a module's mutants are made and run (build/mutation/tenancy_ipam_py)."""
+    return WORK / module.replace("/", "_").replace(".", "_")
+
+
 def staged_path(module: str) -> str:
     """Where a listed module (tenancy/ipam.py) lives in the staged src/ layout."""
     for package, folder in package_dirs().items():
@@ -120,14 +149,22 @@ def git(*args: str) -> str:
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
-def committed_scores() -> dict[str, float]:
-    """Each module's score in the committed report (modules not yet at target keep at least it)."""
-    if not COMMITTED_REPORT.exists():
-        return {}
-    rows = re.findall(
-        r"^\| (\S+\.py) \| \d+ \|.*?\| ([0-9.]+) %", COMMITTED_REPORT.read_text(), re.M
-    )
-    return {module: float(score) for module, score in rows}
+def committed_scores(text: str | None = None) -> dict[str, float]:
+    """Each module's complete score in the committed report (a module below target keeps it).
+
+    Partial and unscored rows give no score: what a stopped run judged is no floor to keep.
+    """
+    if text is None:
+        text = COMMITTED_REPORT.read_text() if COMMITTED_REPORT.exists() else ""
+    scores = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 7 or not cells[0].endswith(".py"):
+            continue
+        found = re.fullmatch(r"([0-9]+\.[0-9]) %( \(below\))?", cells[6])
+        if found:
+            scores[cells[0]] = float(found.group(1))
+    return scores
 
 
 def report_base() -> str:
@@ -151,23 +188,24 @@ def changed_modules(listed: list[str], base: str) -> list[str]:
     return [m for m in listed if m in changed]
 
 
-def stage(modules: list[str], tests: list[str]) -> None:
-    """Lay out build/mutation: src/dcops/ copied, the rest of the repository linked, mutmut's settings."""
-    if STAGE.exists():
-        shutil.rmtree(STAGE)
-    (STAGE / "src" / "dcops").mkdir(parents=True)
+def stage(module: str, tests: list[str]) -> Path:
+    """Lay out a module's stage: src/dcops/ copied, the rest linked, mutmut's settings."""
+    stage_dir = stage_of(module)
+    if stage_dir.exists():
+        shutil.rmtree(stage_dir)
+    (stage_dir / "src" / "dcops").mkdir(parents=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for package, folder in package_dirs().items():
-        shutil.copytree(REPO / folder, STAGE / "src" / package.replace(".", "/"), ignore=ignore)
+        shutil.copytree(REPO / folder, stage_dir / "src" / package.replace(".", "/"), ignore=ignore)
     linked = []
     for entry in sorted(REPO.iterdir()):
         if entry.name in SKIPPED_TOP_LEVEL or entry.name.endswith(".egg-info"):
             continue
-        (STAGE / entry.name).symlink_to(entry)
+        (stage_dir / entry.name).symlink_to(entry)
         linked.append(entry.name)
     settings = {
         "source_paths": ["src"],
-        "only_mutate": [staged_path(m) for m in modules],
+        "only_mutate": [staged_path(module)],
         "also_copy": linked,
         "pytest_add_cli_args_test_selection": tests,
         "use_git_change_detection": False,
@@ -177,8 +215,9 @@ def stage(modules: list[str], tests: list[str]) -> None:
         rendered = str(value).lower() if isinstance(value, bool) else _toml_list(value)
         lines.append(f"{key} = {rendered}")
     text = (REPO / "pyproject.toml").read_text() + "\n".join(lines) + "\n"
-    (STAGE / "pyproject.toml").write_text(text)
-    (STAGE / "commit").write_text(git("rev-parse", "HEAD") + "\n")
+    (stage_dir / "pyproject.toml").write_text(text)
+    (stage_dir / "commit").write_text(git("rev-parse", "HEAD") + "\n")
+    return stage_dir
 
 
 def _toml_list(values: object) -> str:
@@ -190,13 +229,13 @@ def _toml_list(values: object) -> str:
     )
 
 
-def run_mutmut(selection: list[str], budget: float, deadline: float) -> bool:
+def run_mutmut(stage_dir: Path, selection: list[str], budget: float, deadline: float) -> bool:
     """Run mutmut on the selected mutants with one worker; False when the budget ran out first.
 
     The budget counts from the first mutant: making the mutants and learning which tests call
     which function (done once, by the first module's run) is bounded only by the deadline.
     """
-    log = (STAGE / "mutmut.log").open("a")
+    log = (stage_dir / "mutmut.log").open("a")
     start = log.tell()
     command = [sys.executable, "-m", "mutmut", "run", "--max-children", "1", *selection]
     if shutil.which("eatmydata"):
@@ -204,10 +243,10 @@ def run_mutmut(selection: list[str], budget: float, deadline: float) -> bool:
         # time a login test took (SQLite and the audit journal sync every write)
         command = ["eatmydata", *command]
     process = subprocess.Popen(
-        command, cwd=STAGE, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        command, cwd=stage_dir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     try:
-        _wait_until_prepared(process, start, deadline)
+        _wait_until_prepared(stage_dir, process, start, deadline)
         process.wait(timeout=max(min(budget, deadline - time.monotonic()), 1.0))
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGTERM)
@@ -220,45 +259,77 @@ def run_mutmut(selection: list[str], budget: float, deadline: float) -> bool:
     finally:
         log.close()
     if process.returncode != 0:
-        tail = (STAGE / "mutmut.log").read_text(errors="replace").splitlines()[-30:]
+        tail = (stage_dir / "mutmut.log").read_text(errors="replace").splitlines()[-30:]
         raise SystemExit("mutmut failed:\n" + "\n".join(tail))
     return True
 
 
-def _wait_until_prepared(process: subprocess.Popen[bytes], start: int, deadline: float) -> None:
-    log = STAGE / "mutmut.log"
+def _wait_until_prepared(
+    stage_dir: Path, process: subprocess.Popen[bytes], start: int, deadline: float
+) -> None:
+    log = stage_dir / "mutmut.log"
     while process.poll() is None and b"Running mutation testing" not in log.read_bytes()[start:]:
         if time.monotonic() > deadline:
             raise subprocess.TimeoutExpired(process.args, 0)
         time.sleep(1)
 
 
-def run_modules(modules: list[str], budget: float) -> bool:
-    """Run the modules one after another, each with an equal share of what is left of the budget."""
+def run_modules(
+    modules: list[str], settings: dict[str, dict[str, object]], budget: float, resume: bool
+) -> bool:
+    """Run the modules one after another, each with an equal share of what is left of the budget.
+
+    With resume, a module already staged goes on with the mutants its last run left unchecked.
+    """
     deadline = time.monotonic() + budget
     finished = True
     for done, module in enumerate(modules):
         share = (deadline - time.monotonic()) / (len(modules) - done)
         print(f"mutation: {module} (up to {share:.0f} s)", flush=True)
         pattern = staged_path(module).removeprefix("src/").removesuffix(".py").replace("/", ".")
-        finished = run_mutmut([pattern + ".*"], share, deadline) and finished
+        selection = [pattern + ".*"]
+        if resume and (stage_of(module) / "mutants").exists():
+            selection = unchecked(module)
+            if not selection:
+                continue
+        else:
+            tests = settings[module]["tests"]
+            assert isinstance(tests, list)
+            stage(module, [str(t) for t in tests])
+        finished = run_mutmut(stage_of(module), selection, share, deadline) and finished
     return finished
 
 
-def collect(modules: list[str], targets: dict[str, int]) -> list[ModuleResult]:
-    """Read mutmut's results for each module from the stage, with lines and changes of survivors."""
-    os.chdir(STAGE)
-    from mutmut.mutation.data import SourceFileMutationData
-    from mutmut.mutation.diff_apply import get_diff_for_mutant
-    from mutmut.stats import status_by_exit_code
+def unchecked(module: str) -> list[str]:
+    """The mutants of a staged module that its last run did not reach."""
+    return [m.name for m in collect_module(module, 0).mutants if m.status == "not checked"]
 
-    marks = {m["mutant"]: m for m in tomllib.loads(SETTINGS.read_text()).get("equivalent", [])}
-    results = []
-    for module in modules:
+
+def collect(modules: list[str], targets: dict[str, int]) -> list[ModuleResult]:
+    """Each module's results from its stage, with lines and changes of survivors."""
+    return [collect_module(module, targets[module]) for module in modules]
+
+
+def collect_module(module: str, target: int) -> ModuleResult:
+    """Read mutmut's results for one module from its stage."""
+    stage_dir = stage_of(module)
+    result = ModuleResult(module, target, measured=False)
+    if not (stage_dir / "mutants").exists():
+        return result
+    here = Path.cwd()
+    os.chdir(stage_dir)
+    try:
+        from mutmut.mutation.data import SourceFileMutationData
+        from mutmut.mutation.diff_apply import get_diff_for_mutant
+        from mutmut.stats import status_by_exit_code
+
+        marks = {m["mutant"]: m for m in tomllib.loads(SETTINGS.read_text()).get("equivalent", [])}
         data = SourceFileMutationData(path=staged_path(module))
         data.load()
-        result = ModuleResult(module, targets[module], measured=data.meta_path.exists())
-        source = (REPO / module).read_text()
+        result.measured = data.meta_path.exists()
+        commit_file = stage_dir / "commit"
+        result.commit = commit_file.read_text().strip() if commit_file.exists() else ""
+        source = (stage_dir / staged_path(module)).read_text()
         for name, code in sorted(data.exit_code_by_key.items()):
             mutant = Mutant(name, status_by_exit_code[code])
             if mutant.status not in KILLED | {"not checked"}:
@@ -269,12 +340,23 @@ def collect(modules: list[str], targets: dict[str, int]) -> list[ModuleResult]:
                 if mark and mark["change"].strip() == mutant.added:
                     mutant.reason = mark["reason"]
                 elif mark:
-                    mutant.reason = ""
                     mutant.status = "survived (stale equivalent mark)"
             result.mutants.append(mutant)
-        results.append(result)
-    os.chdir(REPO)
-    return results
+    finally:
+        os.chdir(here)
+    return result
+
+
+def mark_stale(results: list[ModuleResult], settings: dict[str, dict[str, object]]) -> None:
+    """Flag the results whose module or tests changed since the commit they were run at."""
+    for r in results:
+        if not r.measured:
+            continue
+        tests = settings[r.path]["tests"]
+        assert isinstance(tests, list)
+        paths = [r.path, *(str(t) for t in tests), "tests/conftest.py"]
+        # a result from uncommitted code, or from code changed since, says nothing of the head
+        r.stale = not r.commit or bool(git("diff", "--name-only", r.commit, "--", *paths))
 
 
 def _changed_lines(diff: str) -> tuple[str, str]:
@@ -315,9 +397,9 @@ def _line_of(source: str, mutant: str, removed: str) -> int:
 
 def write_report(results: list[ModuleResult], path: Path, scope: str) -> None:
     """The report: a score table, then survivors and equivalent mutants with file:line."""
-    head = git("rev-parse", "--short", "HEAD")
     from importlib.metadata import version
 
+    head = git("rev-parse", "--short", "HEAD")
     out = [
         "# Mutation testing report",
         "",
@@ -325,21 +407,20 @@ def write_report(results: list[ModuleResult], path: Path, scope: str) -> None:
         f"{version('mutmut')}, against the unit tests. How to run it and read it: "
         "docs/mutation.md.",
         "",
-        "| module | mutants | killed | equivalent | survived | no tests | score | target |",
-        "|---|---|---|---|---|---|---|---|",
+        "| module | mutants | killed | equivalent | survived | no tests | score | target | run at |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in results:
-        c = r.counts()
-        if not r.measured:
-            out.append(f"| {r.path} | not run | | | | | | {r.target} % |")
-            continue
-        verdict = "" if r.score >= r.target else " (below)"
-        if not r.complete:
-            verdict += f" ({c['not checked']} not checked: time budget)"
-        out.append(
-            f"| {r.path} | {len(r.mutants)} | {c['killed']} | {c['equivalent']} | {c['survived']} "
-            f"| {c['no tests']} | {r.score:.1f} %{verdict} | {r.target} % |"
-        )
+    out += [table_row(r) for r in results]
+    incomplete = [r.path for r in results if r.measured and not r.complete]
+    unrun = [r.path for r in results if not r.measured]
+    out += [
+        "",
+        f"Run to completion: {len(results) - len(incomplete) - len(unrun)} of {len(results)}"
+        " modules."
+        + (f" Stopped by the time budget: {', '.join(incomplete)}." if incomplete else "")
+        + (f" Not run: {', '.join(unrun)}." if unrun else ""),
+        "A partial score is that of the mutants judged so far; it is no measure of the module.",
+    ]
     out += ["", "## Surviving mutants", ""]
     survivors = [(r, m) for r in results for m in r.survivors()]
     if not survivors:
@@ -360,12 +441,24 @@ def write_report(results: list[ModuleResult], path: Path, scope: str) -> None:
     path.write_text("\n".join(out) + "\n")
 
 
+def table_row(r: ModuleResult) -> str:
+    """A module's line of the score table."""
+    if not r.measured:
+        return f"| {r.path} | not run | | | | | | {r.target} % | |"
+    c = r.counts()
+    run_at = f"`{r.commit[:7]}`" + (" (stale: changed since)" if r.stale else "")
+    return (
+        f"| {r.path} | {len(r.mutants)} | {c['killed']} | {c['equivalent']} | {c['survived']} "
+        f"| {c['no tests']} | {r.score_text()} | {r.target} % | {run_at} |"
+    )
+
+
 def _short(name: str) -> str:
     return name.rsplit(".", 1)[-1]
 
 
 def main() -> int:
-    global STAGE
+    global WORK
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", help="listed modules to test (default: changed ones)")
     parser.add_argument("--all", action="store_true", help="test every listed module")
@@ -374,21 +467,24 @@ def main() -> int:
     )
     parser.add_argument("--check", action="store_true", help="fail when a module is below target")
     parser.add_argument("--budget", type=float, default=3600.0, help="seconds for the mutmut run")
-    parser.add_argument("--report", type=Path, default=STAGE.parent / "mutation-report.md")
+    parser.add_argument("--report", type=Path, default=WORK.parent / "mutation-report.md")
     parser.add_argument(
-        "--report-only", action="store_true", help="report on the last run, do not run mutmut"
+        "--report-only", action="store_true", help="report on the last runs, do not run mutmut"
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="go on with the mutants the last run left unchecked"
     )
     parser.add_argument(
         "--rerun-survivors",
         action="store_true",
         help="run the last run's survivors again (after adding tests), keeping its other results",
     )
-    parser.add_argument("--work", type=Path, default=STAGE, help="folder for mutmut's run")
+    parser.add_argument("--work", type=Path, default=WORK, help="folder of the modules' stages")
     args = parser.parse_args()
-    STAGE = args.work.resolve()
+    WORK = args.work.resolve()
 
-    settings = tomllib.loads(SETTINGS.read_text())["modules"]
-    targets: dict[str, int] = {module: entry["target"] for module, entry in settings.items()}
+    settings: dict[str, dict[str, object]] = tomllib.loads(SETTINGS.read_text())["modules"]
+    targets = {module: int(str(entry["target"])) for module, entry in settings.items()}
     listed = list(targets)
     unknown = [m for m in args.modules if m not in targets]
     if unknown:
@@ -408,42 +504,52 @@ def main() -> int:
         return 0
 
     print(f"mutation: {', '.join(modules)}", flush=True)
-    tests = sorted({path for module in modules for path in settings[module]["tests"]})
     finished = True
     if args.rerun_survivors:
-        names = [m.name for r in collect(modules, targets) for m in r.survivors()]
-        if names:
-            finished = run_mutmut(names, args.budget, time.monotonic() + args.budget)
+        for r in collect(modules, targets):
+            names = [m.name for m in r.survivors()]
+            if names:
+                deadline = time.monotonic() + args.budget
+                finished = run_mutmut(stage_of(r.path), names, args.budget, deadline) and finished
     elif not args.report_only:
-        stage(modules, tests)
-        finished = run_modules(modules, args.budget)
+        finished = run_modules(modules, settings, args.budget, args.resume)
     results = collect(modules, targets)
+    mark_stale(results, settings)
     write_report(results, args.report, scope)
-    below = []
-    kept = committed_scores()
-    for r in results:
-        c = r.counts()
-        if not r.measured or (kept and r.path not in kept):
-            print(f"mutation: {r.path}: not in the committed report yet, so not held to a score")
-            continue
-        state = "" if r.complete else f", {c['not checked']} not checked"
-        print(
-            f"mutation: {r.path}: {r.score:.1f} % (target {r.target} %, {c['survived'] + c['no tests']} survived{state})"
-        )
-        floor = min(r.target, kept.get(r.path, r.target) - 0.05)
-        if (r.complete and r.score < floor) or r.certainly_below(floor):
-            below.append(r.path)
+    below = verdicts(results, committed_scores())
     if not finished:
         print(
             f"mutation: the run reached its budget of {args.budget:.0f} s; unchecked mutants are not scored"
         )
-    print(
-        f"mutation: report in {args.report.relative_to(REPO) if args.report.is_relative_to(REPO) else args.report}"
-    )
+    shown = args.report.relative_to(REPO) if args.report.is_relative_to(REPO) else args.report
+    print(f"mutation: report in {shown}")
     if args.check and below:
         print(f"mutation: below target: {', '.join(below)}")
         return 1
     return 0
+
+
+def verdicts(results: list[ModuleResult], kept: dict[str, float]) -> list[str]:
+    """Print each module's score; the modules certainly below their floor.
+
+    The floor is the target, or for a module whose complete score in the committed report is
+    below target, that score. A module not finished is below only if it would stay below were
+    every unchecked mutant caught.
+    """
+    below = []
+    for r in results:
+        if not r.measured:
+            print(f"mutation: {r.path}: not run")
+            continue
+        c = r.counts()
+        print(
+            f"mutation: {r.path}: {r.score_text()} (target {r.target} %, "
+            f"{c['survived'] + c['no tests']} survived)"
+        )
+        floor = min(float(r.target), kept.get(r.path, float(r.target)) - 0.05)
+        if r.certainly_below(floor):
+            below.append(r.path)
+    return below
 
 
 if __name__ == "__main__":
