@@ -511,6 +511,9 @@ def main() -> int:
             if names:
                 deadline = time.monotonic() + args.budget
                 finished = run_mutmut(stage_of(r.path), names, args.budget, deadline) and finished
+            if r.commit and not git("diff", "--name-only", r.commit, "--", r.path):
+                # the module is as it was run; tests added since can only catch more mutants
+                (stage_of(r.path) / "commit").write_text(git("rev-parse", "HEAD") + "\n")
     elif not args.report_only:
         finished = run_modules(modules, settings, args.budget, args.resume)
     results = collect(modules, targets)

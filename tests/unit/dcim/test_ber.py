@@ -111,3 +111,56 @@ def test_unknown_value_types_and_exceptions_are_named() -> None:
         ber.decode_value(0x47, b"")
     assert str(ber.Exception_(ber.NO_SUCH_INSTANCE)) == "noSuchInstance"
     assert str(ber.Exception_(0x83)) == "exception 0x83"
+
+
+def test_long_lengths_are_written_and_read_as_x690_says() -> None:
+    # a walk of a long sysDescr or a bulk response passes 127 bytes: long-form lengths
+    assert ber.length(127) == bytes.fromhex("7f")
+    assert ber.length(128) == bytes.fromhex("8180")
+    assert ber.length(255) == bytes.fromhex("81ff")
+    assert ber.length(256) == bytes.fromhex("820100")
+    assert ber.length(65536) == bytes.fromhex("83010000")
+    for size in (128, 300, 70000):
+        element = ber.octets(b"x" * size)
+        value, end = ber.read_octets(element + b"tail", 0)
+        assert value == b"x" * size and end == len(element)
+    assert ber.unsigned(127, ber.GAUGE32) == bytes.fromhex("42017f")  # fewest octets here too
+
+
+@pytest.mark.parametrize(
+    ("data", "told"),
+    [
+        (bytes.fromhex("04"), "truncated element at byte 0"),
+        (bytes.fromhex("0480"), "bad length at byte 1"),  # indefinite length: not in SNMP
+        (bytes.fromhex("04850000000001") + b"x", "bad length at byte 1"),  # 5 length octets
+        (bytes.fromhex("048201"), "bad length at byte 1"),  # length octets cut off
+        (bytes.fromhex("0405616263"), "element at byte 2 runs past the end (7 > 5)"),
+        (bytes.fromhex("04820100") + b"x" * 255, "element at byte 4 runs past the end (260 > 259)"),
+    ],
+)
+def test_a_malformed_element_is_refused_saying_where(data: bytes, told: str) -> None:
+    with pytest.raises(ber.BerError) as refused:
+        ber.read(data, 0)
+    assert str(refused.value) == told
+
+
+def test_the_longest_and_shortest_allowed_lengths_are_read() -> None:
+    assert ber.read(bytes.fromhex("048400000001") + b"x", 0) == (ber.OCTET_STRING, 6, 7)
+    assert ber.read(bytes.fromhex("048100"), 0) == (ber.OCTET_STRING, 3, 3)
+    assert ber.read(b"\x00\x00" + bytes.fromhex("0481027879"), 2) == (ber.OCTET_STRING, 5, 7)
+
+
+def test_oids_need_two_arcs_and_decode_their_first_octet_by_x690() -> None:
+    assert ber.oid("1.3") == bytes.fromhex("06012b")
+    assert ber.oid(".1.3.6.") == ber.oid("1.3.6")
+    with pytest.raises(ber.BerError) as one:
+        ber.oid("1")
+    assert str(one.value) == "OID '1' needs at least two arcs"
+    assert ber.decode_oid(bytes([40])) == "1.0"
+    assert ber.decode_oid(bytes([79])) == "1.39"
+    assert ber.decode_oid(bytes([80])) == "2.0"
+    assert ber.decode_oid(bytes([120, 5])) == "2.40.5"  # the first arc is never above 2
+    for body, told in ((b"", "empty OID"), (bytes([43, 0x86]), "OID ends inside an arc")):
+        with pytest.raises(ber.BerError) as refused:
+            ber.decode_oid(body)
+        assert str(refused.value) == told
