@@ -164,3 +164,9 @@ def test_oids_need_two_arcs_and_decode_their_first_octet_by_x690() -> None:
         with pytest.raises(ber.BerError) as refused:
             ber.decode_oid(body)
         assert str(refused.value) == told
+
+
+def test_an_element_of_the_wrong_type_is_refused_naming_both_tags() -> None:
+    with pytest.raises(ber.BerError) as refused:
+        ber.read_int(b"\x00" + ber.octets(b"a"), 1)
+    assert str(refused.value) == "expected tag 0x02 at byte 1, found 0x04"
