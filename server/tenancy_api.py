@@ -106,12 +106,16 @@ def _source(request: Request) -> str:
 @router.post("/tenancies/validate")
 async def validate(request: Request) -> dict[str, Any]:
     """Validate a request file (YAML body) without storing it; 422 lists every problem."""
+    from starlette.concurrency import run_in_threadpool
+
     text = await _request_text(request)
     who = actor(request)
     source = _source(request)
-    parsed = parse_text(request, text, source)
+    # off the event loop, as for submit: a judgement waits on a worker for a tenth of a second
+    # or more, and every other request would wait with it
+    parsed = await run_in_threadpool(parse_text, request, text, source)
     site = context(request).site
-    _check_policies(site, parsed, source)
+    await run_in_threadpool(_check_policies, site, parsed, source)
     totals = parsed.totals({f.name: f for f in site.config.catalogue.flavors})
     tier = site.tier_of(parsed.department.code)
     assert tier is not None
@@ -167,6 +171,14 @@ def notifications(request: Request) -> list[dict[str, Any]]:
     site = context(request).site
     with open_store(site).reading() as db:
         return reports.undelivered(db, site.config.notifications, site.config.site.timezone)
+
+
+@router.post("/tenancies/expire")
+def expire(request: Request) -> list[dict[str, Any]]:
+    """Mark provisioned tenancies near their expiry as expiring and notify (ops role)."""
+    from dcops.tenancy.lifecycle import expire as expire_all
+
+    return [asdict(t) for t in expire_all(context(request).site, actor(request))]
 
 
 @router.get("/tenancies/{ref}")

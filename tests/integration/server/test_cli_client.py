@@ -294,3 +294,24 @@ def test_the_server_refuses_a_token_after_the_account_is_disabled(
     with server.client() as client:
         refused = client.get("/api/v1/whoami", headers={"Authorization": f"Bearer {token}"})
     assert refused.status_code == 401
+
+
+def test_expiring_tenancies_is_the_servers_and_needs_ops(
+    server: LiveServer, people: dict[str, Person]
+) -> None:
+    ops, department = people["liuyang"], people["wanglei"]
+    assert ops.login().returncode == 0 and department.login().returncode == 0
+    done = ops.run("tenancy", "expire", "--output", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []  # nothing provisioned here is near its expiry
+    refused = department.run("tenancy", "expire")
+    assert refused.returncode == 2
+    assert "权限不足 / expiring tenancies needs the ops role; user 'wanglei'" in refused.stderr
+    denied = [
+        e for e in server.journal()
+        if e["action"] == "auth.denied" and e["actor"]["user"] == "wanglei"
+        and e["details"]["request"] == "POST /api/v1/tenancies/expire"
+    ]  # fmt: skip
+    assert denied, "the refusal is in the journal"
+    dated = ops.run("tenancy", "expire", "--today", "2030-01-01")
+    assert dated.returncode == 2 and "the server expires tenancies by its own date" in dated.stderr

@@ -265,3 +265,17 @@ def test_a_department_may_not_read_the_journal(people: dict[str, Person], elsewh
         assert done.returncode == 2, args
         assert "权限不足 / GET /api/v1/audit/" in done.stderr
         assert "needs the auditor or ops role" in done.stderr
+
+
+def test_the_site_is_data_for_anyone_logged_in_and_for_nobody_else(
+    server: LiveServer, people: dict[str, Person]
+) -> None:
+    with server.client() as client:
+        anonymous = client.get("/api/v1/site")
+        assert anonymous.status_code == 401
+        token = server.token("lina")
+        shown = client.get("/api/v1/site", headers={"Authorization": f"Bearer {token}"})
+    assert shown.status_code == 200, shown.text
+    site = shown.json()
+    assert site["config"]["site"]["name"] == "gdc"
+    assert {r["name"] for r in site["rooms"]} and {d["name"] for d in site["devices"]}

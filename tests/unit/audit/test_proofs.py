@@ -109,3 +109,32 @@ def test_a_proof_against_a_checkpoint_signed_by_another_key_is_refused(
     assert prove(journal, 1, checkpoint, trusted).holds()
     with pytest.raises(OperationFailed, match="not signed by the trusted key"):
         prove(journal, 1, impostor, trusted)
+
+
+def test_a_bundle_from_elsewhere_is_checked_against_the_checkpoint_kept_here(
+    site: Site, actor: Actor, journal: Journal, tmp_path: Path
+) -> None:
+    from dcops.audit.proofs import check_bundle
+
+    record(site, actor, 3)
+    kept = latest(journal)
+    assert kept is not None
+    trusted = load_public_key(journal.public_key)
+    bundle = json.loads(json.dumps(prove(journal, 2, kept, trusted).as_dict()))
+    assert check_bundle(bundle, kept, trusted).index == 2
+    assert check_bundle(bundle, None, None).holds()  # the bundle's own checkpoint, no key
+
+    altered = dict(bundle, event=bundle["event"].replace("configure.run", "configure.none"))
+    with pytest.raises(OperationFailed, match="does not lead to the root"):
+        check_bundle(altered, kept, trusted)
+    record(site, actor, 1)
+    newer = latest(journal)
+    assert newer is not None and newer.size > kept.size
+    other_head = json.loads(json.dumps(prove(journal, 2, newer, trusted).as_dict()))
+    with pytest.raises(OperationFailed, match="not the one kept"):
+        check_bundle(other_head, kept, trusted)  # a proof against another tree head
+    impostor_key = load_or_create_key(tmp_path / "other.key").public_key()
+    with pytest.raises(OperationFailed, match="not signed by the trusted key"):
+        check_bundle(bundle, kept, impostor_key)
+    with pytest.raises(OperationFailed, match="malformed"):
+        check_bundle(dict(bundle, proof=["zz"]), kept, trusted)

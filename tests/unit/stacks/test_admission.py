@@ -55,3 +55,31 @@ def test_two_tenancies_with_one_namespace_both_fail_the_plan(
         found = next(t for t in report.tenancies if t.tenancy == tenancy)
         [verdict] = [v for v in found.verdicts if v.policy == "namespace-one-tenancy"]
         assert f"also belongs to tenancy {holder}" in verdict.violations[0].message
+
+
+def test_a_request_judged_again_is_answered_from_the_kept_verdicts(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dcops.stacks import admission
+
+    monkeypatch.setattr(admission, "_VERDICTS", type(admission._VERDICTS)())
+    planned: list[str] = []
+    original = admission.judge_inputs
+
+    def counting(spec: TenancySpec, context: object, public: str) -> list[object]:
+        planned.append(spec.name)
+        return original(spec, context, public)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(admission, "judge_inputs", counting)
+    data = yaml.safe_load(SAMPLE.read_text(encoding="utf-8"))
+    first = judge_request(site, parse_request(data, site, today=TODAY))
+    again = judge_request(site, parse_request(data, site, today=TODAY))
+    assert planned == ["fgw-production"]
+    assert [(v.policy, v.passed) for v in again] == [(v.policy, v.passed) for v in first]
+    again.clear()  # what a caller does with its verdicts does not change the kept ones
+    assert len(judge_request(site, parse_request(data, site, today=TODAY))) == len(first)
+
+    data["ingress"].append({"to": "web", "port": 22, "from": "0.0.0.0/0", "description": "ssh"})
+    changed = judge_request(site, parse_request(data, site, today=TODAY))
+    assert planned == ["fgw-production", "fgw-production"]  # a changed request is planned again
+    assert any(not v.passed for v in changed)
