@@ -101,7 +101,7 @@ class ModuleResult:
         unchecked = tally["not checked"]
         if self.score is None:
             if unchecked:
-                return f"not scored ({unchecked} not checked: time budget)"
+                return f"not scored ({unchecked} not checked)"
             return "not scored (no mutants)"
         if self.complete:
             return f"{self.score:.1f} %" + (" (below)" if self.score < self.target else "")
@@ -417,7 +417,7 @@ def write_report(results: list[ModuleResult], path: Path, scope: str) -> None:
         "",
         f"Run to completion: {len(results) - len(incomplete) - len(unrun)} of {len(results)}"
         " modules."
-        + (f" Stopped by the time budget: {', '.join(incomplete)}." if incomplete else "")
+        + (f" Not finished: {', '.join(incomplete)}." if incomplete else "")
         + (f" Not run: {', '.join(unrun)}." if unrun else ""),
         "A partial score is that of the mutants judged so far; it is no measure of the module.",
     ]
