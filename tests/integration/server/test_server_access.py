@@ -143,6 +143,24 @@ def test_a_revoked_token_is_refused_at_once(server: LiveServer) -> None:
     assert after.status_code == 401 and "revoked" in after.json()["detail"]
 
 
+def test_the_security_administrator_revokes_every_token_of_a_person_at_once(
+    server: LiveServer,
+) -> None:
+    tokens = [server.token("lina"), server.token("lina")]
+    with server.client() as client:
+        assert all(client.get("/api/v1/whoami", headers=_auth(t)).status_code == 200
+                   for t in tokens)  # fmt: skip
+        done = run_cli(server.site, "users", "revoke-tokens", "lina")
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("lina: ") and "sessions and tokens revoked" in done.stdout
+        after = [client.get("/api/v1/whoami", headers=_auth(t)) for t in tokens]
+    assert [a.status_code for a in after] == [401, 401]
+    recorded = [e for e in server.journal() if e["action"] == "users.revoke-tokens"]
+    assert recorded and recorded[-1]["actor"]["user"] == "zhouqiang"
+    refused = run_cli(server.site, "users", "revoke-tokens", "lina", user="zhangwei")
+    assert refused.returncode == 2 and "needs the security role" in refused.stderr
+
+
 def test_a_session_cookie_needs_the_csrf_token_for_changes(server: LiveServer) -> None:
     with server.client() as client:
         login = client.post(
