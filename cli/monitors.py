@@ -40,15 +40,25 @@ def check(ctx: typer.Context) -> None:
 
 
 @app.command("render")
-def render(ctx: typer.Context) -> None:
+def render(
+    ctx: typer.Context,
+    pair: bool = typer.Option(
+        False,
+        "--pair",
+        help="Render for two Prometheus servers and two Alertmanagers (as `up --pair`; kept).",
+    ),
+) -> None:
     """Write rules, prometheus.yml and alertmanager.yml into the state dir (checked first)."""
     from dcops.audit.recorder import audited
     from dcops.cli.views import output
+    from dcops.monitors.layout import layout_of
     from dcops.monitors.render import render_monitors
 
     state = session(ctx)
     actor = state.require(*_ROLES, action="dcops monitors render")
     with audited(state.site, actor, action="monitors.render", target="monitors/alerting") as op:
+        if pair:
+            layout_of(state.site).set_paired(True)
         layout, _ = render_monitors(state.site)
         files = [layout.prometheus_config, layout.alertmanager_config, layout.rules]
         shown = [state.site.paths.relative(f) for f in files]
