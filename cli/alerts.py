@@ -14,14 +14,20 @@ app = typer.Typer(
 _ROLES = ("ops", "facility")
 
 
-def _alertmanager_url(ctx: typer.Context, given: str | None) -> str:
+def _alertmanagers(ctx: typer.Context, given: str | None) -> list[str]:
+    """The one given, else the site's Alertmanagers in the order they are asked."""
     if given is not None:
         _check_url(given)
-    return (given or session(ctx).site.config.monitors.alertmanager_url).rstrip("/")
+        return [given.rstrip("/")]
+    site = session(ctx).site
+    return site.config.monitors.alertmanager_members(site.paths.state)
 
 
 _AM_OPTION = typer.Option(
-    None, "--alertmanager", metavar="URL", help="Alertmanager to ask (default: the site's)."
+    None,
+    "--alertmanager",
+    metavar="URL",
+    help="Alertmanager to ask (default: the site's, its pair member if the first is down).",
 )
 
 
@@ -38,6 +44,7 @@ def alerts(
         return
     from dcops.cli.views import output
     from dcops.monitors.alertmanager_api import ActiveAlert, active_alerts
+    from dcops.monitors.alertmanager_members import ask_in_turn
 
     state = session(ctx)
     if state.remote is not None:
@@ -46,8 +53,9 @@ def alerts(
         rows = state.remote.call("GET", "/api/v1/alerts", params={"all": str(show_all).lower()})
         found = [ActiveAlert(**{**r, "silenced_by": tuple(r["silenced_by"])}) for r in rows]
     else:
-        url = _alertmanager_url(ctx, alertmanager)
-        found = active_alerts(url, include_suppressed=show_all)
+        members = _alertmanagers(ctx, alertmanager)
+        answer = ask_in_turn(members, lambda url: active_alerts(url, include_suppressed=show_all))
+        found, url = answer.value, answer.member
     if state.json:
         output.print_json([a.__dict__ for a in found])
         return
@@ -71,7 +79,7 @@ def alerts(
         title = f"room {room}" if room else "site-wide"
         columns = ["severity", "alert", "rack", "device", "state", "since (UTC)", "summary"]
         output.show(output.table(title, columns, rows))
-    output.show(f"{len(found)} active alerts")
+    output.show(f"{len(found)} active alerts ({url})")
 
 
 @app.command("ack")
@@ -89,7 +97,12 @@ def ack(
     """Acknowledge an alert: silence exactly it for a while, saying who and why; escalation stops."""
     from dcops.audit.recorder import audited
     from dcops.cli.views import output
-    from dcops.monitors.acknowledgement import ack_reason, ack_window, acknowledge, alert_named
+    from dcops.monitors.acknowledgement import (
+        ack_reason,
+        ack_window,
+        acknowledge_in_turn,
+        alert_in_turn,
+    )
 
     ack_window(window)
     ack_reason(reason)
@@ -98,17 +111,21 @@ def ack(
         _ack_remotely(ctx, alert, window, reason, alertmanager)
         return
     actor = state.require(*_ROLES, action="dcops alerts ack")
-    url = _alertmanager_url(ctx, alertmanager)
-    found = alert_named(url, alert)
+    members = _alertmanagers(ctx, alertmanager)
+    lookup = alert_in_turn(members, alert)
+    found = lookup.value
+    # The member that answered first is asked first again; the others only if it stops.
+    members = [lookup.member, *(m for m in members if m != lookup.member)]
     target = f"{found.name}@{found.device}"
     parameters = {"alert": alert, "for": window, "reason": reason}
     with audited(
         state.site, actor, action="alerts.ack", target=target, parameters=parameters
     ) as op:
-        done = acknowledge(url, found, window, reason, actor.user)
+        done = acknowledge_in_turn(members, found, window, reason, actor.user)
         op.attach(
             details={
                 "silence": done.silence_id,
+                "alertmanager": done.alertmanager,
                 "fingerprint": done.alert.fingerprint,
                 "labels": done.alert.labels,
                 "until": done.until.isoformat(),
@@ -124,12 +141,14 @@ def ack(
                 "by": done.by,
                 "reason": done.reason,
                 "until": done.until.isoformat(),
+                "alertmanager": done.alertmanager,
             }
         )
         return
     output.show(
         f"acknowledged {done.alert.name}@{done.alert.device} ({done.alert.fingerprint}) "
         f"until {done.until.isoformat(timespec='seconds')} by {done.by}: silence {done.silence_id}"
+        f" (through {done.alertmanager})"
     )
 
 
@@ -155,6 +174,7 @@ def _ack_remotely(
         f"acknowledged {output.inline(done['alert'])}@{output.inline(done['device'])} "
         f"({done['fingerprint']}) until {done['until'][:19]} by {output.inline(done['by'])}: "
         f"silence {done['silence']}"
+        + (f" (through {output.inline(done['alertmanager'])})" if done.get("alertmanager") else "")
     )
 
 
@@ -166,6 +186,7 @@ def silences(
 ) -> None:
     """List Alertmanager's silences (acknowledgements among them): what, who, why, until when."""
     from dcops.cli.views import output
+    from dcops.monitors.alertmanager_members import ask_in_turn
     from dcops.monitors.silences import list_silences
 
     state = session(ctx)
@@ -175,8 +196,9 @@ def silences(
         params = {"expired": str(expired).lower()}
         found = state.remote.call("GET", "/api/v1/alerts/silences", params=params)
     else:
-        url = _alertmanager_url(ctx, alertmanager)
-        found = [s.as_data() for s in list_silences(url, include_expired=expired)]
+        members = _alertmanagers(ctx, alertmanager)
+        answer = ask_in_turn(members, lambda url: list_silences(url, include_expired=expired))
+        found, url = [s.as_data() for s in answer.value], answer.member
     if state.json:
         output.print_json(found)
         return
@@ -189,7 +211,7 @@ def silences(
     ]
     columns = ["id", "state", "by", "comment", "ends (UTC)", "matchers"]
     output.show(output.table(None, columns, rows))
-    output.show(f"{len(found)} silences")
+    output.show(f"{len(found)} silences ({url})")
 
 
 @app.command("deliveries")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from dcops.core.site import Person
 
 SEVERITIES = ("critical", "warning")
+# Written in the state dir by `dcops monitors up --pair`, removed by `down`.
+PAIRED_MARKER = Path("monitors") / "paired"
 
 
 def _host_port(value: str) -> str:
@@ -154,6 +157,16 @@ class MonitorsConfig(Strict):
     def alertmanager_url(self) -> str:
         """Base URL of Alertmanager."""
         return f"http://{self.address(self.alertmanager_port)}"
+
+    @property
+    def pair_alertmanager_url(self) -> str:
+        """Base URL of the second Alertmanager of a pair."""
+        return f"http://{self.address(self.pair_alertmanager_port)}"
+
+    def alertmanager_members(self, state: Path) -> list[str]:
+        """The Alertmanagers to ask in turn: the first, then its pair member while the pair runs."""
+        paired = (state / PAIRED_MARKER).exists()
+        return [self.alertmanager_url, *([self.pair_alertmanager_url] if paired else [])]
 
     @property
     def sink_url(self) -> str:

@@ -258,7 +258,7 @@ def serve_traps(
     """Receive traps from the inventory's SNMP devices and post their alerts until stopped."""
     from datetime import timedelta
 
-    from dcops.dcim.trap_alerts import post_alerts
+    from dcops.dcim.trap_alerts import post_to_members
     from dcops.dcim.traps import TrapCollector, TrapReceiver, engine_id_for
     from dcops.dcim.traps import serve_traps as listen
 
@@ -267,7 +267,7 @@ def serve_traps(
     receiver = TrapReceiver(
         targets(site, snmp, site.gateways, 2.0, 0),
         site.name,
-        lambda alerts: post_alerts(monitors.alertmanager_url, alerts),
+        lambda alerts: post_to_members(monitors.alertmanager_members(site.paths.state), alerts),
         engine_id_for(site.name),
         hold=timedelta(seconds=hold_s),
         runbook_base_url=monitors.runbook_base_url,

@@ -132,3 +132,16 @@ def post_alerts(base_url: str, alerts: list[dict[str, Any]], timeout: float = 5)
         raise OperationFailed(
             f"Alertmanager at {base_url} did not take the alerts: {exc}"
         ) from None
+
+
+def post_to_members(members: list[str], alerts: list[dict[str, Any]], timeout: float = 5) -> None:
+    """POST alerts to every Alertmanager of the site, as Prometheus does (the cluster notifies
+    once); OperationFailed only if no member took them."""
+    failures = []
+    for member in members:
+        try:
+            post_alerts(member, alerts, timeout)
+        except OperationFailed as exc:
+            failures.append(str(exc))
+    if len(failures) == len(members):
+        raise OperationFailed("; ".join(failures) or "no Alertmanager to post to")

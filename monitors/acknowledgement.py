@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from dcops.core.durations import DURATION_RULE, duration_seconds
 from dcops.core.errors import InputError
 from dcops.monitors.alertmanager_api import ActiveAlert, active_alerts
+from dcops.monitors.alertmanager_members import Answer, ask_in_turn
 from dcops.monitors.silences import Matcher, create_silence
 
 ACK_PREFIX = "ack: "
@@ -25,6 +27,7 @@ class Acknowledgement:
     by: str
     reason: str
     until: datetime
+    alertmanager: str = ""
 
 
 def ack_window(text: str) -> timedelta:
@@ -73,6 +76,18 @@ def alert_named(base_url: str, ref: str) -> ActiveAlert:
     return find_alert(active_alerts(base_url, include_suppressed=True), ref)
 
 
+def alert_in_turn(members: Sequence[str], ref: str) -> Answer[ActiveAlert]:
+    """The alert a reference names, from the first Alertmanager that answers, and which one."""
+    return ask_in_turn(members, lambda url: alert_named(url, ref))
+
+
+def acknowledge_in_turn(
+    members: Sequence[str], alert: ActiveAlert, window: str, reason: str, actor: str
+) -> Acknowledgement:
+    """Acknowledge through the first member that answers; the cluster gossips the silence on."""
+    return ask_in_turn(members, lambda url: acknowledge(url, alert, window, reason, actor)).value
+
+
 def acknowledge(
     base_url: str,
     alert: ActiveAlert,
@@ -87,4 +102,4 @@ def acknowledge(
     start = now or datetime.now(UTC)
     matchers = [Matcher(name, value) for name, value in sorted(alert.labels.items())]
     silence_id = create_silence(base_url, matchers, start, start + span, actor, ACK_PREFIX + why)
-    return Acknowledgement(silence_id, alert, actor, why, start + span)
+    return Acknowledgement(silence_id, alert, actor, why, start + span, base_url)

@@ -8,7 +8,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from dcops.core.errors import OperationFailed
+from dcops.monitors.alertmanager_members import AlertmanagerUnreachable
 
 SEVERITY_ORDER = {"critical": 0, "warning": 1}
 
@@ -68,7 +68,7 @@ def active_alerts(
             data = json.loads(reply.read())
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise OperationFailed(
+        raise AlertmanagerUnreachable(
             f"Alertmanager at {base_url} did not answer ({reason}); start it with `dcops monitors up`"
         ) from None
     return sorted((parse_alert(a) for a in data), key=ActiveAlert.sort_key)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dcops.core.errors import InputError
+from dcops.core.monitoring import PAIRED_MARKER
 from dcops.core.site import Site
 
 
@@ -54,11 +55,11 @@ class MonitorLayout:
     @property
     def paired(self) -> bool:
         """Whether `monitors up --pair` runs two Prometheus servers and two Alertmanagers."""
-        return (self.state / "paired").exists()
+        return (self.state / PAIRED_MARKER.name).exists()
 
     def set_paired(self, paired: bool) -> None:
         """Remember (or forget) pair mode for later `up`, `status` and `down`."""
-        marker = self.state / "paired"
+        marker = self.state / PAIRED_MARKER.name
         if paired:
             self.state.mkdir(mode=0o700, parents=True, exist_ok=True)
             marker.write_text("two Prometheus servers and an Alertmanager cluster of two\n")

@@ -10,11 +10,12 @@ from typing import Any
 
 from dcops.core.durations import duration_seconds
 from dcops.core.site import Site
+from dcops.monitors.alertmanager_members import ask_in_turn
 from dcops.monitors.channel import Channel, Recipient
 from dcops.monitors.channels import site_channels
 from dcops.monitors.incidents import IncidentStore
 from dcops.monitors.notifier import DutyPlan, Notifier
-from dcops.monitors.silences import list_silences
+from dcops.monitors.silences import Silence, list_silences
 
 MAX_BODY = 4 * 1024 * 1024
 
@@ -38,12 +39,18 @@ def site_notifier(
     site: Site, database: Path, channels: dict[str, Channel] | None = None
 ) -> Notifier:
     """A notifier for the site: its store, plan, channels and Alertmanager's silences as acks."""
-    url = site.config.monitors.alertmanager_url
+    monitors, state = site.config.monitors, site.paths.state
+
+    def silences() -> list[Silence]:
+        """From the first Alertmanager that answers: the pair gossips silences to both."""
+        members = monitors.alertmanager_members(state)
+        return ask_in_turn(members, lambda url: list_silences(url, timeout=2)).value
+
     return Notifier(
         IncidentStore(database),
         duty_plan(site),
         site_channels(site) if channels is None else channels,
-        silences=lambda: list_silences(url, timeout=2),
+        silences=silences,
     )
 
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from dcops.core.errors import OperationFailed
+from dcops.monitors.alertmanager_members import AlertmanagerUnreachable
 
 
 @dataclass(frozen=True)
@@ -106,12 +107,13 @@ def _call(
             text = reply.read()
     except urllib.error.HTTPError as exc:
         detail = exc.read(2000).decode(errors="replace").strip()
-        raise OperationFailed(
+        failure = AlertmanagerUnreachable if exc.code >= 500 else OperationFailed
+        raise failure(
             f"Alertmanager at {base_url} refused {method} {path}: HTTP {exc.code} {detail}"
         ) from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise OperationFailed(
+        raise AlertmanagerUnreachable(
             f"Alertmanager at {base_url} did not answer ({reason}); start it with `dcops monitors up`"
         ) from None
     return json.loads(text) if text.strip() else None

@@ -141,19 +141,20 @@ def reader(site: Site) -> Callable[[], Floor]:
 
 def _build(site: Site) -> Floor:
     from dcops.monitors.alertmanager_api import active_alerts
+    from dcops.monitors.alertmanager_members import ask_in_turn
     from dcops.monitors.layout import layout_of
 
     read_at = time.time()
-    url = site.config.monitors.alertmanager_url.rstrip("/")
+    members = site.config.monitors.alertmanager_members(site.paths.state)
     with ThreadPoolExecutor(max_workers=3) as pool:
         series = pool.submit(read_series, site)
-        active = pool.submit(active_alerts, url)
+        active = pool.submit(ask_in_turn, members, active_alerts)
         acks = pool.submit(_acknowledgements, site)
         values, targets, problems = series.result()
         alerts: list[dict[str, Any]] = []
         acknowledged: list[dict[str, Any]] = []
         try:
-            alerts = [dict(a.__dict__) for a in active.result()]
+            alerts = [dict(a.__dict__) for a in active.result().value]
             acknowledged = acks.result()
         except OperationFailed as exc:
             problems.append(f"告警服务不可用 / the active alerts are unavailable: {exc}")
@@ -166,10 +167,12 @@ def _build(site: Site) -> Floor:
 def _acknowledgements(site: Site) -> list[dict[str, Any]]:
     """Who acknowledged which alert, why, and until when (active acknowledgement silences)."""
     from dcops.monitors.acknowledgement import ACK_PREFIX
+    from dcops.monitors.alertmanager_members import ask_in_turn
     from dcops.monitors.silences import list_silences
 
     found = []
-    for silence in list_silences(site.config.monitors.alertmanager_url):
+    members = site.config.monitors.alertmanager_members(site.paths.state)
+    for silence in ask_in_turn(members, list_silences).value:
         if silence.state != "active" or not silence.comment.startswith(ACK_PREFIX):
             continue
         labels = {m.name: m.value for m in silence.matchers}

@@ -37,10 +37,13 @@ def site_show(request: Request) -> dict[str, Any]:
 def alerts(request: Request, all: bool = False) -> list[dict[str, Any]]:
     """Active alerts from the site's Alertmanager, most severe first (ops or facility)."""
     from dcops.monitors.alertmanager_api import active_alerts
+    from dcops.monitors.alertmanager_members import ask_in_turn
 
     require_role(actor(request), *ALERT_ROLES, action="GET /api/v1/alerts")
-    url = context(request).site.config.monitors.alertmanager_url.rstrip("/")
-    return [dict(a.__dict__) for a in active_alerts(url, include_suppressed=all)]
+    site = context(request).site
+    members = site.config.monitors.alertmanager_members(site.paths.state)
+    found = ask_in_turn(members, lambda url: active_alerts(url, include_suppressed=all)).value
+    return [dict(a.__dict__) for a in found]
 
 
 @router.get("/alerts/silences")
@@ -66,22 +69,29 @@ def deliveries(request: Request, pending: bool = False) -> dict[str, Any]:
 def acknowledge(ref: str, body: AlertAck, request: Request) -> dict[str, Any]:
     """Silence exactly this alert for a while, saying who and why; audited like `dcops alerts ack`."""
     from dcops.audit.recorder import audited
-    from dcops.monitors.acknowledgement import ack_reason, ack_window, alert_named
-    from dcops.monitors.acknowledgement import acknowledge as silence
+    from dcops.monitors.acknowledgement import (
+        ack_reason,
+        ack_window,
+        acknowledge_in_turn,
+        alert_in_turn,
+    )
 
     ack_window(body.duration)
     ack_reason(body.reason)
     who = actor(request)
     require_role(who, *ALERT_ROLES, action="POST /api/v1/alerts/{ref}/acknowledge")
     site = context(request).site
-    url = site.config.monitors.alertmanager_url.rstrip("/")
-    found = alert_named(url, ref[:100])
+    members = site.config.monitors.alertmanager_members(site.paths.state)
+    lookup = alert_in_turn(members, ref[:100])
+    found = lookup.value
+    members = [lookup.member, *(m for m in members if m != lookup.member)]
     parameters = {"alert": ref[:100], "for": body.duration, "reason": body.reason}
     target = f"{found.name}@{found.device}"
     with audited(site, who, action="alerts.ack", target=target, parameters=parameters) as op:
-        done = silence(url, found, body.duration, body.reason, who.user)
+        done = acknowledge_in_turn(members, found, body.duration, body.reason, who.user)
         op.attach(details={"silence": done.silence_id, "fingerprint": done.alert.fingerprint,
-                           "until": done.until.isoformat()})  # fmt: skip
+                           "until": done.until.isoformat(),
+                           "alertmanager": done.alertmanager})  # fmt: skip
     return {"silence": done.silence_id, "alert": done.alert.name, "device": done.alert.device,
             "fingerprint": done.alert.fingerprint, "by": done.by, "reason": done.reason,
-            "until": done.until.isoformat()}  # fmt: skip
+            "until": done.until.isoformat(), "alertmanager": done.alertmanager}  # fmt: skip

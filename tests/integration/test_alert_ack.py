@@ -4,7 +4,11 @@ ack` silences one alert (audited with who and why) and its escalation stops, the
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
+import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -166,3 +170,105 @@ def test_ack_stops_escalation_of_that_alert_only_and_is_audited(
         and ack[0]["actor"]["user"] == "zhangwei"
     )
     assert "on site, mains under repair" in json.dumps(ack[0], ensure_ascii=False)
+
+
+def _silence_ids(port: int) -> set[str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/silences", timeout=2) as reply:
+            return {s["id"] for s in json.loads(reply.read()) if s["status"]["state"] == "active"}
+    except OSError:
+        return set()
+
+
+def test_with_the_first_alertmanager_of_a_pair_down_ack_goes_through_the_second(
+    dcops: RunDcops, site_dir: Path
+) -> None:
+    hook_port = free_port()
+    pair = {"pair_alertmanager_port": free_port(), "pair_prometheus_port": free_port()}
+    ports = set_monitors(
+        site_dir,
+        group_wait="1s",
+        critical_group_wait="1s",
+        group_interval="1s",
+        exporters=["127.0.0.1:9"],
+        notifier_port=free_port(),
+        cluster_port=free_port(),
+        pair_cluster_port=free_port(),
+        cluster_peer_timeout="2s",
+        **pair,
+    )
+    first, second = ports["alertmanager_port"], pair["pair_alertmanager_port"]
+    with (site_dir / "dcops.toml").open("a", encoding="utf-8") as out:
+        out.write(_duty(hook_port))
+    env = {"DCOPS_TEST_HOOK_SECRET": HOOK_SECRET}
+    server, hook = robot_server("webhook", hook_port, {"secret": HOOK_SECRET})
+    db = site_dir / ".dcops" / "monitors" / "notifier.db"
+    with serving(server):
+        started = dcops("monitors", "up", "--pair", env=env)
+        try:
+            assert started.returncode == 0, started.stderr
+            services = {
+                s["name"]: s
+                for s in json.loads(dcops("monitors", "status", "-o", "json").stdout)["services"]
+            }
+            # As Prometheus does: every member gets every alert, with the same start.
+            since = datetime.now(UTC).isoformat()
+            alerts = [{**_ups(device), "startsAt": since} for device in ("ups-1", "ups-2")]
+            for port in (first, second):
+                post_alerts(port, alerts)
+            wait_for("both first notices", lambda: len(_incidents(db)) == 2 and all(
+                i["steps"] == [0] for i in _incidents(db).values()
+            ))  # fmt: skip
+            os.kill(services["alertmanager"]["pid"], signal.SIGKILL)
+            wait_for("the first Alertmanager to be gone", lambda: not _answers(first))
+
+            listed = dcops("alerts")
+            assert listed.returncode == 0, listed.stderr
+            assert f"2 active alerts (http://127.0.0.1:{second})" in listed.stdout
+            acked = dcops(
+                "alerts", "ack", "UpsOnBattery@ups-1", "--for", "30m",
+                "--reason", "已到现场 on site",
+            )  # fmt: skip
+            assert acked.returncode == 0, acked.stderr
+            assert f"(through http://127.0.0.1:{second})" in acked.stdout
+            silence = acked.stdout.split("silence ")[1].split()[0]
+            shown = dcops("alerts", "silences")
+            assert (
+                shown.returncode == 0 and f"1 silences (http://127.0.0.1:{second})" in shown.stdout
+            )
+
+            wait_for("the notifier to see the ack", lambda: _incidents(db)["ups-1"]["acked_by"])
+            assert _incidents(db)["ups-1"]["acked_by"] == "zhangwei"
+            wait_for(
+                "the second step for ups-2",
+                lambda: _incidents(db)["ups-2"]["steps"] == [0, 1],
+                timeout=SECOND_STEP_S + 90,
+            )
+            assert _incidents(db)["ups-1"]["steps"] == [0], "an acknowledged alert escalated"
+
+            again = dcops("monitors", "up", "--pair", env=env)
+            assert again.returncode == 0, again.stderr
+            wait_for(
+                "the silence gossiped to the first Alertmanager",
+                lambda: silence in _silence_ids(first),
+                timeout=90,
+            )
+            both = dcops("alerts", "silences", "-o", "json")
+            assert [s["id"] for s in json.loads(both.stdout)] == [silence]
+        finally:
+            dcops("monitors", "down")
+    with sqlite3.connect(db) as conn:
+        labels = [json.loads(row[0]) for row in conn.execute("SELECT labels FROM incidents")]
+    ups = sorted(x["device"] for x in labels if x["alertname"] == "UpsOnBattery")
+    assert ups == ["ups-1", "ups-2"], "one incident per alert, whichever member notified"
+    devices = [a["body"]["labels"].get("device") for a in hook.accepted]
+    assert devices.count("ups-1") == 1, "ups-1 was notified again after its acknowledgement"
+    assert devices.count("ups-2") == 2
+
+
+def _answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=2):
+            return True
+    except OSError:
+        return False
