@@ -662,7 +662,7 @@ def notifications(
     """List notifications not yet delivered, with their last error; --deliver or --retry sends them."""
     from dcops.cli.views import output
     from dcops.tenancy import reports
-    from dcops.tenancy.notifications import channels_for, deliver_pending
+    from dcops.tenancy.notifications import channel_names, deliver_pending
     from dcops.tenancy.store import open_store
 
     state = session(ctx)
@@ -671,7 +671,7 @@ def notifications(
         return
     state.require("ops", "approver", action="handling tenancy notifications")
     store = open_store(state.site)
-    configured = channels_for(state.site.config.notifications)
+    configured = channel_names(state.site)
     if deliver or retry:
         outcomes = deliver_pending(state.site, store, everything=retry)
         if not state.json:
@@ -696,10 +696,10 @@ def _notifications_remotely(ctx: typer.Context, sending: bool) -> None:
             "with [identity] server set, dcops serve delivers notifications itself every "
             "[server] deliver_every_s seconds; run the listing without them"
         )
-    from dcops.tenancy.notifications import channels_for
+    from dcops.tenancy.notifications import channel_names
 
     rows = state.remote.call("GET", "/api/v1/tenancies/notifications")
-    _show_undelivered(ctx, rows, bool(channels_for(state.site.config.notifications)))
+    _show_undelivered(ctx, rows, bool(channel_names(state.site)))
 
 
 def _show_undelivered(ctx: typer.Context, rows: list[dict[str, Any]], configured: bool) -> None:

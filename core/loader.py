@@ -250,6 +250,31 @@ def check_config(config: SiteConfig, doc: Document) -> list[Problem]:
     problems += check_duties(config, doc)
     problems += _check_server(config, doc)
     problems += _check_department_caps(config, doc)
+    problems += _check_notification_channels(config, doc)
+    return problems
+
+
+def _check_notification_channels(config: SiteConfig, doc: Document) -> list[Problem]:
+    """Tenancy events go only to channels [[monitors.channels]] defines, each once."""
+    known = [c.name for c in config.monitors.channels]
+    problems = []
+    for i, name in enumerate(config.notifications.channels):
+        if name not in known:
+            allowed = ", ".join(known) or "(no [[monitors.channels]] defined)"
+            message = f"unknown channel {name!r}; allowed: {allowed}"
+            problems.append(doc.problem(("notifications", "channels", i), message))
+        elif name in config.notifications.channels[:i]:
+            problems.append(
+                doc.problem(("notifications", "channels", i), f"{name!r} is listed twice")
+            )
+        elif len(name) > 16:
+            message = f"channel name {name!r} is longer than 16 characters, which the outbox keeps; rename the channel"
+            problems.append(doc.problem(("notifications", "channels", i), message))
+        elif name in ("smtp", "webhook"):
+            message = (
+                f"channel name {name!r} is taken by [notifications.{name}]; rename the channel"
+            )
+            problems.append(doc.problem(("notifications", "channels", i), message))
     return problems
 
 

@@ -268,6 +268,11 @@ class Notifications(Strict):
 
     smtp: SmtpSettings | None = None
     webhook: WebhookSettings | None = None
+    channels: list[str] = Field(
+        default=[],
+        description="names of [[monitors.channels]] that tenancy events also go to "
+        "(DingTalk, WeCom, SMS, e-mail, webhook)",
+    )
     attempts: int = Field(
         default=8, ge=1, le=50, description="tries of one notification before it is given up"
     )

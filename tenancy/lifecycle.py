@@ -27,7 +27,7 @@ from dcops.core.site import Site
 from dcops.tenancy import ipam, states
 from dcops.tenancy.department_caps import check_department_caps
 from dcops.tenancy.model import TenancyRequest
-from dcops.tenancy.notifications import channels_for, enqueue
+from dcops.tenancy.notifications import channel_names, enqueue
 from dcops.tenancy.records import AllocationRecord, ApprovalRecord, HistoryRecord, RequestRecord
 from dcops.tenancy.request import today_at
 from dcops.tenancy.store import Store, active_allocations, find_request, open_store
@@ -77,7 +77,7 @@ class Context:
         Delivery is not the command's business: `dcops tenancy notifications --deliver` does it.
         """
         self.steps.reached("committed")
-        channels = sorted(channels_for(self.site.config.notifications))
+        channels = sorted(channel_names(self.site))
         for transition in transitions:
             transition.queued = list(channels)
 

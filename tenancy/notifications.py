@@ -26,7 +26,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dcops.core.channels import SmsChannelSettings
 from dcops.core.site import Notifications, Site, SmtpSettings, WebhookSettings
+from dcops.tenancy.event_channels import addresses, event_channels, event_settings, phones
 from dcops.tenancy.records import HistoryRecord, OutboxRecord, RequestRecord
 from dcops.tenancy.states import STATE_TITLES
 from dcops.tenancy.store import Store
@@ -116,6 +118,12 @@ def channels_for(settings: Notifications) -> dict[str, Channel]:
     return found
 
 
+def channel_names(site: Site) -> list[str]:
+    """Every channel tenancy events go to: the mail relay, the webhook, then `channels`."""
+    settings = site.config.notifications
+    return [*channels_for(settings), *event_settings(site)]
+
+
 def recipients(site: Site, record: RequestRecord) -> list[str]:
     """Who hears about a request: the requester, the department's contacts and the approvers."""
     found: list[str] = []
@@ -133,19 +141,25 @@ def enqueue(
     session: Session, site: Site, record: RequestRecord, history: HistoryRecord
 ) -> list[OutboxRecord]:
     """Write the notifications of one transition into the outbox, in the transition's transaction."""
-    configured = channels_for(site.config.notifications)
+    configured = channel_names(site)
     if not configured:
         return []
     subject, body = _text(record, history, site.config.site.timezone)
     payload = _payload(site, record, history)
     now = datetime.datetime.now(datetime.UTC)
+    emails, numbers, events = recipients(site, record), phones(site, record), event_settings(site)
     rows = []
     for channel in configured:
+        to = addresses(events[channel], emails, numbers) if channel in events else []
+        if channel == SMTP:
+            to = emails
+        if channel in events and isinstance(events[channel], SmsChannelSettings) and not to:
+            continue  # nobody to text: a message that can never be delivered is not queued
         row = OutboxRecord(
             request_id=record.id,
             history_id=history.id,
             channel=channel,
-            recipients=recipients(site, record) if channel == SMTP else [],
+            recipients=to,
             subject=subject,
             body=body,
             payload=payload,
@@ -221,7 +235,9 @@ class _Unconfigured:
 
 def channel_map(site: Site, override: Mapping[str, Channel] | None) -> Mapping[str, Channel]:
     """The channels to deliver through: injected ones (tests, tools) or those of dcops.toml."""
-    return override if override is not None else channels_for(site.config.notifications)
+    if override is not None:
+        return override
+    return {**channels_for(site.config.notifications), **event_channels(site)}
 
 
 def backoff(settings: Notifications, attempts: int) -> datetime.timedelta:

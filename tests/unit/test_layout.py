@@ -17,7 +17,8 @@ ALLOWED: dict[str, set[str]] = {
     "dcim": {"core"},
     "monitors": {"core"},
     "lab": {"core"},
-    "tenancy": {"core", "audit"},
+    # tenancy events reach people through the monitors' channels (robots, SMS), one transport each.
+    "tenancy": {"core", "audit", "monitors"},
     "stacks": {"core", "tenancy"},
     "server": {"core", "audit", "tenancy", "stacks", "monitors"},
     # cloud reads what runs: owners from tenancy, the stacks' policies, observations to audit.

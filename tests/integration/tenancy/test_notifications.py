@@ -230,3 +230,95 @@ def test_without_a_channel_nothing_is_queued_and_it_says_so(dcops: RunDcops) -> 
     assert listed.returncode == 0
     assert "no notification channel is configured" in listed.stdout
     assert "all notifications delivered" not in listed.stdout
+
+
+ROBOT_SECRETS = {
+    "DCOPS_TEST_DING_TOKEN": "ding-token",
+    "DCOPS_TEST_DING_SECRET": "SECding-secret",
+    "DCOPS_TEST_WECOM_KEY": "wecom-key",
+    "DCOPS_TEST_SMS_TOKEN": "sms-token",
+}
+
+
+def _robots(ports: dict[str, int]) -> str:
+    return f"""retry_delay_s = 600
+channels = ["ding", "wecom", "sms"]
+
+[[monitors.channels]]
+name = "ding"
+kind = "dingtalk"
+url = "http://127.0.0.1:{ports["dingtalk"]}/robot/send"
+token = {{env = "DCOPS_TEST_DING_TOKEN"}}
+secret = {{env = "DCOPS_TEST_DING_SECRET"}}
+timeout_s = 5
+
+[[monitors.channels]]
+name = "wecom"
+kind = "wecom"
+url = "http://127.0.0.1:{ports["wecom"]}/cgi-bin/webhook/send"
+key = {{env = "DCOPS_TEST_WECOM_KEY"}}
+timeout_s = 5
+
+[[monitors.channels]]
+name = "sms"
+kind = "sms"
+url = "http://127.0.0.1:{ports["sms"]}/send"
+token = {{env = "DCOPS_TEST_SMS_TOKEN"}}
+timeout_s = 5
+"""
+
+
+@pytest.mark.integration
+def test_tenancy_events_reach_the_robots_and_sms_and_a_robot_that_was_down_gets_each_once(
+    dcops: RunDcops, site_dir: Path
+) -> None:
+    from tests.integration.receivers import robot_server, serving
+
+    ports = {kind: free_port() for kind in ("dingtalk", "wecom", "sms")}
+    with (site_dir / "dcops.toml").open("a", encoding="utf-8") as toml:
+        toml.write(_robots(ports))
+    ding_server, ding = robot_server(
+        "dingtalk", ports["dingtalk"], {"token": "ding-token", "secret": "SECding-secret"}
+    )
+    sms_server, sms = robot_server("sms", ports["sms"], {"token": "sms-token"})
+    env = dict(ROBOT_SECRETS)
+    with serving(ding_server), serving(sms_server):  # the WeCom robot is down for now
+        submitted = dcops("tenancy", "request", SAMPLE, user="wanglei", env=env)
+        assert submitted.returncode == 0, submitted.stderr
+        assert "notifications queued for ding, sms, wecom" in submitted.stdout
+        approved = dcops("tenancy", "approve", "1", user="chenjing", env=env)
+        assert approved.returncode == 0, approved.stderr
+        first = dcops("tenancy", "notifications", "--deliver", env=env)
+        assert first.returncode == 0, first.stderr
+        assert "delivered 4, failed 2" in first.stdout
+        waiting = json.loads(dcops("tenancy", "notifications", "-o", "json", env=env).stdout)
+        assert [(w["channel"], w["attempts"]) for w in waiting] == [("wecom", 1), ("wecom", 1)]
+        assert all("did not answer" in w["error"] and w["next_attempt"] for w in waiting)
+        early = dcops("tenancy", "notifications", "--deliver", env=env)
+        assert "delivered 0, failed 0" in early.stdout  # still in its back-off pause
+
+        wecom_server, wecom = robot_server("wecom", ports["wecom"], {"key": "wecom-key"})
+        with serving(wecom_server):
+            # The robot is back; the operator does not wait out the pause (a timer would).
+            later = dcops("tenancy", "notifications", "--retry", env=env)
+            assert later.returncode == 0, later.stderr
+            assert "delivered 2, failed 0" in later.stdout
+            assert "all notifications delivered" in later.stdout
+            again = dcops("tenancy", "notifications", "--deliver", env=env)
+            assert "delivered 0, failed 0" in again.stdout
+    for robot in (ding, sms, wecom):
+        assert robot.refused == []
+        assert len(robot.accepted) == 2, "each transition once, none twice"
+    states = ("已提交 submitted", "已批准 approved")
+    for state, message in zip(states, ding.accepted, strict=True):
+        markdown = message["body"]["markdown"]
+        assert markdown["title"] == f"[dcops] 租户申请 #1 fgw-production: {state}"
+        assert markdown["text"].index("状态变为") < markdown["text"].index("is now")
+        assert message["body"]["at"]["atMobiles"] == ["13800000003"]
+    for state, message in zip(states, sms.accepted, strict=True):
+        assert message["body"]["text"] == f"[dcops] 租户申请 #1 fgw-production: {state}"
+        assert message["body"]["phones"] == ["13800000003"]  # the landline contact gets none
+    keys = [m["key"] for m in sms.accepted]
+    assert len(set(keys)) == 2 and all(k.startswith("dcops-tenancy-") for k in keys)
+    content = wecom.accepted[1]["body"]["text"]["content"]
+    assert content.index("已批准 approved") < content.index("is now approved")

@@ -107,3 +107,19 @@ steps = [{after = "10m", channels = ["duty-sms"]}, {after = "5m", channels = ["d
     messages = _messages(site_dir, extra)
     assert any("'8:00' is not a time of day; allowed: HH:MM" in m for m in messages)
     assert any("steps must be in the order of their `after`" in m for m in messages)
+
+
+def test_tenancy_events_go_only_to_channels_that_exist(site_dir: Path) -> None:
+    extra = 'channels = ["duty-sms", "dingtalk-duty", "duty-sms"]\n' + CHANNELS
+    messages = _messages(site_dir, extra)
+    assert any(
+        "notifications.channels" in m and "unknown channel 'dingtalk-duty'; allowed: duty-sms" in m
+        for m in messages
+    ), messages
+    assert any("'duty-sms' is listed twice" in m for m in messages), messages
+
+
+def test_tenancy_event_channels_load(site_dir: Path) -> None:
+    with (site_dir / "dcops.toml").open("a", encoding="utf-8") as out:
+        out.write('channels = ["duty-sms"]\n' + CHANNELS)
+    assert load_site(site_dir).config.notifications.channels == ["duty-sms"]
