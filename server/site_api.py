@@ -49,11 +49,14 @@ def alerts(request: Request, all: bool = False) -> list[dict[str, Any]]:
 @router.get("/alerts/silences")
 def silences(request: Request, expired: bool = False) -> list[dict[str, str]]:
     """Alertmanager's silences, acknowledgements among them: who, why, until when (ops or facility)."""
+    from dcops.monitors.alertmanager_members import ask_in_turn
     from dcops.monitors.silences import list_silences
 
     require_role(actor(request), *ALERT_ROLES, action="GET /api/v1/alerts/silences")
-    url = context(request).site.config.monitors.alertmanager_url.rstrip("/")
-    return [s.as_data() for s in list_silences(url, include_expired=expired)]
+    site = context(request).site
+    members = site.config.monitors.alertmanager_members(site.paths.state)
+    found = ask_in_turn(members, lambda url: list_silences(url, include_expired=expired)).value
+    return [s.as_data() for s in found]
 
 
 @router.get("/alerts/deliveries")
