@@ -74,6 +74,38 @@ def down(
     output.show(f"lab {topo.prefix}: down, {what}")
 
 
+@app.command("rebuild")
+def rebuild(
+    ctx: typer.Context,
+    host: str = typer.Argument(..., help="Lab host name, e.g. mgmt-1."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask."),
+) -> None:
+    """Lose one lab host (processes, namespace, files) and start a fresh one in its place."""
+    from dcops.audit.recorder import audited
+    from dcops.cli.views import output
+    from dcops.cli.views.confirm import confirm_change
+    from dcops.lab import lifecycle
+    from dcops.lab.topology import topology
+
+    state = session(ctx)
+    actor = state.require("ops", action="dcops lab rebuild")
+    topo = topology(state.site)
+    topo.host(host)
+    lifecycle.ensure_capable()
+    if not yes:
+        confirm_change(
+            f"重建实验主机 Lose lab host {host} with everything on it and start a fresh one?",
+            "lab rebuild",
+        )
+    with audited(state.site, actor, action="lab.rebuild", target=f"lab/{topo.prefix}/{host}") as op:
+        removed = lifecycle.rebuild(state.site, host)
+        op.attach(details={"removed": removed})
+    if state.json:
+        output.print_json({"host": host, "removed": removed})
+        return
+    output.show(f"lab host {host}: rebuilt fresh, removed {len(removed)} items")
+
+
 @app.command("status")
 def status(ctx: typer.Context) -> None:
     """Each lab host: namespace, processes and whether sshd answers."""

@@ -62,6 +62,14 @@ def write_known_hosts(lab: Path, entries: dict[str, str]) -> None:
     (lab / "known_hosts").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def replace_known_host(lab: Path, address: str, key: str) -> None:
+    """Put a rebuilt host's new public key in known_hosts in place of its old one."""
+    path = lab / "known_hosts"
+    kept = [line for line in path.read_text(encoding="utf-8").splitlines()
+            if line.split(" ", 1)[0] != address]  # fmt: skip
+    path.write_text("\n".join(sorted([*kept, f"{address} {key.strip()}"])) + "\n", encoding="utf-8")
+
+
 def ssh_command(lab: Path, address: str, command: list[str]) -> list[str]:
     """An ssh command line that runs command on a lab host."""
     ssh = program("ssh", "openssh-client")

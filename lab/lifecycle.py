@@ -13,7 +13,7 @@ from dcops.core.requirements import PRIVILEGES
 from dcops.core.site import Site
 from dcops.lab import access, base, hostroot, network
 from dcops.lab.inventory import write_inventory
-from dcops.lab.system import machine_umask, program, run
+from dcops.lab.system import ip, machine_umask, program, run
 from dcops.lab.topology import Topology, topology
 
 READY_TIMEOUT = 60.0
@@ -108,6 +108,40 @@ def down(site: Site, topo: Topology | None = None) -> list[str]:
         if lab.exists():
             shutil.rmtree(lab)
         removed.append(f"folder {lab}")
+    return removed
+
+
+def rebuild(site: Site, name: str) -> list[str]:
+    """Lose one lab host and put a fresh one in its place, as a reinstalled machine.
+
+    Its processes, namespace, mounts and files go (the state it held is lost, as in a fire);
+    the new host has the same name and address, a bare root from the base and a new host key.
+    The other hosts are left as they are. Returns what was removed.
+    """
+    ensure_capable()
+    topo = topology(site)
+    host = topo.host(name)
+    lab = lab_dir(site)
+    if not (lab / "lab.json").is_file():
+        raise OperationFailed("the lab is not up: run `dcops lab up` first")
+    removed = []
+    if host.namespace in network.namespaces(topo.prefix):
+        network.kill_all(host.namespace)
+        ip("netns", "delete", host.namespace)
+        removed.append(host.namespace)
+    access.close_masters(topo.prefix)
+    home = hostroot.folder(lab, host)
+    removed += [f"mount {p}" for p in hostroot.unmount_all(home)]
+    if home.exists():
+        shutil.rmtree(home)
+        removed.append(f"folder {home}")
+    network.build(topo)
+    with machine_umask():
+        root = hostroot.mount_root(lab, host, lab / "base")
+        key = hostroot.prepare(root, host, lab / "id_ed25519")
+        hostroot.start(lab, host, root)
+    access.replace_known_host(lab, host.address, key)
+    _wait_ready(lab, Topology(topo.prefix, topo.switch, (host,), ()))
     return removed
 
 
