@@ -13,6 +13,7 @@ import typer
 import typer.main
 
 from dcops.cli import (
+    access,
     alerts,
     audit,
     backup,
@@ -96,6 +97,7 @@ app.add_typer(configure.app, name="configure")
 app.add_typer(users.app, name="users")
 app.add_typer(backup.app, name="backup")
 app.add_typer(cloud.app, name="cloud")
+app.add_typer(access.app, name="access")
 app.command("doctor")(doctor.doctor)
 app.command("whoami")(whoami.whoami)
 app.command("serve")(serve.serve)

@@ -22,6 +22,26 @@ app = typer.Typer(
 )
 
 READERS = ("ops", "auditor")
+CLOUDS = ("openstack", "kubernetes")
+_ONLY = typer.Option(
+    None,
+    "--only",
+    help="Read one cloud: openstack or kubernetes (a site without the other). Default: both.",
+    show_default=False,
+)
+
+
+def _clouds(only: str | None) -> tuple[str, ...]:
+    """The clouds to read: both, or the one --only names."""
+    if only is None:
+        return CLOUDS
+    if only not in CLOUDS:
+        from dcops.core.errors import InputError
+
+        raise InputError(
+            f"--only {only!r} is not a cloud dcops reads; allowed: {', '.join(CLOUDS)}"
+        )
+    return (only,)
 
 
 def _reader(state: Session, department: str | None, action: str) -> Actor:
@@ -48,6 +68,7 @@ def inventory(
     department: str | None = typer.Option(
         None, "--department", "-d", help="One department's code, or `unowned` or `platform`."
     ),
+    only: str | None = _ONLY,
 ) -> None:
     """Every project and namespace with its owner tenancy (or unowned) and what it holds."""
     from dcops.cli.views import cloud_view, output
@@ -55,8 +76,9 @@ def inventory(
 
     state = session(ctx)
     _reader(state, department, "dcops cloud inventory")
+    clouds = _clouds(only)
     with output.error_console().status("cloud inventory: 读取云资源 reading the clouds"):
-        found = take_inventory(state.site, department)
+        found = take_inventory(state.site, department, clouds)
     if state.json:
         output.print_json(found.as_dict())
     elif state.csv:
@@ -71,6 +93,7 @@ def scan(
     department: str | None = typer.Option(
         None, "--department", "-d", help="One department's code, or `unowned`."
     ),
+    only: str | None = _ONLY,
 ) -> None:
     """Compliance checks on the live clouds; every finding recorded in the audit journal; exit 1 on any.
 
@@ -83,8 +106,9 @@ def scan(
 
     state = session(ctx)
     actor = _reader(state, department, "dcops cloud scan")
+    clouds = _clouds(only)
     with output.error_console().status("cloud scan: 检查云上合规 checking the clouds"):
-        found = take_inventory(state.site, department)
+        found = take_inventory(state.site, department, clouds)
         findings = scanning.scan(state.site, found)
     record_findings(state.site, actor, "cloud.scan.finding", findings)
     unread = [f for f in found.failures if not f.absent]

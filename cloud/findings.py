@@ -53,6 +53,14 @@ RULES = {
             "续期或执行下线 / renew the request, or run dcops tenancy offboard and dcops destroy",
         ),
         Rule(
+            "access-undeclared",
+            "high",
+            "项目中有 dcops.toml 未声明的角色授权 / role assignment on a project outside the "
+            "people dcops.toml declares",
+            "收回该授权；部门人员的权限由 dcops access sync 按 dcops.toml 授予 / revoke it; a "
+            "department's people get their access from dcops.toml through dcops access sync",
+        ),
+        Rule(
             "department-tag",
             "medium",
             "云主机或云硬盘缺少部门标签 / server or volume without the department tag",

@@ -75,6 +75,9 @@ class Inventory:
     tenancies: list[Tenancy]
     calls: dict[str, int]
     seconds: float
+    accounts: tuple[str, ...] = ()
+    """The accounts the clouds were read as: dcops' own, whose admin role in each project the
+    stack gives it."""
 
     def totals(self) -> list[DepartmentTotals]:
         """Totals per department, departments first, then unowned and platform."""
@@ -160,4 +163,5 @@ def take_inventory(
         owned,
         {r.cloud: r.calls for r in readings},
         time.monotonic() - started,
+        tuple(r.account for r in readings if r.account),
     )

@@ -190,3 +190,30 @@ def crypto_policy(kind: str) -> Parser:
         )
 
     return parse
+
+
+def role_assignment(record: Mapping[str, Any]) -> list[Resource]:
+    """A Keystone role assignment on a project (listed with names); others are not a project's."""
+    project = (record.get("scope") or {}).get("project")
+    if not project:
+        return []
+    holder = record.get("group") or record.get("user") or {}
+    holder_kind = "group" if record.get("group") else "user"
+    role = record.get("role") or {}
+    holder_name = _text(holder.get("name") or holder.get("id"))
+    role_name = _text(role.get("name") or role.get("id"))
+    return [
+        Resource(
+            "role_assignment",
+            f"{holder_kind}:{_text(holder.get('id'))}:{_text(role.get('id'))}",
+            f"{holder_kind} {holder_name}: {role_name}",
+            _text(project.get("id")),
+            {
+                "holder_kind": holder_kind,
+                "holder": holder_name,
+                "holder_id": _text(holder.get("id")),
+                "role": role_name,
+                "inherited": bool((record.get("scope") or {}).get("OS-INHERIT:inherited_to")),
+            },
+        )
+    ]

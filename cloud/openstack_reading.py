@@ -64,6 +64,12 @@ LISTINGS = (
         parse.vpn_connection,
     ),
     Listing(
+        "role_assignment",
+        "identity",
+        lambda c: c.identity.role_assignments(include_names=True),  # Keystone does not paginate
+        parse.role_assignment,
+    ),
+    Listing(
         "ike_policy",
         "network",
         lambda c: c.network.vpn_ike_policies(limit=PAGE),
@@ -146,6 +152,7 @@ def read(connection: Any, listings: tuple[Listing, ...] = LISTINGS) -> Reading:
             scope.resources.append(resource)
         del listing
     reading.scopes = sorted(scopes.values(), key=lambda s: s.name)
+    reading.account = str(connection.current_user_id or "")
     reading.calls = api_calls(connection)
     return reading
 

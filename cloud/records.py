@@ -74,3 +74,5 @@ class Reading:
     scopes: list[Scope] = field(default_factory=list)
     failures: list[ServiceFailure] = field(default_factory=list)
     calls: int = 0
+    account: str = ""
+    """The ID of the account the cloud was read as (dcops' own, which provisions too)."""

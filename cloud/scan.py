@@ -45,6 +45,7 @@ def scan(site: Site, inventory: Inventory, today: datetime.date | None = None) -
     found += _untagged(scopes)
     found += _unattached(scopes)
     found += _expired(scopes, inventory.tenancies, today)
+    found += _undeclared_access(site, scopes, inventory.accounts)
     return ordered(found)
 
 
@@ -220,3 +221,37 @@ def _any(ethertype: Any) -> str | None:
     if not ethertype:
         return None
     return "::/0" if str(ethertype) == "IPv6" else "0.0.0.0/0"
+
+
+def _undeclared_access(
+    site: Site, scopes: Iterable[Scope], accounts: tuple[str, ...]
+) -> list[Finding]:
+    """Role assignments on a department's project other than its group's declared roles and
+    dcops' own account's admin role (made by hand in Horizon or with the CLI)."""
+    from dcops.cloud.people_access import group_name
+    from dcops.core.clusters import openstack_target
+
+    roles = set(openstack_target(site).department_roles)
+    found = []
+    for scope in scopes:
+        if scope.department == UNOWNED or scope.cloud != "openstack":
+            continue
+        group = group_name(scope.department)
+        for grant in scope.of_kind("role_assignment"):
+            d = grant.details
+            declared = (d["holder_kind"], d["holder"]) == ("group", group) and d["role"] in roles
+            own = d["holder_kind"] == "user" and d["holder_id"] in accounts and d["role"] == "admin"
+            if declared or own:
+                continue
+            found.append(
+                _finding(
+                    "access-undeclared",
+                    scope,
+                    grant,
+                    f"项目 {scope.name} 中 {d['holder_kind']} {d['holder']} 持有角色 {d['role']}，"
+                    f"不在 dcops.toml 声明之内 / {d['holder_kind']} {d['holder']!r} holds role "
+                    f"{d['role']!r} on project {scope.name!r}, outside what dcops.toml declares "
+                    f"for {scope.department} (group {group}: {', '.join(sorted(roles))})",
+                )
+            )
+    return found

@@ -51,6 +51,10 @@ class OpenStackTarget:
     cloud: str
     platform_projects: tuple[str, ...]
     lab: bool
+    department_roles: tuple[str, ...] = ("member",)
+    """Keystone roles a department's group gets in each of its projects."""
+    people_domain: str = "Default"
+    """Keystone domain of the people's users and the departments' groups."""
 
     def describe(self) -> str:
         """The target as shown to people (never the credentials)."""
@@ -69,4 +73,6 @@ def openstack_target(site: Site) -> OpenStackTarget:
         entry.cloud,
         tuple(entry.platform_projects),
         lab=False,
+        department_roles=tuple(entry.department_roles),
+        people_domain=entry.people_domain,
     )

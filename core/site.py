@@ -73,7 +73,17 @@ def _role(value: str) -> str:
     raise ValueError(f"unknown role {value!r}; allowed: {allowed}, department:<code>")
 
 
+def _keystone_name(value: str) -> str:
+    if re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", value):
+        return value
+    raise ValueError(
+        f"{value!r} is not a Keystone role or domain name; allowed: letters, digits, '_', '.', "
+        "'-', starting with a letter or digit, at most 64 characters"
+    )
+
+
 Name = Annotated[str, AfterValidator(_name)]
+KeystoneName = Annotated[str, AfterValidator(_keystone_name)]
 Cidr = Annotated[str, AfterValidator(_network)]
 Role = Annotated[str, AfterValidator(_role)]
 Email = Annotated[str, AfterValidator(_email)]
@@ -114,6 +124,15 @@ class OpenStackCloud(Strict):
     platform_projects: list[Name] = Field(
         default=["admin", "service"],
         description="the cloud's own projects, which belong to no tenancy and are not reported unowned",
+    )
+    department_roles: list[KeystoneName] = Field(
+        default=["member"],
+        min_length=1,
+        description="Keystone roles each department's group gets in the department's projects",
+    )
+    people_domain: KeystoneName = Field(
+        default="Default",
+        description="Keystone domain of the people's users and of the departments' groups",
     )
 
 

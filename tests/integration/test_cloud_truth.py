@@ -350,6 +350,7 @@ def test_prometheus_scrapes_the_cloud_exporter_as_a_job_of_its_own(truth: Truth)
         cloud_exporters=[f"127.0.0.1:{port}"],
         scrape_interval="2s",
         evaluation_interval="2s",
+        max_for="6s",  # CloudExporterDown's 10 minutes, shortened for the test
     )
     env = {**truth.env, "DCOPS_USER": "zhangwei"}
     exporter = subprocess.Popen(
@@ -376,16 +377,34 @@ def test_prometheus_scrapes_the_cloud_exporter_as_a_job_of_its_own(truth: Truth)
             assert (sample["metric"]["job"], sample["metric"]["site"]) == ("dcops-cloud", "gdc")
             [target] = _query(ports["prometheus_port"], 'up{job="dcops-cloud"}')
             assert target["value"][1] == "1"
+            assert not _query(ports["prometheus_port"], _EXPORTER_DOWN)
+            _stop(exporter)  # the exporter goes away: its own alert must say so
+            [alert] = wait_for(
+                "CloudExporterDown to fire",
+                lambda: _query(ports["prometheus_port"], _EXPORTER_DOWN),
+                timeout=180,
+            )
+            assert alert["metric"]["instance"] == f"127.0.0.1:{port}"
+            assert (alert["metric"]["site"], alert["metric"]["severity"]) == ("gdc", "warning")
         finally:
             down = truth.dcops("monitors", "down")
             assert down.returncode == 0, down.stdout + down.stderr
     finally:
-        exporter.send_signal(signal.SIGINT)
-        try:
-            exporter.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            exporter.kill()
-            exporter.wait(timeout=30)
+        _stop(exporter)
+
+
+_EXPORTER_DOWN = 'ALERTS{alertname="CloudExporterDown",alertstate="firing"}'
+
+
+def _stop(exporter: subprocess.Popen[bytes]) -> None:
+    if exporter.poll() is not None:
+        return
+    exporter.send_signal(signal.SIGINT)
+    try:
+        exporter.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        exporter.kill()
+        exporter.wait(timeout=30)
 
 
 def _query_metrics(port: int) -> bool:

@@ -83,3 +83,24 @@ def test_a_network_policy_keeps_what_the_default_deny_check_reads() -> None:
     assert policy.details["pod_selector"] == {}
     assert policy.details["policy_types"] == ["Ingress", "Egress"]
     assert policy.details["ingress_rules"] == 0
+
+
+def test_role_assignments_on_projects_name_their_holder_and_role() -> None:
+    records = recorded("openstack-role_assignments")
+    parsed = [r for record in records for r in openstack_parsing.role_assignment(record)]
+    # The system-scoped assignment of the lab's admin is nobody's project: left out.
+    assert len(parsed) == len(records) - 1
+    names = {r.name: r for r in parsed}
+    assert set(names) == {
+        "user admin: admin",
+        "group dcops-dept-fgw: member",
+        "group dcops-dept-wjw: member",
+    }
+    fgw = names["group dcops-dept-fgw: member"]
+    assert (fgw.details["holder_kind"], fgw.details["holder"], fgw.details["role"]) == (
+        "group",
+        "dcops-dept-fgw",
+        "member",
+    )
+    assert fgw.scope and fgw.scope != names["group dcops-dept-wjw: member"].scope
+    assert names["user admin: admin"].details["holder_id"] != ""

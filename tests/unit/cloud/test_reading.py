@@ -34,6 +34,7 @@ class FakeConnection:
         )
         self.compute = self.network = self.load_balancer = object()
         self.session = SimpleNamespace(get_timings=lambda: [1, 2, 3])
+        self.current_user_id = "u-dcops"
 
     def has_service(self, service: str) -> bool:
         return service in self.offered
@@ -69,6 +70,7 @@ def test_one_unreachable_service_is_reported_and_the_rest_is_read() -> None:
     assert "Connection refused" in failures["load-balancer/load_balancer"]
     assert failures["block-storage/volume"] == "not in the service catalogue"
     assert reading.calls == 3
+    assert reading.account == "u-dcops"  # dcops' own account, whose admin role the scan allows
 
 
 def test_when_keystone_cannot_be_read_nothing_else_is_guessed() -> None:

@@ -162,3 +162,49 @@ def test_admin_ports_are_checked_in_platform_projects_too(site: Site) -> None:
 
 def test_every_rule_has_a_known_severity() -> None:
     assert {r.severity for r in RULES.values()} <= set(SEVERITIES)
+
+
+def grant(holder_kind: str, holder: str, role: str, holder_id: str = "") -> Resource:
+    return Resource(
+        "role_assignment",
+        f"{holder_kind}:{holder_id or holder}:{role}",
+        f"{holder_kind} {holder}: {role}",
+        "p1",
+        {
+            "holder_kind": holder_kind,
+            "holder": holder,
+            "holder_id": holder_id or f"id-{holder}",
+            "role": role,
+            "inherited": False,
+        },
+    )
+
+
+def test_only_role_assignments_outside_the_declared_people_are_found(site: Site) -> None:
+    project = owned_project()
+    project.resources = [
+        grant("group", "dcops-dept-fgw", "member"),  # declared: the department's group
+        grant("user", "admin", "admin", holder_id="u-dcops"),  # dcops' own account
+        grant("user", "lina", "member"),  # by hand: another department's person
+        grant("group", "dcops-dept-fgw", "admin"),  # the group, with a role not declared
+        grant("user", "someone", "admin"),  # an admin that is not dcops' account
+        grant("group", "dcops-dept-wjw", "member"),  # another department's group
+    ]
+    shadow = Scope("openstack", "shadow-it", "p2")
+    shadow.resources = [grant("user", "lina", "member")]  # unowned: found as such, not here
+    inv = inventory(project, shadow)
+    inv.accounts = ("u-dcops",)
+    findings = [f for f in scan(site, inv, TODAY) if f.rule == "access-undeclared"]
+    assert sorted(f.resource_name for f in findings) == [
+        "group dcops-dept-fgw: admin",
+        "group dcops-dept-wjw: member",
+        "user lina: member",
+        "user someone: admin",
+    ]
+    assert all(f.scope == "fgw-truth" and f.severity == "high" for f in findings)
+    assert "dcops.toml" in findings[0].message and "dcops access sync" in findings[0].fix
+    # Read as another account, dcops' own admin role is not recognised as its own.
+    inv.accounts = ()
+    assert "user admin: admin" in {
+        f.resource_name for f in scan(site, inv, TODAY) if f.rule == "access-undeclared"
+    }
