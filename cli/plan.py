@@ -98,7 +98,12 @@ def _plan_remotely(state: Any, requests: list[str], every: bool, platform: bool)
         approved = state.remote.call("GET", "/api/v1/tenancies", params={"state": "approved"})
         refs += [str(r["id"]) for r in approved if str(r["id"]) not in refs]
     if not refs:
-        raise InputError("nothing to plan: name requests (ID or name) or give --all")
+        raise InputError(
+            "nothing to plan: the server holds no approved request you may see; name "
+            "requests (ID or name)"
+            if every
+            else "nothing to plan: name requests (ID or name) or give --all"
+        )
     plans = [
         TenancyPlan.from_dict(
             state.remote.call("GET", f"/api/v1/tenancies/{quote(ref[:100], safe='')}/plan")

@@ -257,6 +257,9 @@ def test_plan_results_come_from_the_server_which_decides_who_sees_them(
     assert denied, "the refusal is in the journal"
     a_file = people["wanglei"].run("plan", str(REQUEST), site=elsewhere)
     assert a_file.returncode == 2 and "dcops tenancy request FILE --dry-run" in a_file.stderr
+    approved = people["sunli"].run("plan", "--all", site=elsewhere)  # only a submitted one
+    assert approved.returncode == 2
+    assert "the server holds no approved request you may see" in approved.stderr
 
 
 def test_a_department_may_not_read_the_journal(people: dict[str, Person], elsewhere: Path) -> None:
