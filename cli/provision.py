@@ -89,15 +89,33 @@ def provision(
                 bar.planned(planned_changes)
             outcome = driver.up(bar)
         _record_applied(state, report)
-        op.attach(diff=outcome.text(), details={"applied": True, "summary": outcome.summary})
+        op.attach(
+            diff=outcome.text(),
+            details={"applied": True, "summary": outcome.summary, "outputs": outcome.outputs},
+        )
     output.show(f"provision: {name} updated — {outcome.text().splitlines()[0]}")
     for note in outcome.notes:
         output.show(note)
+    _show_outputs(name, outcome.outputs)
     if planned is not None and planned.request_id is not None and planned.state == "approved":
         from dcops.tenancy.lifecycle import mark_provisioned
 
         mark_provisioned(state.site, str(planned.request_id), actor)
         output.show(f"tenancy request #{planned.request_id} is now provisioned")
+
+
+def _show_outputs(name: str, outputs: dict[str, Any]) -> None:
+    """The stack's outputs, one dotted key and its value a line."""
+    from dcops.cli.views import output
+    from dcops.stacks.outputs import flat
+
+    pairs = flat(outputs)
+    if not pairs:
+        return
+    width = min(max(len(key) for key, _ in pairs), 44)
+    output.show(f"outputs of {name}:")
+    for key, value in pairs:
+        output.show(f"  {output.inline(key):<{width}}  {output.inline(value)}")
 
 
 def _refuse_unasked_skip(skip_preview: bool, yes: bool, preview_only: bool) -> None:

@@ -75,6 +75,8 @@ class Outcome:
     notes: list[str] = field(default_factory=list)  # what dcops did beside the engine
     # Security-group rules in the cloud that the stack does not hold (the engine cannot see them).
     drift: list[str] = field(default_factory=list)
+    # The stack's outputs after an update (stacks/outputs.py), secrets masked.
+    outputs: dict[str, Any] = field(default_factory=dict)
 
     @property
     def changes(self) -> int:
@@ -284,6 +286,7 @@ class StackDriver:
         from dcops.stacks.leftovers import remove_rules
 
         outcome = self._run("up", progress)
+        outcome.outputs = self._outputs()
         extra = [rule for rule, _ in self._unmanaged_rules()]
         if extra:
             outcome.notes = remove_rules(self.openstack_cloud, extra)
@@ -328,6 +331,14 @@ class StackDriver:
         changes = result.summary.resource_changes or {}
         outcome.summary = {op_name(k): int(v) for k, v in changes.items()}
         return outcome
+
+    def _outputs(self) -> dict[str, Any]:
+        """The stack's outputs as the last update left them, secrets masked (one CLI run)."""
+        from dcops.stacks.outputs import SECRET
+
+        with _engine_errors(self.site, self.name):
+            found = self.stack().workspace.stack_outputs(self.name)
+        return {key: SECRET if out.secret else out.value for key, out in found.items()}
 
     def _with_faults(self, exc: OperationFailed) -> OperationFailed:
         """The engine's failure with Nova's reason for every server that went to ERROR."""

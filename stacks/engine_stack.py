@@ -6,7 +6,8 @@ stack output`, `pulumi stack history`): four more starts of the CLI, each 0.2–
 machine, for answers dcops already has. Every command names its stack (`--stack`), so nothing
 needs selecting; the stack's state is read once when it is opened (dcops checks which parts it
 holds before an update); the engine's event stream ends with a summary event holding the same
-counts as the history entry; and dcops reads no stack outputs. The engine's lock, its
+counts as the history entry; and dcops reads a stack's outputs once, after an update
+(`StackDriver.up`), not after every run. The engine's lock, its
 checkpoints and its history are untouched: the engine writes them as before.
 """
 
@@ -70,7 +71,7 @@ class EngineStack(auto.Stack):
             self.summary = None
 
     def outputs(self) -> auto.OutputMap:
-        """Nothing while a run that reported its summary ends (dcops reads no outputs); else the CLI's."""
+        """Nothing while a run that reported its summary ends (dcops reads them after); else the CLI's."""
         return {} if self.summary is not None else super().outputs()
 
     def info(self, show_secrets: bool = True) -> auto.UpdateSummary | None:

@@ -61,8 +61,9 @@ class TenancyStack(Component):
 
     def __init__(self, spec: TenancySpec, clouds: Clouds, secret: SecretSource) -> None:
         super().__init__("dcops:stack:Tenancy", spec.name, None)
+        outputs: dict[str, object] = {}
         if "openstack" in clouds.parts:
-            self._openstack(spec, clouds, secret)
+            outputs |= self._openstack(spec, clouds, secret).outputs
         if spec.kubernetes is not None and "kubernetes" in clouds.parts:
             cluster = k8s.Provider(
                 f"{spec.name}-kubernetes",
@@ -75,9 +76,14 @@ class TenancyStack(Component):
                 KubernetesTenancyArgs(spec.kubernetes, spec.department, spec.name),
                 pulumi.ResourceOptions(parent=self, providers={"kubernetes": cluster}),
             )
+            outputs["kubernetes"] = {"namespace": spec.kubernetes.namespace}
         self.register_outputs({})
+        for key, value in outputs.items():
+            pulumi.export(key, value)
 
-    def _openstack(self, spec: TenancySpec, clouds: Clouds, secret: SecretSource) -> None:
+    def _openstack(
+        self, spec: TenancySpec, clouds: Clouds, secret: SecretSource
+    ) -> OpenStackTenancy:
         admin = openstack.Provider(
             f"{spec.name}-openstack", cloud=clouds.openstack_cloud, opts=self.child_opts
         )
@@ -86,7 +92,7 @@ class TenancyStack(Component):
             external=True,
             opts=pulumi.InvokeOutputOptions(parent=self, provider=admin),
         )
-        OpenStackTenancy(
+        return OpenStackTenancy(
             spec.name,
             OpenStackTenancyArgs(
                 spec=spec,

@@ -22,6 +22,7 @@ DATABASES = (
     "nova_cell0",
     "neutron",
     "octavia",
+    "cinder",
 )
 RABBIT_BIN = Path("/usr/lib/rabbitmq/bin")
 READY_TIMEOUT = 90.0

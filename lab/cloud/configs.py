@@ -130,6 +130,8 @@ CATALOG = {
     "compute": ("nova", "/v2.1", "Compute"),
     "network": ("neutron", "", "Network"),
     "load-balancer": ("octavia", "", "Load balancing"),
+    # Keystone puts the token's project into the URL, as Cinder's clients expect.
+    "volumev3": ("cinder", "/v3/$(project_id)s", "Block Storage"),
 }
 
 
@@ -220,9 +222,54 @@ def nova(layout: CloudLayout, secrets: Secrets, service: str) -> Sections:
         "placement": client_auth(layout, secrets),
         "neutron": {**client_auth(layout, secrets), "service_metadata_proxy": False},
         "glance": {"api_servers": layout.url("glance")},
-        "service_user": {**client_auth(layout, secrets), "send_service_user_token": False},
+        # Cinder lets only Nova delete an attachment Nova made, and knows Nova by its service
+        # token: the compute services send one (the admin's: Cinder takes its role, below).
+        "service_user": {**client_auth(layout, secrets), "send_service_user_token": compute},
         "vnc": {"enabled": False},
-        "cinder": {"os_region_name": REGION},
+        # Volumes attach through Cinder; the fake driver takes the connection and keeps it.
+        "cinder": {**client_auth(layout, secrets), "os_region_name": REGION},
+        "oslo_messaging_notifications": {"driver": "noop"},
+    }
+
+
+FAKE_VOLUME_DRIVER = "cinder.tests.fake_driver.FakeLoggingVolumeDriver"
+VOLUME_HOST = "lab-volume"
+VOLUME_BACKEND = "lab"
+
+
+def cinder(layout: CloudLayout, secrets: Secrets, service: str) -> Sections:
+    """cinder.conf for one Cinder process: one API worker, one back end that keeps no data."""
+    base = common(layout, secrets, service)
+    base["DEFAULT"].update(
+        host=VOLUME_HOST,
+        my_ip=HOST,
+        state_path=layout.data("cinder"),
+        auth_strategy="keystone",
+        osapi_volume_listen=HOST,
+        osapi_volume_listen_port=layout.port("cinder"),
+        osapi_volume_workers=1,
+        enabled_backends=VOLUME_BACKEND,
+        glance_api_servers=layout.url("glance"),
+        # The scheduler would otherwise wait a minute for the volume service's first report.
+        scheduler_driver_init_wait_time=5,
+        api_paste_config="/etc/cinder/api-paste.ini",
+    )
+    base["oslo_concurrency"] = {"lock_path": layout.data("cinder") / "lock"}
+    # Nova's service token carries the admin role here (no "service" role in the lab).
+    base["keystone_authtoken"].update(
+        service_token_roles="admin", service_token_roles_required=True
+    )
+    return {
+        **base,
+        "database": {"connection": database_url(layout, secrets, "cinder")},
+        VOLUME_BACKEND: {
+            # Logs every call and stores nothing: volumes exist in Cinder's database only.
+            "volume_driver": FAKE_VOLUME_DRIVER,
+            "volume_backend_name": VOLUME_BACKEND,
+            "volumes_dir": layout.data("cinder") / "volumes",
+        },
+        "nova": client_auth(layout, secrets),
+        "coordination": {"backend_url": f"file://{layout.data('cinder') / 'coordination'}"},
         "oslo_messaging_notifications": {"driver": "noop"},
     }
 

@@ -27,6 +27,7 @@ PORT_OFFSETS = {
     "rabbitmq": 7,
     "rabbitmq-dist": 8,
     "epmd": 9,
+    "cinder": 10,
 }
 
 

@@ -18,7 +18,7 @@ from dcops.core.site import Site
 from dcops.lab.cloud import backends, configs, ml2, octavia_vip, processes, registration, schemas
 from dcops.lab.cloud.configs import Secrets
 from dcops.lab.cloud.layout import CLOUD_NAME, HOST, CloudLayout, cloud_layout
-from dcops.lab.cloud.services import Service, missing_programs, services
+from dcops.lab.cloud.services import CINDER, Service, missing_programs, services
 
 READY_TIMEOUT = 180.0
 COMPUTE_TIMEOUT = 120.0
@@ -82,6 +82,7 @@ def up(site: Site, flavors: bool = False) -> UpReport:
         _start(layout, secret)
         conn = registration.connect(layout, secret.admin)
         _wait_compute(conn, layout)
+        _wait_volume(conn, layout)
         report.registered = registration.register(site, conn, flavors)
     except BaseException:
         processes.stop_all(layout.root)
@@ -124,9 +125,13 @@ def _write_configs(layout: CloudLayout, secret: Secrets) -> None:
         files[etc("nova") / f"{service}.conf"] = configs.render(
             configs.nova(layout, secret, service)
         )
+    for service in CINDER:
+        files[etc("cinder") / f"{service}.conf"] = configs.render(
+            configs.cinder(layout, secret, service)
+        )
     for path, text in files.items():
         configs.write(path, text)
-    for name in ("glance", "nova", "neutron", "octavia", "placement"):
+    for name in ("glance", "nova", "neutron", "octavia", "placement", "cinder"):
         (layout.data(name) / "lock").mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
@@ -163,6 +168,20 @@ def _wait_compute(conn: Any, layout: CloudLayout) -> None:
     raise OperationFailed(
         f"lab cloud: the fake compute hosts did not register within {COMPUTE_TIMEOUT:.0f} s; "
         f"see {layout.log('nova-compute-lab-compute-1')}"
+    )
+
+
+def _wait_volume(conn: Any, layout: CloudLayout) -> None:
+    """Wait until the volume service reports to the scheduler (volumes can be placed)."""
+    deadline = time.monotonic() + COMPUTE_TIMEOUT
+    while time.monotonic() < deadline:
+        found = conn.block_storage.services(binary="cinder-volume")
+        if any(s.state == "up" and s.status == "enabled" for s in found):
+            return
+        time.sleep(1)
+    raise OperationFailed(
+        f"lab cloud: the volume service did not report within {COMPUTE_TIMEOUT:.0f} s; "
+        f"see {layout.log('cinder-volume')}"
     )
 
 

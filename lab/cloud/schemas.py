@@ -53,7 +53,7 @@ def nova(layout: CloudLayout, secrets: Secrets) -> list[Command]:
 
 
 def others(layout: CloudLayout) -> dict[str, list[Command]]:
-    """Glance, Placement, Neutron (with VPNaaS) and Octavia: one schema command each."""
+    """Glance, Placement, Neutron (with VPNaaS), Cinder and Octavia: one schema command each."""
     etc = layout.etc
     return {
         "glance": [
@@ -82,6 +82,15 @@ def others(layout: CloudLayout) -> dict[str, list[Command]]:
                 str(etc("neutron") / "ml2_conf.ini"),
                 "upgrade",
                 "heads",
+            ]
+        ],
+        "cinder": [
+            [
+                "/usr/bin/cinder-manage",
+                "--config-file",
+                str(etc("cinder") / "cinder-api.conf"),
+                "db",
+                "sync",
             ]
         ],
         "octavia": [

@@ -38,6 +38,10 @@ class Servers(Component):
     """Instances spread by anti-affinity, each with its data volume attached."""
 
     instances: dict[str, list[openstack.compute.Instance]]
+    named: dict[str, openstack.compute.Instance]
+    """Every server by its name in the cloud."""
+    volumes: dict[str, openstack.blockstorage.Volume]
+    """The data volume of each server that has one, by the server's name."""
 
     def __init__(
         self, name: str, args: ComputeArgs, opts: pulumi.ResourceOptions | None = None
@@ -50,6 +54,7 @@ class Servers(Component):
             if args.public_key
             else None
         )
+        self.named, self.volumes = {}, {}
         self.instances = {
             spec.name: self._service(name, spec, args, keypair) for spec in args.servers
         }
@@ -92,8 +97,11 @@ class Servers(Component):
                 opts=after,
             )
             if spec.volume_gb:
-                self._volume(f"{base}-{index}", spec.volume_gb, server, args)
+                self.volumes[f"{base}-{index}"] = self._volume(
+                    f"{base}-{index}", spec.volume_gb, server, args
+                )
             instances.append(server)
+            self.named[f"{base}-{index}"] = server
         return instances
 
     def _volume(
@@ -102,7 +110,7 @@ class Servers(Component):
         size: int,
         server: openstack.compute.Instance,
         args: ComputeArgs,
-    ) -> None:
+    ) -> openstack.blockstorage.Volume:
         volume = openstack.blockstorage.Volume(
             f"{base}-data",
             name=f"{base}-data",
@@ -113,3 +121,4 @@ class Servers(Component):
         openstack.compute.VolumeAttach(
             f"{base}-data-attach", instance_id=server.id, volume_id=volume.id, opts=self.child_opts
         )
+        return volume

@@ -26,6 +26,7 @@ class LoadBalancer(Component):
     """One load balancer in front of the servers of one service."""
 
     balancer: openstack.loadbalancer.LoadBalancer
+    floating_ip: openstack.networking.FloatingIp | None = None
 
     def __init__(
         self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None
@@ -77,7 +78,7 @@ class LoadBalancer(Component):
             opts=self.child_opts,
         )
         if spec.floating_ip:
-            openstack.networking.FloatingIp(
+            self.floating_ip = openstack.networking.FloatingIp(
                 f"{name}-fip",
                 pool=args.external_network,
                 port_id=self.balancer.vip_port_id,

@@ -16,6 +16,7 @@ from dcops.stacks.components.network import NetworkArgs, TenantNetwork
 from dcops.stacks.components.quotas import ProjectQuotas, QuotaArgs
 from dcops.stacks.components.security import SecurityArgs, SecurityGroups
 from dcops.stacks.components.vpn import SiteVpn, VpnArgs
+from dcops.stacks.outputs import openstack_outputs
 from dcops.stacks.spec import TenancySpec
 
 
@@ -35,6 +36,8 @@ class OpenStackTenancy(Component):
     """A department's project with its networks, security groups, servers, LBs and VPNs."""
 
     project: openstack.identity.Project
+    outputs: dict[str, Any]
+    """What ops need once it is up (stacks/outputs.py): the stack exports it."""
 
     def __init__(
         self, name: str, args: OpenStackTenancyArgs, opts: pulumi.ResourceOptions | None = None
@@ -65,7 +68,7 @@ class OpenStackTenancy(Component):
         inside = pulumi.ResourceOptions(
             parent=self, providers={"openstack": scoped}, depends_on=[access]
         )
-        self._inside(name, args, inside)
+        self.outputs = self._inside(name, args, inside)
         self.register_outputs({"project_id": self.project.id})
 
     def _admin_access(
@@ -85,7 +88,7 @@ class OpenStackTenancy(Component):
 
     def _inside(
         self, name: str, args: OpenStackTenancyArgs, inside: pulumi.ResourceOptions
-    ) -> None:
+    ) -> dict[str, Any]:
         spec = args.spec
         net = TenantNetwork(
             f"{name}-net",
@@ -111,8 +114,9 @@ class OpenStackTenancy(Component):
             inside,
         )
         network_of = {s.name: s.network for s in spec.servers}
+        balancers, vpns = {}, {}
         for lb in spec.load_balancers:
-            LoadBalancer(
+            balancers[lb.name] = LoadBalancer(
                 f"{name}-lb-{lb.name}",
                 LoadBalancerArgs(
                     spec=lb,
@@ -125,11 +129,12 @@ class OpenStackTenancy(Component):
             )
         subnet_ids = [s.id for s in net.subnets.values()]
         for vpn in spec.vpns:
-            SiteVpn(
+            vpns[vpn.name] = SiteVpn(
                 f"{name}-vpn-{vpn.name}",
                 VpnArgs(vpn, net.router.id, subnet_ids, args.psks[vpn.name], net.interfaces),
                 inside,
             )
+        return openstack_outputs(self.project, net, servers, balancers, vpns, spec)
 
 
 def _login(args: OpenStackTenancyArgs) -> dict[str, Any]:

@@ -29,6 +29,9 @@ class VpnArgs:
 class SiteVpn(Component):
     """IKE policy, IPsec policy, VPN service, endpoint groups and the site connection."""
 
+    service: openstack.vpnaas.Service
+    """The VPN service on the tenancy's router: its external address is the local endpoint."""
+
     def __init__(
         self, name: str, args: VpnArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
@@ -59,7 +62,7 @@ class SiteVpn(Component):
             ],
             opts=self.child_opts,
         )
-        service = openstack.vpnaas.Service(
+        service = self.service = openstack.vpnaas.Service(
             f"{name}-service",
             name=f"{name}-service",
             router_id=args.router_id,

@@ -19,11 +19,13 @@ from typing import Any
 import pytest
 
 from tests.conftest import DCOPS, copy_site, dcops_env
+from tests.integration.live_provision import planned_and_created
 from tests.integration.test_lab_k8s import free_base_port, missing_programs
 
 pytestmark = [pytest.mark.integration, pytest.mark.live, pytest.mark.engine, pytest.mark.k8s]
 
 FGW, WJW = "fgw-production", "wjw-staging"  # the example site's tenancies with a namespace
+NAMESPACES = {FGW: "fgw", WJW: "wjw-staging"}
 QUOTA = {  # inventory/requests/fgw-production.yml asks for cpu 16, memory 64Gi, pods 100
     "requests.cpu": "16",
     "limits.cpu": "16",
@@ -164,6 +166,17 @@ def test_a_second_provision_changes_nothing(lab: Lab, provisioned: dict[str, str
     again = lab.ok("provision", FGW, "--only", "kubernetes", "--yes")
     assert "preview of fgw-production: same 12" in again
     assert "updated" not in again  # nothing to apply, so nothing was asked or applied
+
+
+def test_the_offline_plan_lists_what_the_engine_created(
+    lab: Lab, provisioned: dict[str, str]
+) -> None:
+    for name in (FGW, WJW):
+        plan = lab.ok("plan", f"inventory/requests/{name}.yml", "-o", "json")
+        planned, created = planned_and_created(lab.site, plan, name, ("kubernetes",))
+        assert len(created) >= 10, name
+        assert planned == created, name
+        assert f"kubernetes.namespace  {NAMESPACES[name]}" in provisioned[name]
 
 
 def forbidden(call: Any, *args: Any, **kwargs: Any) -> str:

@@ -1,5 +1,6 @@
 """`dcops lab cloud`: a real OpenStack from Debian's packages — services, what `up` registers,
-what the cloud can do (a server on the fake driver, a load balancer, VPN objects).
+what the cloud can do (a server on the fake driver with a data volume, a load balancer, VPN
+objects).
 
 `down` leaving no process and no file is checked by the session fixture's teardown.
 """
@@ -18,7 +19,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.live, pytest.mark.cloud]
 SERVICES = {
     "mariadb", "rabbitmq", "keystone", "placement", "glance", "neutron", "nova-api",
     "nova-conductor", "nova-scheduler", "nova-compute-lab-compute-1",
-    "nova-compute-lab-compute-2", "octavia-api", "octavia-worker",
+    "nova-compute-lab-compute-2", "octavia-api", "octavia-worker", "cinder-api",
+    "cinder-scheduler", "cinder-volume",
 }  # fmt: skip
 
 
@@ -37,7 +39,7 @@ def test_every_service_answers_on_loopback(lab_cloud: LabCloud) -> None:
     assert {r["name"] for r in rows} == SERVICES
     assert [r["name"] for r in rows if not r["healthy"]] == []
     base = int(PORT_BASE)
-    assert all(r["port"] is None or base <= r["port"] < base + 10 for r in rows)
+    assert all(r["port"] is None or base <= r["port"] < base + 11 for r in rows)
     assert "registered 3 images, 1 networks, 5 flavors" in lab_cloud.up_stdout
 
 
@@ -67,7 +69,9 @@ def test_a_second_up_keeps_the_running_cloud(lab_cloud: LabCloud) -> None:
     assert {r["name"]: r["pid"] for r in lab_cloud.status()} == pids
 
 
-def test_a_server_boots_on_the_fake_driver_and_its_port_is_bound(lab_cloud: LabCloud) -> None:
+def test_a_server_boots_on_the_fake_driver_with_its_port_bound_and_a_volume(
+    lab_cloud: LabCloud,
+) -> None:
     conn = lab_cloud.connect()
     network = conn.network.create_network(name="live-boot")
     try:
@@ -82,12 +86,31 @@ def test_a_server_boots_on_the_fake_driver_and_its_port_is_bound(lab_cloud: LabC
         assert server.status == "ACTIVE"
         port = next(iter(conn.network.ports(device_id=server.id)))
         assert port.binding_vif_type == "ovs" and port.status == "ACTIVE"
+        attach_and_detach_a_volume(conn, server)
         conn.compute.delete_server(server)
         conn.compute.wait_for_delete(server, wait=300)
     finally:
         for port in conn.network.ports(network_id=network.id):
             conn.network.delete_port(port)
         conn.network.delete_network(network)
+
+
+def attach_and_detach_a_volume(conn: Any, server: Any) -> None:
+    """A data volume on Cinder's fake back end goes in-use on the server, then back."""
+    volume = conn.block_storage.create_volume(name="live-boot-data", size=100)
+    try:
+        volume = conn.block_storage.wait_for_status(volume, "available", wait=300)
+        assert (volume.size, volume.volume_type) == (100, "__DEFAULT__")
+        conn.compute.create_volume_attachment(server, volume_id=volume.id)
+        volume = conn.block_storage.wait_for_status(volume, "in-use", wait=300)
+        assert [a["server_id"] for a in volume.attachments] == [server.id]
+        # Cinder leaves this to Nova, whom it knows by its service token.
+        conn.compute.delete_volume_attachment(server, volume.id)
+        volume = conn.block_storage.wait_for_status(volume, "available", wait=300)
+        assert volume.attachments == []
+    finally:
+        conn.block_storage.delete_volume(volume)
+        conn.block_storage.wait_for_delete(volume, wait=300)
 
 
 def test_a_load_balancer_goes_active_with_the_amphora_provider(lab_cloud: LabCloud) -> None:

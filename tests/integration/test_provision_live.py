@@ -1,9 +1,9 @@
 """`dcops provision` for real: the Pulumi engine dcops builds, against the session's lab cloud.
 
 What exists is checked through openstacksdk, never through Pulumi's own state (except to
-compare the offline plan with what the engine made). The tenancies are ones the lab holds in
-full: no data volumes (the lab has no block storage, see docs/commands/lab.md) and no
-Kubernetes section. fgw-staging goes the whole way through the tenancy store (submit, approve,
+compare the offline plan with what the engine made). The tenancies here have no Kubernetes
+section and no data volumes (the example tenancies, with volumes, are
+test_provision_examples_live.py). fgw-staging goes the whole way through the tenancy store (submit, approve,
 provision, refresh, drift, offboard, destroy); zwfw-staging takes the faults (Keystone down
 during `up`, Ctrl-C, two runs at once). Skips loudly where the engine or the lab cannot run.
 
@@ -13,11 +13,8 @@ The tests of this module depend on each other's order (one tenancy, provisioned 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +24,18 @@ import pytest
 
 from tests.conftest import DCOPS
 from tests.integration.lab_cloud import PORT_BASE, LabCloud
+from tests.integration.live_provision import (
+    ENGINE_TIMEOUT,
+    engine_missing,
+    held,
+    leftovers,
+    ok,
+    planned_and_created,
+    platform_provisioned,
+    project_of,
+    shown_outputs,
+    write_secret,
+)
 from tests.integration.monitors_stack import wait_for
 
 pytestmark = [
@@ -91,30 +100,7 @@ networks:
 ingress:
   - {to: web, port: 22, from: 0.0.0.0/0, description: SSH from anywhere}
 """
-ENGINE_TIMEOUT = 2400.0  # an `up` takes 3-5 minutes on a loaded 2-core machine
 EGRESS = ("egress", "IPv4", None, None, None, "0.0.0.0/0", True)  # described
-
-
-def engine_missing() -> str | None:
-    """Why the engine cannot run here (not built), or None."""
-    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    for program in ("pulumi", "pulumi-resource-openstack"):
-        if shutil.which(program, path=path) is None:
-            return f"LIVE TEST SKIPPED: {program} is not built (run scripts/install-engine.sh)"
-    return None
-
-
-def ok(done: subprocess.CompletedProcess[str]) -> str:
-    """stdout of a command that must have succeeded."""
-    assert done.returncode == 0, f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
-    return done.stdout
-
-
-def write_secret(site: Path, name: str, value: str) -> None:
-    folder = site / ".dcops" / "secrets"
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    (folder / name).write_text(value)
-    (folder / name).chmod(0o600)
 
 
 @pytest.fixture(scope="module")
@@ -123,12 +109,7 @@ def cloud(lab_cloud: LabCloud) -> Iterator[LabCloud]:
     reason = engine_missing()
     if reason:
         pytest.skip(reason)
-    conn = lab_cloud.connect()
-    # `lab cloud up --flavors` made the catalogue's flavors for the tests that do not provision;
-    # the platform stack is to own them, and Nova refuses a second flavor of the same name.
-    for flavor in conn.compute.flavors():
-        conn.compute.delete_flavor(flavor)
-    ok(lab_cloud.dcops("provision", "--platform", "--yes", timeout=ENGINE_TIMEOUT))
+    platform_provisioned(lab_cloud)
     requests = lab_cloud.site / "inventory" / "requests"
     (requests / f"{NAME}.yml").write_text(REQUEST, encoding="utf-8")
     (requests / f"{FAULTS}.yml").write_text(FAULTS_REQUEST, encoding="utf-8")
@@ -154,26 +135,10 @@ def cloud(lab_cloud: LabCloud) -> Iterator[LabCloud]:
                 lab_cloud.dcops("destroy", ref, "--yes", timeout=ENGINE_TIMEOUT)
 
 
-def held(cloud: LabCloud, stack: str) -> int:
-    """How many resources a stack's state holds (0 when it has none or does not exist)."""
-    path = cloud.site / ".dcops" / "pulumi" / "state" / ".pulumi" / "stacks" / "dcops"
-    path = path / f"{stack}.json"
-    if not path.exists():
-        return 0
-    latest = json.loads(path.read_text(encoding="utf-8"))["checkpoint"].get("latest") or {}
-    return len(latest.get("resources") or [])
-
-
 @pytest.fixture(scope="module")
 def provisioned(cloud: LabCloud) -> tuple[LabCloud, str]:
     """fgw-staging provisioned from the store; the output of `dcops provision`."""
     return cloud, ok(cloud.dcops("provision", NAME, "--yes", timeout=ENGINE_TIMEOUT))
-
-
-def project_of(conn: Any, name: str) -> Any:
-    project = conn.identity.find_project(name)
-    assert project is not None, f"no project {name}"
-    return project
 
 
 def allocated_cidr(cloud: LabCloud) -> str:
@@ -211,6 +176,36 @@ def test_provision_reports_and_records_the_update(provisioned: tuple[LabCloud, s
     assert "refresh " not in event["diff"]
     shown = json.loads(ok(cloud.dcops("tenancy", "show", NAME, "-o", "json")))
     assert [h["to"] for h in shown["history"]] == ["submitted", "approved", "provisioned"]
+
+
+def test_provision_shows_the_stack_outputs_as_the_cloud_has_them(
+    provisioned: tuple[LabCloud, str],
+) -> None:
+    cloud, out = provisioned
+    shown = shown_outputs(out, NAME)
+    conn = cloud.connect()
+    project = project_of(conn, NAME)
+    [network] = list(conn.network.networks(project_id=project.id))
+    servers = list(conn.compute.servers(all_projects=True, project_id=project.id))
+    [lb] = list(conn.load_balancer.load_balancers(project_id=project.id))
+    [vpn] = list(conn.network.vpn_services(project_id=project.id))
+    expected = {
+        "project_id": project.id,
+        "networks.app.cidr": allocated_cidr(cloud),
+        "networks.app.id": network.id,
+        "load_balancers.web.vip": lb.vip_address,
+        "vpns.hq.local_endpoint": vpn.external_v4_ip,
+        "vpns.hq.peer": "203.0.113.40",
+        "vpns.hq.peer_cidrs": "192.168.40.0/24",
+    }
+    for server in servers:
+        [address] = [a["addr"] for nets in server.addresses.values() for a in nets]
+        expected[f"servers.{server.name.removeprefix(f'{NAME}-vm-')}.address"] = address
+    assert shown == expected
+    [event] = json.loads(ok(cloud.dcops("audit", "log", "--action", "provision", "-o", "json")))[
+        -1:
+    ]
+    assert event["details"]["outputs"]["project_id"] == project.id
 
 
 def test_the_project_has_its_tags_quotas_networks_and_router(
@@ -371,15 +366,8 @@ def test_the_offline_plan_lists_what_the_engine_created(
     provisioned: tuple[LabCloud, str],
 ) -> None:
     cloud, _ = provisioned
-    report = json.loads(ok(cloud.dcops("plan", NAME, "-o", "json")))
-    planned = {(r["type"], r["name"]) for r in report["tenancies"][0]["resources"]}
-    state = cloud.site / ".dcops" / "pulumi" / "state" / ".pulumi" / "stacks" / "dcops"
-    checkpoint = json.loads((state / f"{NAME}.json").read_text(encoding="utf-8"))
-    created = {
-        (r["type"], r["urn"].rsplit("::", 1)[1])
-        for r in checkpoint["checkpoint"]["latest"]["resources"]
-        if r["type"] != "pulumi:pulumi:Stack"  # the engine's own root, not a planned resource
-    }
+    plan = ok(cloud.dcops("plan", NAME, "-o", "json"))
+    planned, created = planned_and_created(cloud.site, plan, NAME, ("openstack",))
     assert len(created) == 44
     assert planned == created
 
@@ -621,36 +609,6 @@ def test_a_second_run_is_refused_naming_the_holder_and_ctrl_c_unlocks(cloud: Lab
         )
     )
     assert "updated" not in again
-
-
-def leftovers(conn: Any, name: str, project_id: str) -> list[str]:
-    """Anything in the cloud that still belongs to a tenancy (by project or by name)."""
-
-    def mine(item: Any) -> bool:
-        owner = getattr(item, "project_id", None) or getattr(item, "tenant_id", None)
-        return owner == project_id or str(getattr(item, "name", "") or "").startswith(name)
-
-    found = [f"project {p.name}" for p in conn.identity.projects() if p.id == project_id]
-    listings = {
-        "network": conn.network.networks(),
-        "subnet": conn.network.subnets(),
-        "router": conn.network.routers(),
-        "port": conn.network.ports(),
-        "security group": conn.network.security_groups(),
-        "floating IP": conn.network.ips(),
-        "IKE policy": conn.network.vpn_ike_policies(),
-        "IPsec policy": conn.network.vpn_ipsec_policies(),
-        "VPN service": conn.network.vpn_services(),
-        "endpoint group": conn.network.vpn_endpoint_groups(),
-        "site connection": conn.network.vpn_ipsec_site_connections(),
-        "server": conn.compute.servers(all_projects=True),
-        "server group": conn.compute.server_groups(all_projects=True),
-        "keypair": conn.compute.keypairs(),
-        "load balancer": conn.load_balancer.load_balancers(),
-    }
-    for kind, items in listings.items():
-        found.extend(f"{kind} {getattr(i, 'name', '')} ({i.id})" for i in items if mine(i))
-    return found
 
 
 def test_destroy_of_the_faults_stack_leaves_nothing(cloud: LabCloud) -> None:

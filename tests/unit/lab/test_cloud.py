@@ -35,7 +35,7 @@ def parse(text: str) -> configparser.RawConfigParser:
 def test_ports_follow_the_base_and_are_all_different(layout: CloudLayout) -> None:
     ports = [s.port(layout) for s in services(layout) if s.port(layout)]
     assert layout.port("keystone") == 31000
-    assert len(set(ports)) == len(ports) == 6
+    assert len(set(ports)) == len(ports) == 7
     assert layout.auth_url == "http://127.0.0.1:31000/v3"
 
 
@@ -178,3 +178,26 @@ def test_the_octavia_vip_driver_is_found_by_its_entry_point(tmp_path: Path) -> N
     ).stdout
     assert "dcops_lab_octavia:LabVipNetworkDriver" in out
     compile((tmp_path / "dcops_lab_octavia.py").read_text(), "dcops_lab_octavia.py", "exec")
+
+
+def test_cinder_keeps_no_data_and_takes_novas_service_token(layout: CloudLayout) -> None:
+    volume = parse(configs.render(configs.cinder(layout, SECRETS, "cinder-volume")))
+    backend = volume["DEFAULT"]["enabled_backends"]
+    assert volume[backend]["volume_driver"] == configs.FAKE_VOLUME_DRIVER
+    assert volume["DEFAULT"]["osapi_volume_listen_port"] == str(layout.port("cinder"))
+    assert volume["keystone_authtoken"]["service_token_roles"] == "admin"
+    assert volume["database"]["connection"].endswith("/cinder?charset=utf8")
+    # Without a service token from Nova's compute, Cinder refuses to delete an attachment.
+    compute = parse(configs.render(configs.nova(layout, SECRETS, "nova-compute-lab-compute-1")))
+    assert compute["service_user"]["send_service_user_token"] == "true"
+    assert compute["cinder"]["auth_url"] == layout.auth_url
+    catalog = configs.catalog(layout)
+    assert f"volumev3.publicURL = {layout.url('cinder')}/v3/$(project_id)s" in catalog
+
+
+def test_the_volume_service_runs_from_python3_cinder(layout: CloudLayout) -> None:
+    names = {s.name: s for s in services(layout)}
+    assert {"cinder-api", "cinder-scheduler", "cinder-volume"} <= set(names)
+    volume = names["cinder-volume"]
+    assert volume.argv[0] == "/usr/bin/python3" and "cinder.cmd.volume" in volume.argv[2]
+    assert volume.port(layout) is None and names["cinder-api"].port(layout) == 31010
