@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -106,23 +107,27 @@ def _generate_room(inventory: Path) -> None:
 
 
 class StandIns:
-    """Prometheus' query API and Alertmanager's alerts API, answered from memory."""
+    """Prometheus' query API, Alertmanager's alerts API and the exporter's /metrics, answered
+    from memory."""
 
     def __init__(self, devices: list[dict[str, Any]]) -> None:
         self.devices = devices
-        self.servers = [self._serve(self._prometheus), self._serve(self._alertmanager)]
+        self.servers = [self._serve(self._prometheus), self._serve(self._alertmanager),
+                        self._serve(self._exporter)]  # fmt: skip
 
     @property
-    def ports(self) -> tuple[int, int]:
-        """Prometheus' and Alertmanager's ports."""
-        return self.servers[0].server_address[1], self.servers[1].server_address[1]
+    def ports(self) -> tuple[int, int, int]:
+        """Prometheus', Alertmanager's and the exporter's ports."""
+        return tuple(s.server_address[1] for s in self.servers)  # type: ignore[return-value]
 
     def _serve(self, answer: Any) -> ThreadingHTTPServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                body = json.dumps(answer(self.path)).encode()
+                found = answer(self.path)
+                text = isinstance(found, str)
+                body = found.encode() if text else json.dumps(found).encode()
                 self.send_response(200)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", "text/plain" if text else "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -149,6 +154,22 @@ class StandIns:
                        "value": [now, str(value)]} for d in self.devices]  # fmt: skip
         return {"status": "success", "data": {"resultType": "vector", "result": result}}
 
+    def _exporter(self, path: str) -> str:
+        """The exporter's /metrics: every device's series (asked with ?after=N, it answers at
+        once, as after a poll; the console then reads it at its own pace)."""
+        now = time.time()
+        lines = []
+        for d in self.devices:
+            labels = f'site="gdc",room="r301",rack="{d.get("rack", "")}",device="{d["name"]}"'
+            lines.append(f"dcops_dcim_device_up{{{labels}}} 1")
+            lines.append(f"dcops_dcim_device_last_success_timestamp_seconds{{{labels}}} {now}")
+            if d["kind"] == "env-sensor":
+                lines.append(f"dcops_dcim_env_temperature_celsius{{{labels}}} 23.4")
+                lines.append(f"dcops_dcim_env_humidity_ratio{{{labels}}} 0.45")
+            elif d["kind"] == "pdu":
+                lines.append(f"dcops_dcim_pdu_power_watts{{{labels}}} 5200")
+        return "\n".join(lines) + "\n"
+
     def _alertmanager(self, path: str) -> list[dict[str, Any]]:
         if "silences" in path:
             return []
@@ -168,10 +189,11 @@ class StandIns:
             server.server_close()
 
 
-def _point_monitors(site: Path, prometheus: int, alertmanager: int) -> None:
+def _point_monitors(site: Path, prometheus: int, alertmanager: int, exporter: int) -> None:
     text = (site / "dcops.toml").read_text(encoding="utf-8")
     text = text.replace("prometheus_port = 9090", f"prometheus_port = {prometheus}")
     text = text.replace("alertmanager_port = 9093", f"alertmanager_port = {alertmanager}")
+    text = text.replace('exporters = ["127.0.0.1:9810"]', f'exporters = ["127.0.0.1:{exporter}"]')
     (site / "dcops.toml").write_text(text, encoding="utf-8")
 
 
@@ -304,7 +326,8 @@ def _paint_ms(server: Server, idle: float, path: str = "/console/room") -> dict[
 
 
 async def _viewers(server: Server) -> dict[str, float]:
-    """VIEWERS wall screens polling the live part every POLL_SECONDS: the server's CPU."""
+    """VIEWERS wall screens keeping their live part current for VIEW_SECONDS: the server's CPU
+    (and how long each request took, which includes the time the server held it)."""
     trust = ssl.create_default_context(cafile=str(server.ca))
     limits = httpx.Limits(max_connections=VIEWERS, max_keepalive_connections=VIEWERS)
     cookies = {"dcops_session": server.cookie}
@@ -316,12 +339,20 @@ async def _viewers(server: Server) -> dict[str, float]:
         async def screen(i: int) -> None:
             nonlocal failures
             await asyncio.sleep(POLL_SECONDS * i / VIEWERS)  # screens are not in step
-            for _ in range(VIEW_SECONDS // POLL_SECONDS):
+            # as the page does: ask for a room newer than the one shown; the server holds the
+            # request until it has built one (each exporter read, at least every 3 s)
+            shown = ""
+            end = time.perf_counter() + VIEW_SECONDS
+            while time.perf_counter() < end:
                 started = time.perf_counter()
-                reply = await client.get("/console/room/live?wall=true")
+                after = f"&after={shown}" if shown else ""
+                reply = await client.get(f"/console/room/live?wall=true{after}")
                 times.append(time.perf_counter() - started)
                 failures += reply.status_code != 200
-                await asyncio.sleep(max(0.0, POLL_SECONDS - (time.perf_counter() - started)))
+                found = re.search(r'data-version="(\d+)"', reply.text)
+                shown = found[1] if found else ""
+                if reply.status_code != 200:
+                    await asyncio.sleep(POLL_SECONDS)
 
         cpu, wall = server.cpu_seconds(), time.perf_counter()
         await asyncio.gather(*(screen(i) for i in range(VIEWERS)))

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from dcops.core.documents import Document, read_toml, read_yaml
 from dcops.core.duties import check_duties
 from dcops.core.errors import InputError, InvalidInput, Problem
+from dcops.core.floor_plan import check_floor_plans, check_placed_devices
 from dcops.core.hosts import HostInventory, load_hosts
 from dcops.core.monitoring import check_monitors
 from dcops.core.paths import SITE_FILE, SitePaths, find_site_file, system_folder
@@ -55,6 +56,9 @@ def load_site(explicit: str | Path | None = None, start: Path | None = None) -> 
         problems.extend(check_config(config.model, config.doc))
     if rooms:
         problems.extend(check_rooms(room_list, rooms.doc))
+        problems.extend(check_floor_plans(room_list, rooms.doc))
+    if rooms and devices:
+        problems.extend(check_placed_devices(room_list, device_list, rooms.doc))
     if devices and (rooms or rooms_ok):
         problems.extend(check_devices(device_list, room_list, devices.doc))
     if devices:

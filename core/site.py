@@ -339,24 +339,102 @@ class Rack(Strict):
     power_kw: float = Field(gt=0)
 
 
+# The floor plan counts in tiles of the raised floor, a rack's width each (x eastwards from the
+# room's west wall, y southwards from its north wall). The bounds keep a hostile file small.
+PLAN_TILES = 200  # the widest and deepest room, in tiles
+PLAN_ITEMS = 256  # the most equipment, doors, fire zones or leak ropes of one kind in a room
+ROPE_POINTS = 32  # the most corners of one leak rope
+PLACED_KINDS = ("ups", "crac", "pdu", "ats")  # free-standing equipment drawn on the plan
+Tile = Annotated[int, Field(ge=0, lt=PLAN_TILES)]
+Span = Annotated[int, Field(ge=1, le=PLAN_TILES)]
+ZoneCode = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,15}$")]
+
+
 class Row(Strict):
-    """A row of racks (one cold aisle side)."""
+    """A row of racks (one cold aisle side); its racks stand side by side eastwards from x, y."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9\-]{0,31}$")
+    x: Tile | None = None
+    y: Tile | None = None
     racks: list[Rack]
 
 
+class Point(Strict):
+    """A tile of the floor plan."""
+
+    x: Tile
+    y: Tile
+
+
+class Placement(Strict):
+    """A free-standing device (UPS, CRAC, floor PDU, ATS) on the floor plan: its tiles."""
+
+    device: Name
+    x: Tile
+    y: Tile
+    width: Span = 1
+    depth: Span = 1
+
+
+class DoorPlacement(Strict):
+    """A door in the room's wall, by its access controller and the door's number there."""
+
+    device: Name
+    door: ZoneCode
+    x: Tile
+    y: Tile
+
+
+class FireZonePlacement(Strict):
+    """The floor area a fire panel's zone covers."""
+
+    device: Name
+    zone: ZoneCode
+    x: Tile
+    y: Tile
+    width: Span = 1
+    depth: Span = 1
+
+
+class LeakRopePlacement(Strict):
+    """Where a leak detector's rope runs: corner to corner, each stretch straight along x or y."""
+
+    device: Name
+    zone: ZoneCode
+    path: list[Point] = Field(min_length=2, max_length=ROPE_POINTS)
+
+
 class Room(Strict):
-    """A machine room (机房) with its rows."""
+    """A machine room (机房) with its rows and, when it has a size, what stands where."""
 
     name: Name
     title: str
     floor: int = 1
-    rows: list[Row]
+    width: Span | None = None
+    depth: Span | None = None
+    rows: list[Row] = Field(max_length=PLAN_TILES)
+    equipment: list[Placement] = Field(default=[], max_length=PLAN_ITEMS)
+    doors: list[DoorPlacement] = Field(default=[], max_length=PLAN_ITEMS)
+    fire_zones: list[FireZonePlacement] = Field(default=[], max_length=PLAN_ITEMS)
+    leak_ropes: list[LeakRopePlacement] = Field(default=[], max_length=PLAN_ITEMS)
 
     def racks(self) -> list[tuple[Row, Rack]]:
         """Every rack of the room with its row."""
         return [(row, rack) for row in self.rows for rack in row.racks]
+
+    def row_origin(self, index: int) -> tuple[int, int]:
+        """Where row `index` starts: as placed, or (for a room without a size) every other line."""
+        row = self.rows[index]
+        if row.x is not None and row.y is not None:
+            return row.x, row.y
+        return 0, 2 * index
+
+    def size(self) -> tuple[int, int]:
+        """The plan's width and depth in tiles: as given, or just enough for the rows."""
+        if self.width is not None and self.depth is not None:
+            return self.width, self.depth
+        widest = max((len(row.racks) for row in self.rows), default=1)
+        return max(1, widest), max(1, 2 * len(self.rows) - 1)
 
 
 class RoomsFile(Strict):

@@ -20,6 +20,11 @@ _INDEX = b"""<html><head><title>dcops DCIM exporter</title></head><body>
 
 
 MAX_HEADER_BYTES = 64 * 1024  # all header lines together; one line is bounded by the reader
+# /metrics?after=N answers once the poller's count of finished device polls (sent in the header
+# POLLS_HEADER) is no longer N, or after MAX_WAIT s: a reader is told of each poll at once
+# instead of finding it at its next scrape.
+POLLS_HEADER = "X-Dcops-Polls"
+MAX_WAIT = 60.0
 
 
 class _Refused(Exception):
@@ -96,7 +101,10 @@ class Exporter:
         except (TimeoutError, ConnectionError, UnicodeDecodeError):
             writer.close()
             return
-        head = f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        head = (
+            f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
+            f"{POLLS_HEADER}: {self.poller.polls}\r\nConnection: close\r\n\r\n"
+        )
         with contextlib.suppress(ConnectionError):
             writer.write(head.encode() + body)
             await writer.drain()
@@ -110,6 +118,15 @@ class Exporter:
             return "405 Method Not Allowed", "text/plain", b"only GET\n"
         url = urlsplit(parts[1])
         if url.path == "/metrics":
+            query = parse_qs(url.query)
+            if "after" in query:
+                try:
+                    after = int(query["after"][-1])
+                    wait = min(MAX_WAIT, float(query.get("wait", [str(MAX_WAIT)])[-1]))
+                except ValueError:
+                    message = "after must be a whole number of polls and wait seconds\n"
+                    return "400 Bad Request", "text/plain", message.encode()
+                await self.poller.next_poll(after, max(0.0, wait))
             return "200 OK", CONTENT_TYPE, render(self.poller, self.site, self.version)
         if url.path == "/probe":
             return await self._probe(parse_qs(url.query))

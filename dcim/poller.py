@@ -72,6 +72,8 @@ class Poller:
         self.clock = clock
         self.simulated = simulated  # the targets are `dcops dcim simulate`'s devices, not the room
         self.states = {t.name: DeviceState(t) for t in targets}
+        self.polls = 0  # device polls finished so far: what /metrics?after=N waits to pass
+        self._polled: asyncio.Event | None = None
         self._budget = asyncio.Semaphore(concurrency)
         self._snmp: dict[str, SnmpClient] = {}
         self._modbus: dict[str, ModbusTcpClient] = {}
@@ -175,7 +177,21 @@ class Poller:
                 self._fail(state, "other", f"{type(exc).__name__}: {exc}")
             state.duration = time.monotonic() - started
             state.polled = True
+        self.polls += 1
+        if self._polled is not None:
+            self._polled.set()
+            self._polled = None
         return state
+
+    async def next_poll(self, after: int, wait: float) -> None:
+        """Return once the count of finished device polls is no longer `after` (another poll
+        ended, or the count is from an earlier run of the exporter), or after `wait` seconds."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(wait):
+                while self.polls == after:
+                    if self._polled is None:
+                        self._polled = asyncio.Event()
+                    await self._polled.wait()
 
     def _record(self, state: DeviceState, decoded: Decoded) -> None:
         now = self.clock()

@@ -129,12 +129,14 @@ def create_app(site: Site, clock: Clock | None = None, *, https: bool = True) ->
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         deliverer.start()
         app.state.floor_cache.keep()
+        app.state.room_feed.start()
         judges = _policy_judges()
         if judges is not None:
             judges.open_judges()
         yield
         if judges is not None:
             judges.close_judges()
+        app.state.room_feed.stop()
         app.state.floor_cache.stop()
         deliverer.stop()
 
@@ -211,9 +213,15 @@ def _add_console(app: FastAPI) -> None:
     from starlette.staticfiles import StaticFiles
 
     from dcops.server import console_audit, console_ops, console_requests, console_room
+    from dcops.server.room_feed import RoomFeed
+    from dcops.server.room_view import SERIES
 
     app.state.pending_logins = {}
-    app.state.floor_cache = console_room.FloorCache(console_room.reader(app.state.dcops.site))
+    site = app.state.dcops.site
+    feed = RoomFeed(site.name, list(site.config.monitors.exporters), set(SERIES.values()))
+    app.state.room_feed = feed
+    app.state.floor_cache = console_room.FloorCache(console_room.reader(site, feed))
+    feed.on_change = app.state.floor_cache.wake
     for module in (console, console_room, console_requests, console_audit, console_ops):
         app.include_router(module.router)
     static = files("dcops.server") / "static"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -16,19 +19,31 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from dcops.core.errors import InputError, OperationFailed
 from dcops.server import site_api
 from dcops.server.console import field, parsed, render, site_time, submitted, viewer
-from dcops.server.room_view import DEVICE_LISTS, VIEWS, Floor, floor, read_series, shift_log
+from dcops.server.context import context
+from dcops.server.room_feed import RoomFeed
+from dcops.server.room_view import (
+    DEVICE_LISTS,
+    VIEWS,
+    Floor,
+    floor,
+    readings_by_series,
+    shift_log,
+)
 
 if TYPE_CHECKING:
     from dcops.core.site import Site
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 ROLES = site_api.ALERT_ROLES
-FRESH_SECONDS = 1.0  # many wall screens share one reading of Prometheus and Alertmanager
+FRESH_SECONDS = 1.0  # many wall screens share one reading of Alertmanager
 SHARED_SECONDS = 5.0  # the oldest reading a page may open with (its live part follows at once)
-# With nobody watching, the server still reads the room this often, so that the first viewer
-# in a while opens the page at once instead of waiting for Prometheus and Alertmanager.
+# The server builds the room again whenever an exporter finishes a poll, and at least this
+# often (for alerts and acknowledgements), so that no page waits for a reading.
 KEEP_SECONDS = 3.0
-POLL_SECONDS = 2
+POLL_SECONDS = 2  # a page retries this long after it lost the server
+# A page's request for its live part is held until the room has been built again, at most this
+# long: the page learns of a change as soon as the server does, without asking every second.
+LIVE_WAIT_SECONDS = 20.0
 
 
 class FloorCache:
@@ -50,7 +65,9 @@ class FloorCache:
         self.walls: dict[str, tuple[float, bytes]] = {}
         self.refreshing = False
         self.stopping = threading.Event()
+        self.woken = threading.Event()  # an exporter finished a poll: build the room now
         self.keeper: threading.Thread | None = None
+        self.version = 0  # counts the floors built; a page asks for one newer than it has
 
     def get(self) -> Floor:
         """A floor no older than FRESH_SECONDS, read now if the held one is older."""
@@ -81,22 +98,40 @@ class FloorCache:
     def stop(self) -> None:
         """Stop the background reading and wait for the one in progress."""
         self.stopping.set()
+        self.woken.set()
         if self.keeper is not None:
             self.keeper.join(timeout=30)
             self.keeper = None
 
+    def wake(self) -> None:
+        """Build the room again now (an exporter has new readings)."""
+        self.woken.set()
+
+    async def changed(self, version: int, wait: float) -> None:
+        """Return once a floor other than `version` is held, or after `wait` seconds."""
+        deadline = time.monotonic() + wait
+        while self.version == version and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+
     def _keep(self) -> None:
         wait = 0.0
-        while not self.stopping.wait(wait):
+        while not self.stopping.is_set():
+            self.woken.wait(wait)
+            if self.stopping.is_set():
+                break
             wait = self._keep_once()
+            if self.woken.is_set():  # woken while a page's own reading runs: look again shortly
+                self.stopping.wait(0.05)
 
     def _keep_once(self) -> float:
-        """Read now if the held reading is old enough; the seconds until the next look."""
+        """Read now if woken or the held reading is old enough; the seconds until the next look."""
         with self.lock:
             age = self.clock() - self.built
-            if self.refreshing or age < self.keep_every:
+            woken = self.woken.is_set()
+            if self.refreshing or (age < self.keep_every and not woken):
                 return max(0.05, min(self.keep_every, self.keep_every - age))
             self.refreshing = True
+            self.woken.clear()
         self._refresh()  # viewers polling keep it fresh themselves; this reads only when idle
         return self.keep_every
 
@@ -116,6 +151,8 @@ class FloorCache:
             self.refreshing = False
 
     def _hold(self, built: Floor) -> None:
+        self.version += 1
+        built.version = self.version
         self.floor = built
         self.built = self.clock()
         self.walls.clear()
@@ -134,12 +171,13 @@ class FloorCache:
         return page
 
 
-def reader(site: Site) -> Callable[[], Floor]:
-    """What the cache calls to read the room: Prometheus and Alertmanager, at the same time."""
-    return lambda: _build(site)
+def reader(site: Site, feed: RoomFeed) -> Callable[[], Floor]:
+    """What the cache calls to build the room: the exporters' latest readings, which the feed
+    holds, with the alerts and acknowledgements of Alertmanager and whether Prometheus is up."""
+    return lambda: _build(site, feed)
 
 
-def _build(site: Site) -> Floor:
+def _build(site: Site, feed: RoomFeed) -> Floor:
     from dcops.monitors.alertmanager_api import active_alerts
     from dcops.monitors.alertmanager_members import ask_in_turn
     from dcops.monitors.layout import layout_of
@@ -147,10 +185,11 @@ def _build(site: Site) -> Floor:
     read_at = time.time()
     members = site.config.monitors.alertmanager_members(site.paths.state)
     with ThreadPoolExecutor(max_workers=3) as pool:
-        series = pool.submit(read_series, site)
         active = pool.submit(ask_in_turn, members, active_alerts)
         acks = pool.submit(_acknowledgements, site)
-        values, targets, problems = series.result()
+        ready = pool.submit(_prometheus_problem, site)
+        values, targets, reasons = readings_by_series(feed.current())
+        problems = [p for p in [ready.result()] if p]
         alerts: list[dict[str, Any]] = []
         acknowledged: list[dict[str, Any]] = []
         try:
@@ -158,10 +197,28 @@ def _build(site: Site) -> Floor:
             acknowledged = acks.result()
         except OperationFailed as exc:
             problems.append(f"告警服务不可用 / the active alerts are unavailable: {exc}")
-    built = floor(site, values, targets, alerts, acknowledged, problems)
+    built = floor(site, values, targets, alerts, acknowledged, problems, reasons=tuple(reasons))
     built.shift_log = shift_log(layout_of(site).alert_log)
     built.read_at = read_at
     return built
+
+
+def _prometheus_problem(site: Site) -> str:
+    """Why Prometheus, which turns readings into alerts, cannot be reached; empty when it can."""
+    url = site.config.monitors.prometheus_url
+    try:
+        with urllib.request.urlopen(f"{url}/-/ready", timeout=3) as reply:
+            reply.read(1024)
+        return ""
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        reason: object = f"HTTP {exc.code}"
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+    return (
+        f"告警评估不可用 / Prometheus at {url} cannot be reached ({reason}): the readings "
+        "below are current, but new alerts will not appear"
+    )
 
 
 def _acknowledgements(site: Site) -> list[dict[str, Any]]:
@@ -218,16 +275,26 @@ def room(request: Request, view: str = "temperature", devices: str = "problems")
 
 
 @router.get("/room/live")
-def room_live(
-    request: Request, view: str = "temperature", wall: bool = False, devices: str = "problems"
+async def room_live(
+    request: Request,
+    view: str = "temperature",
+    wall: bool = False,
+    devices: str = "problems",
+    after: int | None = None,
 ) -> Response:
-    """The live part of the room page, fetched every few seconds by the page itself."""
-    who = viewer(request, *ROLES, action="GET /console/room/live")
+    """The live part of the room page; with `after` (the version the page shows) it is sent
+    once the server holds a newer floor, or after LIVE_WAIT_SECONDS, so the page asks again at
+    once and sees each change as soon as the server has it."""
+    who = await run_in_threadpool(viewer, request, *ROLES, action="GET /console/room/live")
+    view, devices = _view(view), _devices(devices)
+    cache = _cache(request)
+    if after is not None:
+        await cache.changed(after, LIVE_WAIT_SECONDS)
     if wall:
-        return _cache(request).wall(request, _view(view))
-    shown = _cache(request).get()
-    return render(request, "room_live.html", who=who, floor=shown, view=_view(view), wall=wall,
-                  devices=_devices(devices), updated=site_time(request, shown.read_at))  # fmt: skip
+        return await run_in_threadpool(cache.wall, request, view)
+    shown = await run_in_threadpool(cache.get)
+    return render(request, "room_live.html", who=who, floor=shown, view=view, wall=wall,
+                  devices=devices, updated=site_time(request, shown.read_at))  # fmt: skip
 
 
 @router.get("/wall")
@@ -238,6 +305,39 @@ def wall(request: Request, view: str = "temperature") -> Response:
     return render(request, "wall.html", who=who, floor=shown, view=_view(view), wall=True,
                   devices="problems", poll=POLL_SECONDS,
                   updated=site_time(request, shown.read_at))  # fmt: skip
+
+
+@router.get("/room/plan.css")
+def plan_css(request: Request) -> Response:
+    """Where each rack and placed item of the floor plans stands, as places in a CSS grid (the
+    pages' content policy allows no inline styles, so the places come as a stylesheet)."""
+    viewer(request, *ROLES, action="GET /console/room/plan.css")
+    text = plan_places(context(request).site)
+    return Response(text, media_type="text/css", headers={"Cache-Control": "private, max-age=60"})
+
+
+def plan_places(site: Site) -> str:
+    """The stylesheet: each room's grid of tiles, and one rule per distinct place on it."""
+    rules = []
+    places: set[tuple[int, int, int, int]] = set()
+    for room in site.rooms:
+        width, depth = room.size()
+        rules.append(f"#plan-{room.name} {{ grid-template-columns: repeat({width}, "
+                     f"minmax(3.6em, 1fr)); grid-template-rows: repeat({depth}, "
+                     "minmax(1.4em, auto)); }")  # fmt: skip
+        for j, row in enumerate(room.rows):
+            x, y = room.row_origin(j)
+            places.update((x + k, y, 1, 1) for k in range(len(row.racks)))
+        places.update((e.x, e.y, e.width, e.depth) for e in room.equipment)
+        places.update((z.x, z.y, z.width, z.depth) for z in room.fire_zones)
+        places.update((door.x, door.y, 1, 1) for door in room.doors)
+        for rope in room.leak_ropes:
+            for a, b in zip(rope.path, rope.path[1:], strict=False):
+                places.add((min(a.x, b.x), min(a.y, b.y), abs(a.x - b.x) + 1, abs(a.y - b.y) + 1))
+    for x, y, w, d in sorted(places):
+        rules.append(f'.plan > [data-at="{x}-{y}-{w}-{d}"] {{ grid-area: {y + 1} / {x + 1} / '
+                     f"span {d} / span {w}; }}")  # fmt: skip
+    return "\n".join(rules) + "\n"
 
 
 @router.post("/alerts/acknowledge")

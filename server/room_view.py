@@ -1,27 +1,26 @@
 """The room as the facility page draws it: racks in place with their readings, devices, alerts.
 
-Readings come from Prometheus (the same series the alert rules read) and alerts from
-Alertmanager; when either cannot be reached, or the exporter's data has gone stale, the view
-says so plainly instead of showing old numbers as if they were current.
+Readings come straight from the DCIM exporters (room_feed: the same series the alert rules
+read, as soon as each poll ends) and alerts from Alertmanager; when either cannot be reached, or
+the exporter's data has gone stale, the view says so plainly instead of showing old numbers as
+if they were current.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dcops.core.durations import duration_seconds
-from dcops.core.errors import OperationFailed
 from dcops.core.site import INLET_CRITICAL_MARGIN, device_limits
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from dcops.core.site import Device, Room, Site
-    from dcops.monitors.prometheus_api import Sample
+    from dcops.server.room_feed import ExporterReading
 
 VIEWS = ("temperature", "power", "humidity")
 DEVICE_LISTS = ("problems", "all")  # devices=problems lists what needs a look, all lists every one
@@ -31,7 +30,16 @@ SERIES = {
     "power": "dcops_dcim_pdu_power_watts",
     "up": "dcops_dcim_device_up",
     "success": "dcops_dcim_device_last_success_timestamp_seconds",
+    "supply": "dcops_dcim_crac_supply_air_temperature_celsius",
+    "return": "dcops_dcim_crac_return_air_temperature_celsius",
+    "source": "dcops_dcim_ups_output_source_code",
+    "charge": "dcops_dcim_ups_battery_charge_ratio",
+    "door": "dcops_dcim_door_state_code",
+    "zone": "dcops_dcim_fire_zone_state_code",
+    "leak": "dcops_dcim_leak_detected",
 }
+# Series with one value per door or zone of a device: keyed "device/number" by this label.
+PER_PART = {"door": "door", "zone": "zone", "leak": "zone"}
 KIND_TITLES = {
     "ups": "UPS 不间断电源",
     "crac": "精密空调 CRAC",
@@ -51,6 +59,9 @@ class RackCell:
     row: str
     name: str
     design_kw: float
+    x: int = 0
+    y: int = 0
+    pdu: str = ""  # the status of the rack's PDU: up, down, unknown, or empty without one
     inlet: float | None = None
     humidity: float | None = None
     power_kw: float | None = None
@@ -85,6 +96,28 @@ class Equipment:
 
 
 @dataclass
+class Placed:
+    """Something drawn on the floor plan besides racks: a CRAC, UPS, floor PDU or ATS, a door, a
+    fire zone, or one straight stretch of a leak rope, with its state and what it reads."""
+
+    kind: str  # crac, ups, pdu, ats, door, fire-zone, leak-rope
+    name: str  # the device, or device/number for a door, zone or rope
+    x: int
+    y: int
+    width: int
+    depth: int
+    state: str  # ok, warn, alarm or none (not read): the colour it is drawn in
+    text: str  # its reading in words, 中文 first
+    alert: str = ""
+    label: bool = True  # a rope's later stretches carry no words
+
+    @property
+    def key(self) -> str:
+        """The element id's part that tells this item apart in its room."""
+        return f"{self.kind}-{self.name.replace('/', '-')}-{self.x}-{self.y}"
+
+
+@dataclass
 class RoomView:
     """One machine room: rows of racks, and the devices that stand outside the racks."""
 
@@ -92,6 +125,13 @@ class RoomView:
     title: str
     rows: list[tuple[str, list[RackCell]]]
     equipment: list[Equipment]
+    width: int = 1
+    depth: int = 1
+    placed: list[Placed] = field(default_factory=list)
+
+    def drawn(self, *kinds: str) -> list[Placed]:
+        """The placed items of these kinds."""
+        return [p for p in self.placed if p.kind in kinds]
 
     def listed(self, every: bool) -> list[Equipment]:
         """The devices a page lists: all of them, or those outside the racks and those in a rack
@@ -118,7 +158,8 @@ class Floor:
     banners: list[str] = field(default_factory=list)
     newest_poll: float | None = None
     shift_log: list[dict[str, str]] = field(default_factory=list)
-    read_at: float = 0.0  # when Prometheus and Alertmanager were read (Unix time)
+    read_at: float = 0.0  # when the room was built from the exporters and Alertmanager (Unix time)
+    version: int = 0  # which floor of the server's this is (pages ask for a newer one)
 
     @property
     def worst(self) -> str:
@@ -145,34 +186,25 @@ def inlet_level(device: Device | None, celsius: float | None) -> str:
     return "cold" if celsius < low else "ok"
 
 
-def _by_device(samples: list[Sample]) -> dict[str, float]:
-    return {s.labels.get("device", ""): s.value for s in samples}
-
-
-def read_series(site: Site) -> tuple[dict[str, dict[str, float]], dict[str, float], list[str]]:
-    """Each series by device, each exporter target's up value, and what could not be read."""
-    from dcops.monitors.prometheus_api import instant
-    from dcops.monitors.prometheus_config import DCIM_JOB
-
-    url = site.config.monitors.prometheus_url
-    where = f'{{site="{site.name}"}}'
-    # Of the poll timestamps only the newest is shown: Prometheus sends one sample, not one a device.
-    queries = [
-        f"max({name}{where})" if key == "success" else name + where for key, name in SERIES.items()
-    ] + [f'up{{job="{DCIM_JOB}"}}']
-    try:
-        # one round trip's wait instead of one per series: the page waits for the slowest only
-        with ThreadPoolExecutor(max_workers=len(queries)) as pool:
-            answers = list(pool.map(lambda expr: instant(url, expr), queries))
-        values = {key: _by_device(found) for key, found in zip(SERIES, answers, strict=False)}
-        targets = {s.labels.get("instance", "?"): s.value for s in answers[-1]}
-    except OperationFailed as exc:
-        return (
-            {key: {} for key in SERIES},
-            {},
-            [f"监控数据不可用 / the room's readings are unavailable: {exc}"],
-        )
-    return values, targets, []
+def readings_by_series(
+    readings: list[ExporterReading],
+) -> tuple[dict[str, dict[str, float]], dict[str, float], list[str]]:
+    """Each series by device (or device/number), each exporter's up value, and why the down
+    ones could not be read, from the exporters' latest answers (a dead one shows no values)."""
+    key_of = {metric: key for key, metric in SERIES.items()}
+    values: dict[str, dict[str, float]] = {key: {} for key in SERIES}
+    targets = {}
+    for reading in readings:
+        if reading.read_at == 0:
+            continue  # not read yet (the server has just started)
+        targets[reading.address] = 1.0 if reading.up else 0.0
+        for metric, labels, value in reading.samples:
+            key = key_of[metric]
+            device = labels.get("device", "")
+            part = PER_PART.get(key)
+            values[key][f"{device}/{labels.get(part, '')}" if part else device] = value
+    reasons = [f"{r.address}: {r.error}" for r in readings if r.error][:5]
+    return values, targets, reasons
 
 
 def floor(
@@ -183,15 +215,17 @@ def floor(
     acknowledged: list[dict[str, Any]],
     problems: list[str],
     now: float | None = None,
+    reasons: tuple[str, ...] = (),
 ) -> Floor:
     """The floor plan of every room with the readings, alerts and data problems filled in."""
     now = time.time() if now is None else now
     banners = list(problems)
     down = sorted(t for t, up in targets.items() if up < 1)
     if down:
-        banners.append(f"采集器离线 / the exporter is down: {', '.join(down)[:300]}")
+        why = f" ({'; '.join(reasons)[:300]})" if reasons else ""
+        banners.append(f"采集器离线 / the exporter is down: {', '.join(down)[:300]}{why}")
     elif not problems and not targets:
-        banners.append("没有采集器 / no exporter is scraped: the readings are not being collected")
+        banners.append("没有采集器数据 / no exporter has been read: the readings are not collected")
     newest = max(values["success"].values(), default=None)
     limit = 3 * duration_seconds(site.config.monitors.scrape_interval) + 10
     if newest is not None and now - newest > limit:
@@ -221,11 +255,14 @@ def _room(
         if device.rack:
             in_rack.setdefault(device.rack, []).append(device)
     rows = []
-    for row in room.rows:
+    for j, row in enumerate(room.rows):
+        x, y = room.row_origin(j)
         cells = [
             _cell(row.name, rack.name, rack.power_kw, in_rack.get(rack.name, []), values, worst)
             for rack in row.racks
         ]
+        for k, cell in enumerate(cells):
+            cell.x, cell.y = x + k, y
         rows.append((row.name, cells))
     equipment = [
         Equipment(
@@ -239,7 +276,76 @@ def _room(
         )
         for d in devices
     ]
-    return RoomView(room.name, room.title, rows, equipment)
+    width, depth = room.size()
+    by_name = {d.name: d for d in devices}
+    placed = _placed(room, by_name, values, worst)
+    return RoomView(room.name, room.title, rows, equipment, width, depth, placed)
+
+
+def _placed(
+    room: Room, devices: dict[str, Device], values: dict[str, dict[str, float]],
+    worst: dict[str, str],
+) -> list[Placed]:  # fmt: skip
+    found = []
+    for item in room.equipment:
+        device = devices.get(item.device)
+        kind = device.kind if device else "ups"
+        state, text = _equipment_state(kind, item.device, values)
+        found.append(Placed(kind, item.device, item.x, item.y, item.width, item.depth, state,
+                            text, worst.get(item.device, "")))  # fmt: skip
+    for door in room.doors:
+        key = f"{door.device}/{door.door}"
+        state, text = _coded(values.get("door", {}).get(key), DOOR_WORDS)
+        found.append(Placed("door", key, door.x, door.y, 1, 1, state, text,
+                            worst.get(door.device, "")))  # fmt: skip
+    for zone in room.fire_zones:
+        key = f"{zone.device}/{zone.zone}"
+        state, text = _coded(values.get("zone", {}).get(key), ZONE_WORDS)
+        found.append(Placed("fire-zone", key, zone.x, zone.y, zone.width, zone.depth, state,
+                            text, worst.get(zone.device, "")))  # fmt: skip
+    for rope in room.leak_ropes:
+        key = f"{rope.device}/{rope.zone}"
+        state, text = _coded(values.get("leak", {}).get(key), LEAK_WORDS)
+        for n, (a, b) in enumerate(zip(rope.path, rope.path[1:], strict=False)):
+            x, y = min(a.x, b.x), min(a.y, b.y)
+            found.append(Placed("leak-rope", key, x, y, abs(a.x - b.x) + 1, abs(a.y - b.y) + 1,
+                                state, text, worst.get(rope.device, ""), label=n == 0))  # fmt: skip
+    return found
+
+
+# code → (state drawn, words shown), as the exporter's catalogue numbers them
+DOOR_WORDS = {0: ("ok", "关 closed"), 1: ("warn", "开 open"), 2: ("alarm", "强行打开 forced"),
+              3: ("warn", "未关 held open")}  # fmt: skip
+ZONE_WORDS = {0: ("ok", "正常 normal"), 1: ("warn", "预警 pre-alarm"), 2: ("alarm", "火警 ALARM"),
+              3: ("warn", "故障 fault"), 4: ("warn", "隔离 isolated")}  # fmt: skip
+LEAK_WORDS = {0: ("ok", "干 dry"), 1: ("alarm", "漏水 WET")}
+UPS_SOURCE = {3: ("ok", "市电 mains"), 4: ("warn", "旁路 bypass"), 5: ("alarm", "电池 battery")}
+
+
+def _coded(code: float | None, words: dict[int, tuple[str, str]]) -> tuple[str, str]:
+    if code is None or math.isnan(code):
+        return "none", "无读数 no reading"
+    return words.get(int(code), ("warn", f"code {int(code)}"))
+
+
+def _equipment_state(
+    kind: str, device: str, values: dict[str, dict[str, float]]
+) -> tuple[str, str]:
+    up = values.get("up", {}).get(device)
+    if up is None:
+        return "none", "无读数 no reading"
+    if up < 1:
+        return "alarm", "离线 down"
+    if kind == "crac":
+        supply, back = values.get("supply", {}).get(device), values.get("return", {}).get(device)
+        if supply is None or back is None:
+            return "ok", "在线 up"
+        return "ok", f"送风 supply {supply:.1f} °C · 回风 return {back:.1f} °C"
+    if kind == "ups":
+        state, words = _coded(values.get("source", {}).get(device), UPS_SOURCE)
+        charge = values.get("charge", {}).get(device)
+        return state, words + (f" · {charge:.0%}" if charge is not None else "")
+    return "ok", "在线 up"
 
 
 def _cell(
@@ -258,6 +364,8 @@ def _cell(
             cell.level = inlet_level(device, cell.inlet)
         if device.name in values["power"]:
             cell.power_kw = (cell.power_kw or 0) + values["power"][device.name] / 1000
+        if device.kind == "pdu":
+            cell.pdu = _status(values["up"].get(device.name))
         cell.alert = cell.alert or worst.get(device.name, "")
     return cell
 

@@ -101,3 +101,100 @@ def test_an_oversized_request_header_gets_431_and_the_exporter_goes_on() -> None
     assert many_headers.startswith(b"HTTP/1.1 431")
     assert normal.startswith(b"HTTP/1.1 200 OK")
     assert unhandled == []
+
+
+async def _get(port: int, path: str) -> tuple[str, dict[str, str], bytes]:
+    answer = await _ask(port, f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status, *lines = head.decode().split("\r\n")
+    return status, dict(line.split(": ", 1) for line in lines), body
+
+
+async def _waiting_reads() -> dict[str, Any]:
+    server = await asyncio.start_server(_gateway, "127.0.0.1", 0)
+    gateway = server.sockets[0].getsockname()[1]
+    target = loopback_target(
+        "env-a01", gateway, bundled_profile("env-sensor"), unit=HEALTHY, timeout=2.0, retries=0
+    )
+    poller = Poller([target], interval=30)  # one poll now, the next only when asked below
+    exporter = Exporter(poller, "gdc", "test")
+    port = await exporter.start("127.0.0.1", 0)
+    seen: dict[str, Any] = {}
+    try:
+        await poller.poll_all()
+        _, head, _ = await _get(port, "/metrics")
+        seen["polls"] = int(head["X-Dcops-Polls"])
+        held = asyncio.create_task(_get(port, f"/metrics?after={seen['polls']}&wait=30"))
+        await asyncio.sleep(0.5)
+        seen["held before the poll"] = not held.done()
+        await poller.poll_all()
+        _, head, body = await asyncio.wait_for(held, 20)
+        seen["after the poll"] = int(head["X-Dcops-Polls"])
+        seen["body"] = body.decode()
+        # a count from an exporter's earlier life (higher than now) is answered at once
+        _, head, _ = await asyncio.wait_for(_get(port, "/metrics?after=999999&wait=30"), 20)
+        seen["earlier life"] = int(head["X-Dcops-Polls"])
+        seen["bad"] = (await _get(port, "/metrics?after=soon"))[0]
+    finally:
+        await exporter.close()
+        await poller.close()
+        server.close()
+        await server.wait_closed()
+    return seen
+
+
+def test_metrics_after_a_count_waits_for_the_next_poll() -> None:
+    seen = asyncio.run(_waiting_reads())
+    assert seen["held before the poll"], "the exporter answered before another poll finished"
+    assert seen["after the poll"] == seen["polls"] + 1
+    assert "dcops_dcim_env_temperature_celsius{" in seen["body"]
+    assert seen["earlier life"] == seen["polls"] + 1
+    assert seen["bad"] == "HTTP/1.1 400 Bad Request"
+
+
+async def _fed(rounds: int) -> tuple[list[int], int, Any]:
+    from dcops.server.room_feed import RoomFeed
+
+    server = await asyncio.start_server(_gateway, "127.0.0.1", 0)
+    gateway = server.sockets[0].getsockname()[1]
+    target = loopback_target(
+        "env-a01", gateway, bundled_profile("env-sensor"), unit=HEALTHY, timeout=2.0, retries=0
+    )
+    poller = Poller([target], interval=30)
+    exporter = Exporter(poller, "gdc", "test")
+    port = await exporter.start("127.0.0.1", 0)
+    reads: list[int] = []
+    metric = "dcops_dcim_env_temperature_celsius"
+    feed = RoomFeed("gdc", [f"127.0.0.1:{port}"], {metric}, lambda: reads.append(poller.polls))
+    try:
+        await poller.poll_all()
+        feed.start()
+        for _ in range(rounds):
+            await asyncio.sleep(1.0)
+            before = len(reads)
+            await poller.poll_all()
+            for _ in range(200):  # the feed reads again as soon as the poll has ended
+                if len(reads) > before:
+                    break
+                await asyncio.sleep(0.05)
+        await asyncio.to_thread(feed.stop)
+        [reading] = feed.current()
+    finally:
+        await exporter.close()
+        await poller.close()
+        server.close()
+        await server.wait_closed()
+    return reads, poller.polls, reading
+
+
+def test_the_console_feed_reads_each_poll_once_as_it_ends() -> None:
+    reads, polls, reading = asyncio.run(_fed(4))
+    assert reading.up and reading.samples, reading
+    name, labels, value = reading.samples[0]
+    assert (name, labels["device"], value) == (
+        "dcops_dcim_env_temperature_celsius",
+        "env-a01",
+        23.45,
+    )
+    assert set(range(2, polls + 1)) <= set(reads), "a poll was not read when it ended"
+    assert len(reads) <= polls + 2, f"{len(reads)} reads for {polls} polls: the feed did not wait"

@@ -113,8 +113,10 @@ def shoot(page: Page, name: str, folder: Path) -> Path:
 
 
 def pages_fingerprint() -> str:
-    """SHA-256 over the console's templates and static files: what the pages look like."""
+    """SHA-256 over the console's templates and static files and the example room's floor plan:
+    what the pages look like."""
     digest = hashlib.sha256()
+    digest.update((ROOT / "inventory" / "rooms.yml").read_bytes() + b"\0")
     for folder in ("templates", "static"):
         for path in sorted((ROOT / "server" / folder).rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:

@@ -10,6 +10,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -25,6 +26,9 @@ from tests.integration.server.browser import (
     shoot,
 )
 from tests.integration.server.live_server import LiveServer
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 pytestmark = pytest.mark.integration
 
@@ -59,6 +63,44 @@ def _alertmanager(site: Path, what: str) -> list[dict[str, object]]:
     return found
 
 
+# Each kind the plan draws, where inventory/rooms.yml puts it (x, y, width, depth in tiles), and
+# what it reads in the normal scenario.
+PLACED = {
+    '[data-equipment="crac-1"]': ((9, 1, 2, 2), "送风 supply"),
+    '[data-equipment="ups-1"]': ((1, 9, 2, 2), "市电 mains"),
+    '[data-door="door-1/1"]': ((0, 5, 1, 1), "关 closed"),
+    '[data-zone="fire-1/1"]': ((0, 0, 6, 6), "正常 normal"),
+    '[data-rope="leak-1/1"]': ((8, 0, 3, 1), "干 dry"),
+    '[data-rack="A01"]': ((1, 1, 1, 1), "PDU 在线 up"),
+}
+# Read in one step of the page's script: the live part is replaced as each poll ends, and an
+# element read across two steps may have been swapped out in between.
+BOX = """selector => { const r = document.querySelector(selector).getBoundingClientRect();
+  return [r.left, r.top, r.right, r.bottom]; }"""
+AREA = """selector => { const s = getComputedStyle(document.querySelector(selector));
+  return [s.gridColumnStart, s.gridRowStart, s.gridColumnEnd, s.gridRowEnd]; }"""
+
+
+def _drawn_in_place(page: Page) -> None:
+    """Each kind stands on its tiles of the grid, next to its neighbours, and says its state."""
+    for selector, ((x, y, width, depth), words) in PLACED.items():
+        page.locator(selector).first.wait_for(timeout=WITHIN_MS)
+        area = page.evaluate(AREA, selector)
+        assert area == [str(x + 1), str(y + 1), f"span {width}", f"span {depth}"], selector
+        page.locator(selector, has_text=words).first.wait_for(timeout=WITHIN_MS)
+    box = {name: page.evaluate(BOX, sel) for name, sel in (
+        ("crac", PLACED_KEYS[0]), ("a08", '[data-rack="A08"]'), ("a01", '[data-rack="A01"]'),
+        ("door", PLACED_KEYS[2]), ("b01", '[data-rack="B01"]'), ("c01", '[data-rack="C01"]'),
+        ("ups", PLACED_KEYS[1]), ("zone", PLACED_KEYS[3]))}  # fmt: skip
+    assert box["crac"][0] > box["a08"][2] and box["crac"][1] <= box["a08"][1] < box["crac"][3]
+    assert box["door"][2] <= box["a01"][0] and box["b01"][3] < box["door"][3] < box["c01"][1]
+    assert box["ups"][1] > box["c01"][3] and box["ups"][0] <= box["c01"][0]
+    assert box["zone"][0] <= box["a01"][0] and box["zone"][3] >= box["b01"][3]
+
+
+PLACED_KEYS = list(PLACED)
+
+
 def test_the_overheat_turns_the_rack_red_and_its_alert_is_acknowledged(
     room: tuple[AlertPath, LiveServer], tmp_path: Path
 ) -> None:
@@ -72,6 +114,7 @@ def test_the_overheat_turns_the_rack_red_and_its_alert_is_acknowledged(
         assert "°C" in rack.inner_text() and "—" not in rack.inner_text()
         assert page.locator('[data-device="ups-1"].status-up').count() == 1
         assert page.locator("p.banner.stale").count() == 0
+        _drawn_in_place(page)
         listed = page.locator("[data-device]").count()
         quiet = page.locator("p.quiet").inner_text()  # the devices in racks that are fine
         page.goto("/console/room?devices=all")
@@ -111,6 +154,7 @@ def test_the_overheat_turns_the_rack_red_and_its_alert_is_acknowledged(
         controls = wall.locator("form, details.ack, header nav a, .toolbar, button")
         assert controls.filter(visible=True).count() == 0
         assert wall.locator('[data-rack="A01"]').get_attribute("data-level") == "hot"
+        _drawn_in_place(wall)
         shoot(wall, "wall.png", tmp_path)
 
     silences = _alertmanager(live.site, "silences")

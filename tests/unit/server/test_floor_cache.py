@@ -127,3 +127,22 @@ def test_a_failing_reading_is_retried_at_the_keeping_pace_not_in_a_tight_loop() 
     finally:
         cache.stop()
     assert 1 <= len(calls) <= 10, f"{len(calls)} readings in about a second at one per 0.2 s"
+
+
+def test_a_woken_keeper_builds_at_once_and_a_waiting_page_gets_the_new_floor() -> None:
+    import asyncio
+
+    room = Room()
+    cache = FloorCache(room.read, keep_every=600)  # only a wake makes it build again
+    cache.keep()
+    try:
+        assert _readings_reach(room, 1), "the keeper did not build the first floor"
+        shown = cache.version
+        cache.wake()  # an exporter finished a poll
+        asyncio.run(cache.changed(shown, 30))
+        assert cache.version == shown + 1 and room.readings == 2
+        assert cache.get().version == cache.version
+        asyncio.run(cache.changed(cache.version, 0.2))  # nothing new: back after the wait
+        assert room.readings == 2
+    finally:
+        cache.stop()

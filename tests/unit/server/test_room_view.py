@@ -60,7 +60,7 @@ def test_a_dead_exporter_and_stale_data_are_said_plainly(site: Site) -> None:
     fresh = floor(site, values, {"127.0.0.1:9100": 1.0}, [], [], [], now=1000.0 + 3 * 15 + 9)
     assert fresh.banners == []
     nothing = floor(site, _values(), {}, [], [], [], now=0)
-    assert any("no exporter is scraped" in b for b in nothing.banners)
+    assert any("no exporter has been read" in b for b in nothing.banners)
 
 
 def test_dew_point_from_temperature_and_humidity() -> None:
@@ -79,3 +79,73 @@ def test_the_device_list_keeps_what_needs_a_look_and_counts_the_rest(site: Site)
     racked_fine = [e for e in room.equipment if e.rack and e.status == "up" and not e.alert]
     assert room.quiet == len(racked_fine) >= 1
     assert len(room.listed(every=True)) == len(room.equipment) == len(listed) + room.quiet
+
+
+def test_the_plan_places_each_kind_with_its_state(site: Site) -> None:
+    values = _values(
+        up={"crac-1": 1.0, "crac-2": 0.0, "ups-1": 1.0, "pdu-a01": 1.0},
+        supply={"crac-1": 18.25}, **{"return": {"crac-1": 24.0}},
+        source={"ups-1": 5.0}, charge={"ups-1": 0.8},
+        door={"door-1/1": 0.0, "door-1/2": 2.0}, zone={"fire-1/1": 2.0, "fire-1/2": 0.0},
+        leak={"leak-1/1": 1.0, "leak-1/2": 0.0},
+    )  # fmt: skip
+    room = floor(site, values, {"127.0.0.1:9": 1.0}, [], [], [], now=1.0).rooms[0]
+    placed = {(p.kind, p.name): p for p in room.placed if p.label}
+    crac = placed[("crac", "crac-1")]
+    assert (crac.x, crac.y, crac.width, crac.depth, crac.state) == (9, 1, 2, 2, "ok")
+    assert crac.text == "送风 supply 18.2 °C · 回风 return 24.0 °C"
+    assert placed[("crac", "crac-2")].text == "离线 down"
+    assert (
+        placed[("ups", "ups-1")].state == "alarm"
+        and "电池 battery · 80%" in placed[("ups", "ups-1")].text
+    )
+    assert placed[("ups", "ups-2")].state == "none"  # not read: no reading, not "ok"
+    assert placed[("door", "door-1/1")].text == "关 closed"
+    assert placed[("door", "door-1/2")].state == "alarm"
+    assert placed[("fire-zone", "fire-1/1")].text == "火警 ALARM"
+    assert placed[("fire-zone", "fire-1/2")].state == "ok"
+    assert placed[("fire-zone", "fire-1/3")].state == "none"
+    rope = [p for p in room.placed if p.name == "leak-1/1"]
+    assert [(p.x, p.y, p.width, p.depth) for p in rope] == [(8, 0, 3, 1), (10, 0, 1, 4)]
+    assert {p.state for p in rope} == {"alarm"} and [p.label for p in rope] == [True, False]
+    cells = {c.name: c for _, row in room.rows for c in row}
+    assert (cells["A01"].x, cells["A01"].y, cells["A01"].pdu) == (1, 1, "up")
+    assert (cells["C06"].x, cells["C06"].y, cells["A02"].pdu) == (6, 7, "unknown")
+    assert cells["A03"].pdu == ""
+
+
+def test_the_plan_stylesheet_puts_each_place_on_its_tiles(site: Site) -> None:
+    from dcops.server.console_room import plan_places
+
+    css = plan_places(site)
+    assert "#plan-r301 { grid-template-columns: repeat(11, " in css
+    assert '[data-at="9-1-2-2"] { grid-area: 2 / 10 / span 2 / span 2; }' in css  # crac-1
+    assert '[data-at="0-0-6-6"] { grid-area: 1 / 1 / span 6 / span 6; }' in css  # fire zone 1
+    assert '[data-at="8-7-1-1"] { grid-area: 8 / 9 / span 1 / span 1; }' in css  # rack P01
+
+
+def test_the_exporters_readings_become_series_by_device_and_part() -> None:
+    from dcops.server.room_feed import ExporterReading, parse_metrics
+    from dcops.server.room_view import SERIES, readings_by_series
+
+    text = "\n".join([
+        "# HELP dcops_dcim_door_state_code Door state.",
+        'dcops_dcim_door_state_code{site="gdc",room="r301",device="door-1",door="2"} 2.0',
+        'dcops_dcim_env_temperature_celsius{site="gdc",device="env-a01",rack="A01"} 23.5',
+        'dcops_dcim_env_temperature_celsius{site="other",device="env-a01"} 99',
+        'dcops_dcim_device_poll_duration_seconds{site="gdc",device="env-a01"} 0.1',
+        'dcops_dcim_device_up{site="gdc",device="ups-1",model="say \\"hi\\""} 1',
+        "dcops_dcim_device_up{broken",
+    ])  # fmt: skip
+    samples = parse_metrics(text, set(SERIES.values()), "gdc")
+    assert [s[0] for s in samples] == [
+        "dcops_dcim_door_state_code", "dcops_dcim_env_temperature_celsius", "dcops_dcim_device_up"
+    ]  # fmt: skip
+    assert samples[2][1]["model"] == 'say "hi"'
+    live = ExporterReading("127.0.0.1:9810", samples, read_at=1.0)
+    dead = ExporterReading("127.0.0.1:9811", error="connection refused", read_at=1.0)
+    values, targets, reasons = readings_by_series([live, dead, ExporterReading("127.0.0.1:1")])
+    assert values["door"] == {"door-1/2": 2.0} and values["inlet"] == {"env-a01": 23.5}
+    assert values["up"] == {"ups-1": 1.0}
+    assert targets == {"127.0.0.1:9810": 1.0, "127.0.0.1:9811": 0.0}  # the unread one is left out
+    assert reasons == ["127.0.0.1:9811: connection refused"]
