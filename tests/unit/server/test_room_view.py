@@ -3,6 +3,8 @@ cannot be trusted."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from dcops.core.loader import load_site
@@ -149,3 +151,23 @@ def test_the_exporters_readings_become_series_by_device_and_part() -> None:
     assert values["up"] == {"ups-1": 1.0}
     assert targets == {"127.0.0.1:9810": 1.0, "127.0.0.1:9811": 0.0}  # the unread one is left out
     assert reasons == ["127.0.0.1:9811: connection refused"]
+
+
+def test_a_prometheus_that_does_not_answer_is_said_plainly(site_dir: Path) -> None:
+    import socket
+
+    from dcops.server.console_room import _prometheus_problem
+
+    with socket.socket() as probe:  # a loopback port that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    site_file = site_dir / "dcops.toml"
+    site_file.write_text(
+        site_file.read_text(encoding="utf-8").replace(
+            "prometheus_port = 9090", f"prometheus_port = {port}"
+        ),
+        encoding="utf-8",
+    )
+    said = _prometheus_problem(load_site(site_dir))
+    assert said.startswith(f"告警评估不可用 / Prometheus at http://127.0.0.1:{port} cannot be")
+    assert "new alerts will not appear" in said
