@@ -168,6 +168,12 @@ class MonitorsConfig(Strict):
         paired = (state / PAIRED_MARKER).exists()
         return [self.alertmanager_url, *([self.pair_alertmanager_url] if paired else [])]
 
+    def prometheus_members(self, state: Path) -> list[str]:
+        """The Prometheus servers to ask in turn: the first, then its pair member while it runs."""
+        paired = (state / PAIRED_MARKER).exists()
+        second = f"http://{self.address(self.pair_prometheus_port)}"
+        return [self.prometheus_url, *([second] if paired else [])]
+
     @property
     def sink_url(self) -> str:
         """URL that Alertmanager posts to for the shift log."""

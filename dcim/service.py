@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -259,19 +260,34 @@ def serve_traps(
     from datetime import timedelta
 
     from dcops.dcim.trap_alerts import post_to_members
+    from dcops.dcim.trap_reconciliation import TrapReconciler, prometheus_query
     from dcops.dcim.traps import TrapCollector, TrapReceiver, engine_id_for
     from dcops.dcim.traps import serve_traps as listen
 
     monitors = site.config.monitors
-    snmp = [d for d in site.devices if d.protocol in ("snmp", "snmpv3")]
+    devices, gateways, simulated = overlay.effective_devices(site)  # a simulation's addresses
+    snmp = [d for d in devices if d.protocol in ("snmp", "snmpv3")]
+
+    def post(alerts: list[dict[str, Any]]) -> None:
+        post_to_members(monitors.alertmanager_members(site.paths.state), alerts)
+
+    reconciler = TrapReconciler(
+        prometheus_query(lambda: monitors.prometheus_members(site.paths.state)),
+        post,
+        timedelta(seconds=hold_s),
+    )
     receiver = TrapReceiver(
-        targets(site, snmp, site.gateways, 2.0, 0),
+        targets(site, snmp, gateways, 2.0, 0),
         site.name,
-        lambda alerts: post_to_members(monitors.alertmanager_members(site.paths.state), alerts),
+        post,
         engine_id_for(site.name),
         hold=timedelta(seconds=hold_s),
         runbook_base_url=monitors.runbook_base_url,
+        on_posted=reconciler.took,
+        simulated=simulated,
     )
+    reconciling = threading.Event()
+    threading.Thread(target=reconciler.run, args=(reconciling,), daemon=True).start()
     if metrics is not None:
         from prometheus_client import CollectorRegistry, start_http_server
 
@@ -289,4 +305,7 @@ def serve_traps(
                 f"cannot listen on udp {host}:{port}: {exc.strerror or exc}"
             ) from None
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    finally:
+        reconciling.set()

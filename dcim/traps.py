@@ -50,6 +50,8 @@ class TrapReceiver(asyncio.DatagramProtocol):
         engine_id: bytes,
         hold: timedelta = timedelta(minutes=5),
         runbook_base_url: str = "",
+        on_posted: Poster | None = None,
+        simulated: bool = False,
     ) -> None:
         self.sources = {t.host: t for t in targets if t.protocol in ("snmp", "snmpv3")}
         self.site = site
@@ -58,6 +60,10 @@ class TrapReceiver(asyncio.DatagramProtocol):
         self.started = time.monotonic()
         self.hold = hold
         self.runbook_base_url = runbook_base_url
+        self.on_posted = on_posted
+        # Polled series of a simulated room carry simulated="true"; the trap's alert must too,
+        # or it would not merge with the rule's alert for the same condition.
+        self.extra_labels = {"simulated": "true"} if simulated else {}
         self.counts: Counter[str] = Counter({r: 0 for r in RESULTS})
         self._keys: dict[tuple[str, bytes], UserKeys] = {}
         self._transport: asyncio.DatagramTransport | None = None
@@ -95,6 +101,8 @@ class TrapReceiver(asyncio.DatagramProtocol):
             self.counts["unmapped"] += 1
             return
         alerts = [alert_for(e, target, self.site, self.hold, self.runbook_base_url) for e in events]
+        for alert in alerts:
+            alert["labels"].update(self.extra_labels)
         self._posting.submit(self._post, alerts)
 
     def _post(self, alerts: list[dict[str, Any]]) -> None:
@@ -105,6 +113,8 @@ class TrapReceiver(asyncio.DatagramProtocol):
             log.warning("%s", exc)
             return
         self.counts["alerted"] += 1
+        if self.on_posted is not None:
+            self.on_posted(alerts)
 
     def _open(self, data: bytes, target: Target) -> tuple[Notification | None, bytes | None]:
         """The notification and the answer to send (inform response or discovery report)."""

@@ -1,0 +1,162 @@
+"""Traps reconciled with the polls: an alert a trap raised stays while the polled state confirms
+it and ends as soon as a poll made after the trap says otherwise.
+
+A trap is fast but can be wrong or be the only one of a pair that arrived: a "back on line" trap
+lost on the way would leave "on battery" standing for its whole hold time. Prometheus holds the
+truth of the polls; the receiver asks it, for each alert it raised, whether a poll finished after
+the trap and what that poll read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from dcops.core.errors import DcopsError, OperationFailed
+
+log = logging.getLogger(__name__)
+Query = Callable[[str], list[float]]
+Poster = Callable[[list[dict[str, Any]]], None]
+
+# What the rules of monitors/rules/power.yml read for each alert a trap raises.
+CONDITIONS = {
+    "UpsOnBattery": 'dcops_dcim_ups_output_source_code{{device="{device}"}} == 5',
+    "UpsLowBattery": 'dcops_dcim_ups_battery_status_code{{device="{device}"}} >= 3',
+    "UpsAlarm": 'dcops_dcim_ups_alarm{{device="{device}",alarm="{alarm}"}} == 1',
+}
+POLLED = 'max(dcops_dcim_device_last_success_timestamp_seconds{{device="{device}"}})'
+
+
+def _quoted(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+@dataclass
+class HeldTrap:
+    """An alert a trap raised: when the trap came and until when the alert lasts unconfirmed."""
+
+    alert: dict[str, Any]
+    trapped_at: float
+    until: float
+
+
+class TrapReconciler:
+    """Keeps the alerts traps raised in step with the polled state in Prometheus."""
+
+    def __init__(
+        self,
+        query: Query,
+        post: Poster,
+        hold: timedelta,
+        settle_s: float = 1.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.query = query
+        self.post = post
+        self.hold = hold
+        self.settle_s = settle_s
+        self.clock = clock
+        self.held: dict[tuple[tuple[str, str], ...], HeldTrap] = {}
+        self.lock = threading.Lock()
+        self.counts = {"confirmed": 0, "cleared": 0}
+
+    def took(self, alerts: Sequence[dict[str, Any]]) -> None:
+        """Remember alerts a trap raised; forget those a trap ended."""
+        now = self.clock()
+        with self.lock:
+            for alert in alerts:
+                key = tuple(sorted(alert["labels"].items()))
+                if alert["labels"].get("alertname") not in CONDITIONS:
+                    continue
+                if alert["startsAt"] == alert["endsAt"]:
+                    self.held.pop(key, None)
+                else:
+                    self.held[key] = HeldTrap(alert, now, now + self.hold.total_seconds())
+
+    def reconcile(self) -> None:
+        """One round: ask the polls about each held alert; keep, refresh or end it."""
+        with self.lock:
+            held = list(self.held.items())
+        for key, trap in held:
+            now = self.clock()
+            if now >= trap.until:
+                self._forget(key, trap)
+                continue
+            labels = trap.alert["labels"]
+            device = _quoted(labels.get("device", ""))
+            try:
+                polled = self.query(POLLED.format(device=device))
+                if not polled or polled[0] < trap.trapped_at + self.settle_s:
+                    continue  # no poll since the trap yet: the trap stands
+                condition = CONDITIONS[labels["alertname"]]
+                firing = bool(
+                    self.query(
+                        condition.format(device=device, alarm=_quoted(labels.get("alarm", "")))
+                    )
+                )
+            except DcopsError as exc:
+                log.warning("cannot reconcile a trap with the polls: %s", exc)
+                continue
+            self._settle(key, trap, firing, now)
+
+    def _settle(
+        self, key: tuple[tuple[str, str], ...], trap: HeldTrap, firing: bool, now: float
+    ) -> None:
+        moment = datetime.fromtimestamp(now, UTC)
+        ends = moment + self.hold if firing else moment
+        alert = {**trap.alert, "endsAt": ends.isoformat()}
+        try:
+            self.post([alert])
+        except DcopsError as exc:
+            log.warning("%s", exc)
+            return
+        with self.lock:
+            if self.held.get(key) is not trap:
+                return  # a newer trap replaced it meanwhile
+            if firing:
+                self.counts["confirmed"] += 1
+                trap.alert, trap.trapped_at, trap.until = (
+                    alert,
+                    now,
+                    now + self.hold.total_seconds(),
+                )
+            else:
+                self.counts["cleared"] += 1
+                del self.held[key]
+
+    def _forget(self, key: tuple[tuple[str, str], ...], trap: HeldTrap) -> None:
+        with self.lock:
+            if self.held.get(key) is trap:
+                del self.held[key]
+
+    def run(self, stop: threading.Event, every: float = 1.0) -> None:
+        """Reconcile every `every` seconds until stopped."""
+        while not stop.wait(every):
+            self.reconcile()
+
+
+def prometheus_query(members: Callable[[], list[str]], timeout: float = 3) -> Query:
+    """An instant query against the first Prometheus that answers; the sample values."""
+
+    def ask(expr: str) -> list[float]:
+        failures = []
+        for base in members():
+            url = f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+            try:
+                with urllib.request.urlopen(url, timeout=timeout) as reply:
+                    data = json.loads(reply.read(1024 * 1024))
+            except (OSError, ValueError) as exc:
+                failures.append(f"Prometheus at {base}: {exc}")
+                continue
+            return [float(r["value"][1]) for r in data.get("data", {}).get("result", [])]
+        raise OperationFailed("; ".join(failures) or "no Prometheus to ask")
+
+    return ask
