@@ -73,6 +73,9 @@ def traps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Traps]:
     lines = devices.read_text(encoding="utf-8").splitlines()
     kept = [line for line in lines if "protocol: snmp" not in line or "name: ups-1," in line]
     devices.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    rooms = site_dir / "inventory" / "rooms.yml"
+    plan = rooms.read_text(encoding="utf-8").splitlines()
+    rooms.write_text("\n".join(x for x in plan if "{device: ups-2," not in x) + "\n", "utf-8")
     receiver = WebhookReceiver()
     path = AlertPath(site_dir, receiver)
     path.start()
