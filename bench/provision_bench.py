@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -106,10 +107,10 @@ def wait(what: str, check: Any, timeout: float = 900) -> Any:
     raise SystemExit(f"{what} did not happen within {timeout:.0f} s")
 
 
-def floor_up(conn: Any) -> dict[str, Any]:
+def floor_up(conn: Any, code: str = "fgw", cidr: str = "10.21.200.0/26") -> dict[str, Any]:
     """The tenancy's OpenStack resources, made directly with openstacksdk."""
     project = conn.identity.create_project(
-        name="floor-fgw", domain_id="default", tags=["department:fgw"]
+        name=f"floor-{code}", domain_id="default", tags=[f"department:{code}"]
     )
     conn.identity.assign_project_role_to_user(
         project, conn.identity.find_user("admin"), conn.identity.find_role("admin")
@@ -124,7 +125,7 @@ def floor_up(conn: Any) -> dict[str, Any]:
     network = scoped.network.create_network(name="floor-app")
     subnet = scoped.network.create_subnet(
         network_id=network.id,
-        cidr="10.21.200.0/26",
+        cidr=cidr,
         ip_version=4,
         dns_nameservers=["10.10.0.53", "10.10.0.54"],
     )
@@ -243,7 +244,8 @@ def floor_up(conn: Any) -> dict[str, Any]:
 def floor_down(conn: Any, made: dict[str, Any]) -> None:
     """Delete what floor_up made, in dependency order."""
     scoped = made["scoped"]
-    for connection in scoped.network.vpn_ipsec_site_connections():
+    project_id = made["project"].id
+    for connection in scoped.network.vpn_ipsec_site_connections(project_id=project_id):
         scoped.network.delete_vpn_ipsec_site_connection(connection)
     vpn, ike, ipsec, local, peer = made["vpn"]
     scoped.network.delete_vpn_service(vpn)
@@ -317,17 +319,97 @@ class PeakMemory:
             self.peak = max(self.peak, total)
 
 
+class CpuSeconds:
+    """CPU seconds spent, while in the block, by this bench's children and by the lab cloud.
+
+    The children (dcops, the pulumi CLI, the plugins) are counted once they have exited and
+    been waited for; the lab's processes are counted by reading their times before and after.
+    """
+
+    def __init__(self, site: Path) -> None:
+        self._lab_dir = str(site / ".dcops" / "lab-cloud")
+        self.client = self.lab = 0.0
+
+    def __enter__(self) -> CpuSeconds:
+        self._start = (self._children(), time.process_time(), self._lab())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        children, own, lab = self._start
+        self.client = self._children() - children + time.process_time() - own
+        self.lab = self._lab() - lab
+
+    @staticmethod
+    def _children() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    def _lab(self) -> float:
+        """User and system seconds of every process whose command line names the lab's dir."""
+        total = 0.0
+        for proc in Path("/proc").glob("[0-9]*"):
+            try:
+                if self._lab_dir not in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                    continue
+                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
+    def split(self) -> str:
+        """'N s: dcops, engine and plugins M s, lab cloud L s'."""
+        return (
+            f"{self.client + self.lab:.0f} s: dcops, engine and plugins {self.client:.0f} s, "
+            f"lab cloud {self.lab:.0f} s"
+        )
+
+
 def timed(site: Path, *args: str) -> float:
     started = time.monotonic()
     run(site, *args)
     return time.monotonic() - started
 
 
+def floor_ten_at_once(site: Path, single: float) -> list[tuple[str, str]]:
+    """The floor's tenancy ten times at once, one thread and connection each, then deleted."""
+    codes = [f"{c}-{e[0]}" for c in DEPARTMENTS for e in ENVIRONMENTS]
+    made: dict[str, dict[str, Any]] = {}
+    failed: list[str] = []
+
+    def one(index: int, code: str) -> None:
+        try:
+            made[code] = floor_up(connect(site), code, f"10.21.{210 + index}.0/26")
+        except Exception as exc:  # reported below; the others go on
+            failed.append(f"{code}: {exc}")
+
+    threads = [threading.Thread(target=one, args=pair) for pair in enumerate(codes)]
+    with CpuSeconds(site) as cpu:
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(TIMEOUT)
+        wall = time.monotonic() - started
+    conn = connect(site)
+    for tenancy in made.values():
+        floor_down(conn, tenancy)
+    if failed:
+        raise SystemExit(f"{len(failed)} of 10 floor tenancies failed; first: {failed[0]}")
+    return [
+        (
+            "floor: ten such tenancies at once with openstacksdk: wall",
+            f"{wall:.1f} s ({wall / single:.1f}× one)",
+        ),
+        ("floor, ten at once: CPU seconds", cpu.split()),
+    ]
+
+
 def ten_at_once(site: Path, single: float) -> list[tuple[str, str]]:
     """Ten tenancies provisioned at once (wall, peak memory), then destroyed."""
     rows: list[tuple[str, str]] = []
     names = [write_request(site, c, e) for c in DEPARTMENTS for e in ENVIRONMENTS]
-    with PeakMemory() as memory:
+    with PeakMemory() as memory, CpuSeconds(site) as cpu:
         started = time.monotonic()
         processes = [
             subprocess.Popen(
@@ -362,6 +444,7 @@ def ten_at_once(site: Path, single: float) -> list[tuple[str, str]]:
             f"{memory.peak / 2**30:.2f} GiB",
         )
     )
+    rows.append(("ten at once: CPU seconds", cpu.split()))
     for n in names:
         run(site, "destroy", f"inventory/requests/{n}.yml", "--yes")
     return rows
@@ -399,9 +482,10 @@ def main() -> None:
             )
         )
         conn = connect(site)
-        started = time.monotonic()
-        made = floor_up(conn)
-        floor = time.monotonic() - started
+        with CpuSeconds(site) as floor_cpu:
+            started = time.monotonic()
+            made = floor_up(conn)
+            floor = time.monotonic() - started
         started = time.monotonic()
         floor_down(conn, made)
         floor_teardown = time.monotonic() - started
@@ -409,13 +493,16 @@ def main() -> None:
             ("floor: the tenancy with openstacksdk (45 resources' worth)", f"{floor:.1f} s")
         )
         name = write_request(site, "fgw", "staging")
-        single = timed(site, "provision", f"inventory/requests/{name}.yml", "--yes")
+        with CpuSeconds(site) as single_cpu:
+            single = timed(site, "provision", f"inventory/requests/{name}.yml", "--yes")
         rows.append(
             (
                 "`dcops provision` of the same tenancy (preview + up)",
                 f"{single:.1f} s ({single / floor:.1f}× the floor)",
             )
         )
+        rows.append(("floor: CPU seconds", floor_cpu.split()))
+        rows.append(("`dcops provision`: CPU seconds", single_cpu.split()))
         rows.append(("floor: its deletion with openstacksdk", f"{floor_teardown:.1f} s"))
         teardown = timed(site, "destroy", f"inventory/requests/{name}.yml", "--yes")
         rows.append(
@@ -427,6 +514,7 @@ def main() -> None:
         if "--one" in sys.argv[1:]:
             rows.append(("ten tenancies at once", "not measured in this run (`--one`)"))
         else:
+            rows.extend(floor_ten_at_once(site, floor))
             rows.extend(ten_at_once(site, single))
     finally:
         subprocess.run(

@@ -289,7 +289,7 @@ class StackDriver:
         outcome.outputs = self._outputs()
         extra = [rule for rule, _ in self._unmanaged_rules()]
         if extra:
-            outcome.notes = remove_rules(self.openstack_cloud, extra)
+            outcome.notes += remove_rules(self.openstack_cloud, extra)
         return outcome
 
     def refresh(self, progress: Progress) -> Outcome:
@@ -316,18 +316,29 @@ class StackDriver:
         projects = projects_in(self._deployment)
         outcome = self._run("destroy", progress)
         if projects and self.openstack_cloud:
-            outcome.notes = remove_security_groups(self.openstack_cloud, projects)
+            outcome.notes += remove_security_groups(self.openstack_cloud, projects)
         return outcome
 
     def _run(self, verb: str, progress: Progress) -> Outcome:
-        outcome = Outcome()
+        from dcops.stacks.stale_locks import clear_stale_locks
+
+        outcome = Outcome(notes=clear_stale_locks(self.backend.url, self.name))
         stack = self.stack()
         kwargs: dict[str, Any] = {"color": "never"}
         if verb == "up":
             kwargs["show_secrets"] = False
             kwargs["refresh"] = True  # drift made out of band is put right, not kept
-        with self._failures(), stack.reporting(_listener(progress, outcome)) as listener:
-            result = _cancellable(lambda: getattr(stack, verb)(on_event=listener, **kwargs))
+        elif verb == "destroy":
+            # A resource already deleted by hand is dropped from the state, not deleted again:
+            # some of the provider's deletes (a VPN site connection's) fail on Neutron's 404.
+            kwargs["refresh"] = True
+        try:
+            with self._failures(), stack.reporting(_listener(progress, outcome)) as listener:
+                result = _cancellable(lambda: getattr(stack, verb)(on_event=listener, **kwargs))
+        except Cancelled as exc:
+            # The CLI has ended; if it left its lock behind, the next run must not be refused.
+            left = clear_stale_locks(self.backend.url, self.name)
+            raise Cancelled("; ".join([str(exc), *left])) from None
         changes = result.summary.resource_changes or {}
         outcome.summary = {op_name(k): int(v) for k, v in changes.items()}
         return outcome
