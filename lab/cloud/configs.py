@@ -117,8 +117,8 @@ def keystone(layout: CloudLayout, secrets: Secrets) -> Sections:
         "fernet_receipts": {"key_repository": layout.data("keystone") / "fernet-keys"},
         "credential": {"key_repository": layout.data("keystone") / "credential-keys"},
         "catalog": {"driver": "templated", "template_file": layout.etc("keystone") / "catalog"},
-        # Keystone runs as one process, so an in-process cache stays coherent: it drops its own
-        # entries on every write. Without it each token check re-reads the admin's role
+        # Keystone runs as one process of one thread (services.py), so an in-process cache
+        # stays coherent: it drops its own entries on every write. Without it each token check re-reads the admin's role
         # assignments in every project (~300 queries), and grows with every tenancy made.
         "cache": {"enabled": True, "backend": "dogpile.cache.memory"},
         # bcrypt's cheapest cost: every service logs in with a password, often.

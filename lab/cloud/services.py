@@ -25,7 +25,9 @@ class Service:
         return layout.port(self.port_name) if self.port_name else None
 
 
-def uwsgi(layout: CloudLayout, name: str, wsgi_file: str, *pyargv: str) -> tuple[str, ...]:
+def uwsgi(
+    layout: CloudLayout, name: str, wsgi_file: str, *pyargv: str, threads: int = 4
+) -> tuple[str, ...]:
     """A uwsgi command serving one WSGI file on the service's loopback port."""
     argv = [
         "/usr/bin/uwsgi",
@@ -38,7 +40,7 @@ def uwsgi(layout: CloudLayout, name: str, wsgi_file: str, *pyargv: str) -> tuple
         "--processes",
         "1",
         "--threads",
-        "4",
+        str(threads),
         "--master",
         "--die-on-term",
         "--add-header",
@@ -88,7 +90,8 @@ def services(layout: CloudLayout) -> list[Service]:
     return [
         Service(
             "keystone",
-            uwsgi(layout, "keystone", "/usr/bin/keystone-wsgi-public"),
+            # One thread: Keystone's cache locks are eventlet's, which hang across threads.
+            uwsgi(layout, "keystone", "/usr/bin/keystone-wsgi-public", threads=1),
             "keystone",
             {"OS_KEYSTONE_CONFIG_DIR": str(etc("keystone"))},
         ),
