@@ -250,12 +250,17 @@ class InclusionProof:
 
 
 def prove(
-    journal: Journal, ident: int, checkpoint: Checkpoint, key: Ed25519PublicKey | None = None
+    journal: Journal,
+    ident: int,
+    checkpoint: Checkpoint,
+    key: Ed25519PublicKey | None = None,
+    rebuild: bool = True,
 ) -> InclusionProof:
     """The inclusion proof of event ident against the checkpoint; OperationFailed if it fails.
 
     With a key, the checkpoint's signature is checked first: a proof against a forged tree
-    head proves nothing.
+    head proves nothing. rebuild=False: a proof that fails is not retried on a rebuilt cache
+    (for checkpoints anyone may send, which must not make the server rehash its journal).
     """
     if key is not None and not signature_ok(checkpoint, key):
         raise OperationFailed(
@@ -271,7 +276,7 @@ def prove(
     if ident < base:
         raise InputError(f"event {ident} was pruned into {journal.archive}; its proof is there")
     result = _proof(journal, ident, checkpoint)
-    if not result.holds():  # a damaged cache must not pass for a damaged journal: rebuild once
+    if not result.holds() and rebuild:  # a damaged cache must not pass for a damaged journal
         forget_levels(journal)
         result = _proof(journal, ident, checkpoint)
     if not result.holds():

@@ -113,14 +113,21 @@ class TrapReconciler:
         moment = datetime.fromtimestamp(now, UTC)
         ends = moment + self.hold if firing else moment
         alert = {**trap.alert, "endsAt": ends.isoformat()}
+        with self.lock:
+            if self.held.get(key) is not trap:
+                return  # a newer trap replaced it while the polls were asked
         try:
             self.post([alert])
         except DcopsError as exc:
             log.warning("%s", exc)
             return
         with self.lock:
-            if self.held.get(key) is not trap:
-                return  # a newer trap replaced it meanwhile
+            newer = self.held.get(key)
+            if newer is not trap:
+                # A newer trap raised it while this post was on its way: raise it again.
+                if newer is not None and not firing:
+                    self._post_quietly(newer.alert)
+                return
             if firing:
                 self.counts["confirmed"] += 1
                 trap.alert, trap.trapped_at, trap.until = (
@@ -132,6 +139,12 @@ class TrapReconciler:
                 self.counts["cleared"] += 1
                 del self.held[key]
 
+    def _post_quietly(self, alert: dict[str, Any]) -> None:
+        try:
+            self.post([alert])
+        except DcopsError as exc:
+            log.warning("%s", exc)
+
     def _forget(self, key: tuple[tuple[str, str], ...], trap: HeldTrap) -> None:
         with self.lock:
             if self.held.get(key) is trap:
@@ -140,7 +153,10 @@ class TrapReconciler:
     def run(self, stop: threading.Event, every: float = 1.0) -> None:
         """Reconcile every `every` seconds until stopped."""
         while not stop.wait(every):
-            self.reconcile()
+            try:
+                self.reconcile()
+            except Exception:  # an odd reply must not end reconciling for good
+                log.exception("reconciling traps with the polls failed; trying again")
 
 
 def prometheus_query(members: Callable[[], list[str]], timeout: float = 3) -> Query:
@@ -156,7 +172,11 @@ def prometheus_query(members: Callable[[], list[str]], timeout: float = 3) -> Qu
             except (OSError, ValueError) as exc:
                 failures.append(f"Prometheus at {base}: {exc}")
                 continue
-            return [float(r["value"][1]) for r in data.get("data", {}).get("result", [])]
+            try:
+                return [float(r["value"][1]) for r in data["data"]["result"]]
+            except (KeyError, TypeError, IndexError, ValueError) as exc:
+                failures.append(f"Prometheus at {base}: an answer of no known shape ({exc!r})")
+                continue
         raise OperationFailed("; ".join(failures) or "no Prometheus to ask")
 
     return ask

@@ -14,7 +14,7 @@ from dcops.core.site import Site
 from dcops.lab import access, base, hostroot, network
 from dcops.lab.inventory import write_inventory
 from dcops.lab.system import ip, machine_umask, program, run
-from dcops.lab.topology import Topology, topology
+from dcops.lab.topology import LabHost, Topology, topology
 
 READY_TIMEOUT = 60.0
 
@@ -141,7 +141,7 @@ def rebuild(site: Site, name: str) -> list[str]:
         key = hostroot.prepare(root, host, lab / "id_ed25519")
         hostroot.start(lab, host, root)
     access.replace_known_host(lab, host.address, key)
-    _wait_ready(lab, Topology(topo.prefix, topo.switch, (host,), ()))
+    _wait_ready(lab, topo, (host,))
     return removed
 
 
@@ -181,9 +181,10 @@ def _port_open(topo: Topology, address: str, port: int) -> bool:
     return run(probe, check=False, timeout=10).returncode == 0
 
 
-def _wait_ready(lab: Path, topo: Topology) -> None:
+def _wait_ready(lab: Path, topo: Topology, hosts: tuple[LabHost, ...] = ()) -> None:
+    """Until sshd answers on `hosts` (all of the topology's when none), probed from mgmt."""
     deadline = time.monotonic() + READY_TIMEOUT
-    waiting = list(topo.hosts)
+    waiting = list(hosts or topo.hosts)
     while waiting and time.monotonic() < deadline:
         waiting = [h for h in waiting if not _port_open(topo, h.address, 22)]
         if waiting:

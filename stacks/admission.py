@@ -48,11 +48,21 @@ def open_judges(workers: int | None = None) -> None:
 
 
 def close_judges() -> None:
-    """Stop the worker processes (judgements run in this process again)."""
+    """Stop the worker processes (judgements run in this process again).
+
+    Workers are ended, not waited for: a warm-up still running (seconds of imports and a plan,
+    with no effect outside its process) would otherwise hold up every stop of the server.
+    """
     global _WORKERS
     pool, _WORKERS = _WORKERS, None
-    if pool is not None:
-        pool.shutdown(wait=True, cancel_futures=True)
+    if pool is None:
+        return
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        worker.join(10)
 
 
 def judge_request(site: Site, request: TenancyRequest) -> list[Verdict]:

@@ -286,7 +286,10 @@ class StackDriver:
         from dcops.stacks.leftovers import remove_rules
 
         outcome = self._run("up", progress)
-        outcome.outputs = self._outputs()
+        try:
+            outcome.outputs = self._outputs()
+        except OperationFailed as exc:  # the update is applied: a failed read must not undo that
+            outcome.notes.append(f"输出读取失败 / the stack's outputs could not be read: {exc}")
         extra = [rule for rule, _ in self._unmanaged_rules()]
         if extra:
             outcome.notes += remove_rules(self.openstack_cloud, extra)
@@ -344,7 +347,7 @@ class StackDriver:
         return outcome
 
     def _outputs(self) -> dict[str, Any]:
-        """The stack's outputs as the last update left them, secrets masked (one CLI run)."""
+        """The stack's outputs as the last update left them, secrets masked (two CLI runs)."""
         from dcops.stacks.outputs import SECRET
 
         with _engine_errors(self.site, self.name):

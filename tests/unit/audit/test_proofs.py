@@ -138,3 +138,24 @@ def test_a_bundle_from_elsewhere_is_checked_against_the_checkpoint_kept_here(
         check_bundle(bundle, kept, impostor_key)
     with pytest.raises(OperationFailed, match="malformed"):
         check_bundle(dict(bundle, proof=["zz"]), kept, trusted)
+
+
+def test_a_checkpoint_anyone_could_sign_never_makes_the_tree_rehash(
+    site: Site, actor: Actor, journal: Journal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dcops.audit import proofs
+
+    record(site, actor, 2)
+    checkpoint = latest(journal)
+    assert checkpoint is not None
+    mine = load_or_create_key(tmp_path / "caller.key")
+    made_up = sign(mine, checkpoint.origin, checkpoint.size, b"\x01" * 32, checkpoint.prev)
+    assert prove(journal, 1, checkpoint).holds()  # the tree's levels are stored and current
+    rebuilt: list[Journal] = []
+    monkeypatch.setattr(proofs, "forget_levels", rebuilt.append)
+    with pytest.raises(OperationFailed, match="does not lead to the root"):
+        prove(journal, 1, made_up, rebuild=False)
+    assert rebuilt == []  # the cached tree was kept, not thrown away and rehashed
+    with pytest.raises(OperationFailed, match="does not lead to the root"):
+        prove(journal, 1, made_up)
+    assert rebuilt == [journal]  # a proof of this log's own checkpoints still rebuilds once

@@ -82,3 +82,51 @@ def test_a_trap_that_ends_the_alert_forgets_it() -> None:
     same = "2026-12-02T00:00:01+00:00"
     reconciler.took([{"labels": dict(LABELS), "startsAt": same, "endsAt": same}])
     assert reconciler.held == {}
+
+
+def test_a_trap_that_comes_while_the_clear_is_posted_is_raised_again() -> None:
+    room, posted, now, reconciler = _setup()
+    now[0], room.polled_at = 1003.0, 1002.0  # the poll says on line: the first trap is cleared
+    newer = {"labels": dict(LABELS), "startsAt": "2026-12-02T00:16:43+00:00", "endsAt": "y"}
+
+    def post(alerts: list[dict[str, Any]]) -> None:
+        posted.append(alerts)
+        if len(posted) == 1:  # the UPS goes on battery again while the clear is on its way
+            reconciler.took([newer])
+
+    reconciler.post = post
+    reconciler.reconcile()
+    assert [a["endsAt"] for [a] in posted] == ["1970-01-01T00:16:43+00:00", "y"]
+    assert [t.alert for t in reconciler.held.values()] == [newer]
+
+
+def test_an_answer_of_no_known_shape_is_a_failure_not_a_crash() -> None:
+    import http.server
+    import threading
+
+    from dcops.dcim.trap_reconciliation import prometheus_query
+
+    class Odd(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b'{"status": "success", "data": {"result": [{"value": "5"}]}}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Odd)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        ask = prometheus_query(lambda: [f"http://127.0.0.1:{server.server_port}"])
+        try:
+            ask("up")
+        except OperationFailed as exc:
+            assert "an answer of no known shape" in str(exc)
+        else:
+            raise AssertionError("an odd answer was taken as samples")
+    finally:
+        server.shutdown()
+        server.server_close()

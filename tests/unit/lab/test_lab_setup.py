@@ -64,3 +64,19 @@ def test_lab_refuses_without_namespaces(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setitem(PRIVILEGES, "netns", lambda: False)
     with pytest.raises(MissingDependency, match="cannot make network namespaces"):
         lifecycle.ensure_capable()
+
+
+def test_a_rebuilt_host_is_waited_for_from_mgmt_whichever_it_is(
+    site_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv(PREFIX_ENV, "dtunit")
+    topo = topology(load_site(site_dir))
+    probes: list[tuple[str, str]] = []
+
+    def port_open(probed: object, address: str, port: int) -> bool:
+        probes.append((probed.mgmt.namespace, address))  # type: ignore[attr-defined]
+        return True
+
+    monkeypatch.setattr(lifecycle, "_port_open", port_open)
+    lifecycle._wait_ready(tmp_path, topo, (topo.host("srv-1"),))
+    assert probes == [("dtunit-mgmt-1", "10.10.0.31")]  # only the rebuilt host, probed from mgmt

@@ -83,3 +83,17 @@ def test_a_request_judged_again_is_answered_from_the_kept_verdicts(
     changed = judge_request(site, parse_request(data, site, today=TODAY))
     assert planned == ["fgw-production", "fgw-production"]  # a changed request is planned again
     assert any(not v.passed for v in changed)
+
+
+def test_closing_the_judges_ends_workers_still_warming_up() -> None:
+    from dcops.stacks import admission
+
+    admission.open_judges(workers=1)
+    pool = admission._WORKERS
+    assert pool is not None
+    workers = list(pool._processes.values())  # type: ignore[attr-defined]
+    assert workers, "the warm-up started no worker"
+    admission.close_judges()
+    assert admission._WORKERS is None
+    # Ended mid-warm-up (a warm-up takes seconds of imports), not waited for to finish it.
+    assert [(w.is_alive(), w.exitcode) for w in workers] == [(False, -15)]

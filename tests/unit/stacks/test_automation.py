@@ -398,3 +398,24 @@ def test_a_runs_result_comes_from_its_summary_event(
         assert stack.outputs() == {}
     assert len(seen) == 1 and stack.summary is None
     assert "history" not in fake_cli.read_text() and "output" not in fake_cli.read_text()
+
+
+def test_outputs_that_cannot_be_read_leave_an_applied_update_applied(
+    site: Site, sample_spec: TenancySpec, psk: Path, fake_cli: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dcops.stacks.automation import Outcome
+
+    driver = StackDriver.for_tenancy(site, sample_spec, Clouds(parts=("kubernetes",)))
+    monkeypatch.setattr(driver, "_run", lambda verb, progress: Outcome(summary={"create": 12}))
+    monkeypatch.setattr(driver, "_unmanaged_rules", lambda: [])
+
+    def unreadable() -> dict[str, object]:
+        raise OperationFailed("pulumi stack output: the backend folder is not readable")
+
+    monkeypatch.setattr(driver, "_outputs", unreadable)
+    outcome = driver.up(progress=None)  # type: ignore[arg-type]
+    assert outcome.summary == {"create": 12} and outcome.outputs == {}
+    assert outcome.notes == [
+        "输出读取失败 / the stack's outputs could not be read: "
+        "pulumi stack output: the backend folder is not readable"
+    ]
