@@ -212,6 +212,7 @@ def role_assignment(record: Mapping[str, Any]) -> list[Resource]:
                 "holder_kind": holder_kind,
                 "holder": holder_name,
                 "holder_id": _text(holder.get("id")),
+                "holder_domain": _text((holder.get("domain") or {}).get("name")),
                 "role": role_name,
                 "inherited": bool((record.get("scope") or {}).get("OS-INHERIT:inherited_to")),
             },

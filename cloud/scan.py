@@ -231,7 +231,8 @@ def _undeclared_access(
     from dcops.cloud.people_access import group_name
     from dcops.core.clusters import openstack_target
 
-    roles = set(openstack_target(site).department_roles)
+    target = openstack_target(site)
+    roles = set(target.department_roles)
     found = []
     for scope in scopes:
         if scope.department == UNOWNED or scope.cloud != "openstack":
@@ -239,7 +240,13 @@ def _undeclared_access(
         group = group_name(scope.department)
         for grant in scope.of_kind("role_assignment"):
             d = grant.details
-            declared = (d["holder_kind"], d["holder"]) == ("group", group) and d["role"] in roles
+            # A group is the department's by its name in the people domain: the same name made
+            # in another domain (anyone may create groups there) declares nothing.
+            declared = (d["holder_kind"], d["holder"], d.get("holder_domain")) == (
+                "group",
+                group,
+                target.people_domain,
+            ) and d["role"] in roles
             own = d["holder_kind"] == "user" and d["holder_id"] in accounts and d["role"] == "admin"
             if declared or own:
                 continue

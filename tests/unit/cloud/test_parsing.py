@@ -104,3 +104,4 @@ def test_role_assignments_on_projects_name_their_holder_and_role() -> None:
     )
     assert fgw.scope and fgw.scope != names["group dcops-dept-wjw: member"].scope
     assert names["user admin: admin"].details["holder_id"] != ""
+    assert fgw.details["holder_domain"] == "Default"

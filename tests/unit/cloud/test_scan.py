@@ -164,7 +164,9 @@ def test_every_rule_has_a_known_severity() -> None:
     assert {r.severity for r in RULES.values()} <= set(SEVERITIES)
 
 
-def grant(holder_kind: str, holder: str, role: str, holder_id: str = "") -> Resource:
+def grant(
+    holder_kind: str, holder: str, role: str, holder_id: str = "", domain: str = "Default"
+) -> Resource:
     return Resource(
         "role_assignment",
         f"{holder_kind}:{holder_id or holder}:{role}",
@@ -174,6 +176,7 @@ def grant(holder_kind: str, holder: str, role: str, holder_id: str = "") -> Reso
             "holder_kind": holder_kind,
             "holder": holder,
             "holder_id": holder_id or f"id-{holder}",
+            "holder_domain": domain,
             "role": role,
             "inherited": False,
         },
@@ -189,6 +192,8 @@ def test_only_role_assignments_outside_the_declared_people_are_found(site: Site)
         grant("group", "dcops-dept-fgw", "admin"),  # the group, with a role not declared
         grant("user", "someone", "admin"),  # an admin that is not dcops' account
         grant("group", "dcops-dept-wjw", "member"),  # another department's group
+        # The department's group name, made in another domain: not the department's group.
+        grant("group", "dcops-dept-fgw", "member", holder_id="g-rogue", domain="shadow"),
     ]
     shadow = Scope("openstack", "shadow-it", "p2")
     shadow.resources = [grant("user", "lina", "member")]  # unowned: found as such, not here
@@ -197,6 +202,7 @@ def test_only_role_assignments_outside_the_declared_people_are_found(site: Site)
     findings = [f for f in scan(site, inv, TODAY) if f.rule == "access-undeclared"]
     assert sorted(f.resource_name for f in findings) == [
         "group dcops-dept-fgw: admin",
+        "group dcops-dept-fgw: member",
         "group dcops-dept-wjw: member",
         "user lina: member",
         "user someone: admin",
