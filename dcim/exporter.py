@@ -25,6 +25,9 @@ MAX_HEADER_BYTES = 64 * 1024  # all header lines together; one line is bounded b
 # instead of finding it at its next scrape.
 POLLS_HEADER = "X-Dcops-Polls"
 MAX_WAIT = 60.0
+# Requests held for the next poll at once; more are answered at once, so anyone who can reach
+# the exporter cannot pile up held connections until Prometheus' scrapes find no descriptor.
+MAX_HELD = 16
 
 
 class _Refused(Exception):
@@ -76,6 +79,7 @@ class Exporter:
         self.probe_timeout = probe_timeout
         self.secret = secret  # resolves /probe's secret=DEVICE to that device's community
         self.server: asyncio.Server | None = None
+        self.held = 0  # requests waiting for the next poll (one event loop: no lock)
 
     async def start(self, host: str, port: int) -> int:
         """Listen; return the port actually bound (useful with port 0)."""
@@ -126,7 +130,12 @@ class Exporter:
                 except ValueError:
                     message = "after must be a whole number of polls and wait seconds\n"
                     return "400 Bad Request", "text/plain", message.encode()
-                await self.poller.next_poll(after, max(0.0, wait))
+                if self.held < MAX_HELD:
+                    self.held += 1
+                    try:
+                        await self.poller.next_poll(after, max(0.0, wait))
+                    finally:
+                        self.held -= 1
             return "200 OK", CONTENT_TYPE, render(self.poller, self.site, self.version)
         if url.path == "/probe":
             return await self._probe(parse_qs(url.query))

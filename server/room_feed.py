@@ -7,6 +7,7 @@ Alerts still come from Prometheus' rules through Alertmanager (see console_room)
 
 from __future__ import annotations
 
+import http.client
 import re
 import threading
 import time
@@ -133,7 +134,7 @@ class RoomFeed:
         except urllib.error.HTTPError as exc:
             exc.close()
             return ExporterReading(address, error=f"HTTP {exc.code}", read_at=time.time()), None
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
             reason = getattr(exc, "reason", exc)
             return ExporterReading(address, error=str(reason)[:200], read_at=time.time()), None
         samples = parse_metrics(body.decode("utf-8", errors="replace"), self.wanted, self.site)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from dcops.dcim.exporter import Exporter
+from dcops.dcim.exporter import MAX_HELD, Exporter
 from dcops.dcim.poller import Poller
 from dcops.dcim.profiles import bundled_profile
 from tests.integration.dcim_fleet import loopback_target
@@ -135,6 +135,18 @@ async def _waiting_reads() -> dict[str, Any]:
         _, head, _ = await asyncio.wait_for(_get(port, "/metrics?after=999999&wait=30"), 20)
         seen["earlier life"] = int(head["X-Dcops-Polls"])
         seen["bad"] = (await _get(port, "/metrics?after=soon"))[0]
+        # At most MAX_HELD requests are held for the next poll; one more is answered at once.
+        now = seen["earlier life"]
+        holders = [
+            asyncio.create_task(_get(port, f"/metrics?after={now}&wait=30"))
+            for _ in range(MAX_HELD)
+        ]
+        await asyncio.sleep(0.5)
+        _, head, _ = await asyncio.wait_for(_get(port, f"/metrics?after={now}&wait=30"), 10)
+        seen["past the cap"] = int(head["X-Dcops-Polls"])
+        seen["held at the cap"] = sum(not h.done() for h in holders)
+        await poller.poll_all()
+        await asyncio.wait_for(asyncio.gather(*holders), 20)
     finally:
         await exporter.close()
         await poller.close()
@@ -150,6 +162,8 @@ def test_metrics_after_a_count_waits_for_the_next_poll() -> None:
     assert "dcops_dcim_env_temperature_celsius{" in seen["body"]
     assert seen["earlier life"] == seen["polls"] + 1
     assert seen["bad"] == "HTTP/1.1 400 Bad Request"
+    assert seen["held at the cap"] == MAX_HELD
+    assert seen["past the cap"] == seen["earlier life"], "a request past the cap was held too"
 
 
 async def _fed(rounds: int) -> tuple[list[int], int, Any]:
