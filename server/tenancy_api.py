@@ -229,6 +229,7 @@ def _stacks_installed() -> bool:
 def plan(ref: str, request: Request) -> dict[str, Any]:
     """What `dcops plan` shows for one request: resources, policy verdicts and the changes
     against its last snapshot; planned offline, read-only (no snapshot is saved)."""
+    from dcops.stacks.admission import planning_here
     from dcops.stacks.plan import preview
     from dcops.stacks.requests import stored_request
     from dcops.tenancy.store import find_request, open_store
@@ -242,7 +243,8 @@ def plan(ref: str, request: Request) -> dict[str, Any]:
         check_visible(visible, record.id, record.department)
         ident, state = record.id, record.state
     found = stored_request(site, str(ident))
-    planned = preview(site, found.spec, found.source)
+    with planning_here():  # one offline plan at a time in this process, judgements included
+        planned = preview(site, found.spec, found.source)
     return {"request_id": ident, "state": state, "ok": planned.violations == 0,
             **planned.as_dict()}  # fmt: skip
 

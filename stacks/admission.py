@@ -107,6 +107,11 @@ def judgement_inputs(site: Site, request: TenancyRequest) -> tuple[TenancySpec, 
     return spec, context_from_site(site, namespace_holders(site, [spec])), public_pool(site)
 
 
+def planning_here() -> threading.Lock:
+    """Held while anything plans offline in this process: Pulumi's mocks are process-wide."""
+    return _JUDGING
+
+
 def judge_inputs(spec: TenancySpec, context: PolicyContext, public: str) -> list[Verdict]:
     """The verdicts, planned in this process (one at a time: the mocks are process-wide)."""
     from dcops.stacks.plan import judge_planned
