@@ -11,7 +11,7 @@ from dcops.core.durations import DURATION_RULE, duration_seconds
 from dcops.core.errors import InputError
 from dcops.monitors.alertmanager_api import ActiveAlert, active_alerts
 from dcops.monitors.alertmanager_members import Answer, ask_in_turn
-from dcops.monitors.silences import Matcher, create_silence
+from dcops.monitors.silences import Matcher, Silence, create_silence, list_silences
 
 ACK_PREFIX = "ack: "
 MAX_ACK = timedelta(days=7)
@@ -84,8 +84,15 @@ def alert_in_turn(members: Sequence[str], ref: str) -> Answer[ActiveAlert]:
 def acknowledge_in_turn(
     members: Sequence[str], alert: ActiveAlert, window: str, reason: str, actor: str
 ) -> Acknowledgement:
-    """Acknowledge through the first member that answers; the cluster gossips the silence on."""
-    return ask_in_turn(members, lambda url: acknowledge(url, alert, window, reason, actor)).value
+    """Acknowledge through the first member that answers; the cluster gossips the silence on.
+
+    A member whose answer was lost may have made the silence all the same: each member is
+    asked first for the same silence (this alert, person, reason and end), which is reused.
+    """
+    start = datetime.now(UTC)
+    return ask_in_turn(
+        members, lambda url: acknowledge(url, alert, window, reason, actor, start, reuse=True)
+    ).value
 
 
 def acknowledge(
@@ -95,11 +102,36 @@ def acknowledge(
     reason: str,
     actor: str,
     now: datetime | None = None,
+    reuse: bool = False,
 ) -> Acknowledgement:
-    """Silence exactly this alert for a while, saying who and why; its escalation stops."""
+    """Silence exactly this alert for a while, saying who and why; its escalation stops.
+    reuse=True: an active silence the same as the one to make is taken instead of a second."""
     span = ack_window(window)
     why = ack_reason(reason)
     start = now or datetime.now(UTC)
     matchers = [Matcher(name, value) for name, value in sorted(alert.labels.items())]
-    silence_id = create_silence(base_url, matchers, start, start + span, actor, ACK_PREFIX + why)
+    comment = ACK_PREFIX + why
+    same = [
+        s.id
+        for s in (list_silences(base_url) if reuse else [])
+        if _same(s, matchers, actor, comment, start + span)
+    ]
+    silence_id = (
+        same[0] if same else create_silence(base_url, matchers, start, start + span, actor, comment)
+    )
     return Acknowledgement(silence_id, alert, actor, why, start + span, base_url)
+
+
+def _same(
+    silence: Silence, matchers: list[Matcher], actor: str, comment: str, ends: datetime
+) -> bool:
+    try:
+        ends_at = datetime.fromisoformat(silence.ends_at.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return (
+        silence.state in ("active", "pending")
+        and sorted(silence.matchers, key=lambda m: m.name) == matchers
+        and (silence.created_by, silence.comment) == (actor, comment)
+        and abs(ends_at - ends) < timedelta(seconds=1)
+    )

@@ -56,3 +56,33 @@ def test_the_pair_member_is_asked_only_while_the_pair_runs(tmp_path: Path) -> No
     (tmp_path / "monitors").mkdir()
     (tmp_path / "monitors" / "paired").write_text("pair\n")
     assert monitors.alertmanager_members(tmp_path) == [FIRST, SECOND]
+
+
+def test_an_ack_whose_answer_was_lost_is_not_made_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dcops.monitors import acknowledgement
+    from dcops.monitors.alertmanager_api import ActiveAlert
+    from dcops.monitors.silences import Silence
+
+    labels = {"alertname": "UpsOnBattery", "device": "ups-1"}
+    alert = ActiveAlert("UpsOnBattery", "critical", "gdc", "A", "", "ups-1", "active", "", "", "",
+                        labels, "f1")  # fmt: skip
+    cluster: list[Silence] = []  # what both members hold once gossip has passed it on
+    made: list[str] = []
+
+    def create(url: str, matchers: list, starts: object, ends: object, by: str, why: str) -> str:
+        made.append(url)
+        # Member 1 makes the silence, then its answer is lost (a timeout after the POST).
+        cluster.append(Silence("s-1", "active", tuple(reversed(matchers)), "", ends.isoformat(),  # type: ignore[attr-defined]
+                               by, why))  # fmt: skip
+        raise AlertmanagerUnreachable(f"Alertmanager at {url} did not answer (timed out)")
+
+    monkeypatch.setattr(acknowledgement, "create_silence", create)
+    monkeypatch.setattr(acknowledgement, "list_silences", lambda url: list(cluster))
+    ack = acknowledgement.acknowledge_in_turn([FIRST, SECOND], alert, "30m", "换电池", "liqiang")
+    assert (ack.silence_id, ack.alertmanager, made) == ("s-1", SECOND, [FIRST])
+    # Another person's, or another reason's, silence is not taken for this one.
+    cluster[0] = Silence("s-1", "active", cluster[0].matchers, "", cluster[0].ends_at, "wangfang",
+                         cluster[0].comment)  # fmt: skip
+    monkeypatch.setattr(acknowledgement, "create_silence", lambda url, *rest: "s-2")
+    ack = acknowledgement.acknowledge_in_turn([FIRST, SECOND], alert, "30m", "换电池", "liqiang")
+    assert (ack.silence_id, ack.alertmanager) == ("s-2", FIRST)
