@@ -268,7 +268,7 @@ def deliver_pending(
     tried: set[int] = set()
     outcomes: list[Delivery] = []
     for _ in range(MAX_BATCHES):
-        batch = _claim(store, settings, me, tried, everything)
+        batch = _claim(store, settings, me, tried, everything, _timeout(site))
         if not batch:
             break
         for message in batch:
@@ -286,11 +286,16 @@ def deliver_pending(
 
 
 def _claim(
-    store: Store, settings: Notifications, me: str, tried: set[int], everything: bool
+    store: Store,
+    settings: Notifications,
+    me: str,
+    tried: set[int],
+    everything: bool,
+    timeout_s: float,
 ) -> list[OutboxRecord]:
-    """Lease up to BATCH due messages to this deliverer."""
+    """Lease up to BATCH due messages to this deliverer, for as long as sending them all may take
+    (they are sent one after another, each within its channel's timeout)."""
     now = _now()
-    lease = datetime.timedelta(seconds=LEASE_S + _timeout(settings))
     with store.writing() as session:
         query = (
             select(OutboxRecord)
@@ -305,6 +310,7 @@ def _claim(
                 OutboxRecord.next_attempt_at.is_(None) | (OutboxRecord.next_attempt_at <= now)
             )
         rows = list(session.scalars(query.limit(BATCH)))
+        lease = datetime.timedelta(seconds=LEASE_S + len(rows) * timeout_s)
         for row in rows:
             row.claimed_by, row.claimed_until = me, now + lease
         session.flush()
@@ -331,10 +337,13 @@ def _settle(
         return Delivery(row.id, row.request_id, row.channel, error is None, row.attempts, error)
 
 
-def _timeout(settings: Notifications) -> float:
-    return max(
-        (c.timeout_s for c in (settings.smtp, settings.webhook) if c is not None), default=0.0
-    )
+def _timeout(site: Site) -> float:
+    """The longest one send may take: the slowest timeout of the tenancy events' channels."""
+    settings = site.config.notifications
+    named = set(settings.channels)
+    events = [c.timeout_s for c in site.config.monitors.channels if c.name in named]
+    own = [c.timeout_s for c in (settings.smtp, settings.webhook) if c is not None]
+    return float(max(own + events, default=0.0))
 
 
 def _now() -> datetime.datetime:

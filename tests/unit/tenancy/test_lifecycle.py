@@ -317,3 +317,36 @@ def test_every_transition_names_the_tenancy_by_name_in_the_audit_record(
     lifecycle.offboard(site, submitted.name, person("zhangwei"))  # by name
     objects = {op.object for op in operations(Journal.of(site).events())}
     assert objects == {f"tenancy/{submitted.name}"}
+
+
+def test_a_claim_lasts_as_long_as_its_batch_may_take_on_the_slowest_channel(
+    site_dir: Path, person: Person, make_request: MakeRequest
+) -> None:
+    from dcops.tenancy.notifications import LEASE_S, deliver_pending
+
+    with (site_dir / "dcops.toml").open("a", encoding="utf-8") as toml:
+        toml.write(
+            'channels = ["duty-sms"]\n[[monitors.channels]]\nname = "duty-sms"\nkind = "sms"\n'
+            'url = "https://sms.example.gov.cn/send"\ntoken = {env = "SMS_TOKEN"}\ntimeout_s = 45\n'
+        )
+    site = load_site(site_dir)
+    lifecycle.submit(site, make_request(), person("wanglei"))
+    store = open_store(site)
+    seen: list[tuple[int, float]] = []
+
+    class Watching:
+        def send(self, message: OutboxRecord) -> None:
+            with store.reading() as db:
+                rows = db.scalars(select(OutboxRecord)).all()
+                held = [r.claimed_until for r in rows if r.claimed_by is not None]
+            until = max(u for u in held if u is not None)
+            left = until.replace(tzinfo=datetime.UTC) - datetime.datetime.now(datetime.UTC)
+            seen.append((len(held), left.total_seconds()))
+
+    started = datetime.datetime.now(datetime.UTC)
+    outcomes = deliver_pending(site, store, {"duty-sms": Watching(), "smtp": Watching()})
+    assert outcomes and seen, "nothing was queued for the channel"
+    held, left = seen[0]
+    elapsed = (datetime.datetime.now(datetime.UTC) - started).total_seconds()
+    # Sent one after another, each up to 45 s: the lease covers them all, not just one.
+    assert LEASE_S + held * 45 - elapsed - 1 <= left <= LEASE_S + held * 45 + 1
