@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import http.client
 import math
 import threading
 import time
@@ -204,19 +205,21 @@ def _build(site: Site, feed: RoomFeed) -> Floor:
 
 
 def _prometheus_problem(site: Site) -> str:
-    """Why Prometheus, which turns readings into alerts, cannot be reached; empty when it can."""
-    url = site.config.monitors.prometheus_url
-    try:
-        with urllib.request.urlopen(f"{url}/-/ready", timeout=3) as reply:
-            reply.read(1024)
-        return ""
-    except urllib.error.HTTPError as exc:
-        exc.close()
-        reason: object = f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
+    """Why no Prometheus, which turns readings into alerts, can be reached; empty when one can
+    (with the pair running, either member evaluates the rules)."""
+    reasons = []
+    for url in site.config.monitors.prometheus_members(site.paths.state):
+        try:
+            with urllib.request.urlopen(f"{url}/-/ready", timeout=3) as reply:
+                reply.read(1024)
+            return ""
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            reasons.append(f"{url}: HTTP {exc.code}")
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+            reasons.append(f"{url}: {getattr(exc, 'reason', exc)}")
     return (
-        f"告警评估不可用 / Prometheus at {url} cannot be reached ({reason}): the readings "
+        f"告警评估不可用 / Prometheus cannot be reached ({'; '.join(reasons)}): the readings "
         "below are current, but new alerts will not appear"
     )
 

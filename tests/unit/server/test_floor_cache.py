@@ -133,7 +133,8 @@ def test_a_woken_keeper_builds_at_once_and_a_waiting_page_gets_the_new_floor() -
     import asyncio
 
     room = Room()
-    cache = FloorCache(room.read, keep_every=600)  # only a wake makes it build again
+    # Only a wake makes it build again; a stopped clock, so the held floor never ages meanwhile.
+    cache = FloorCache(room.read, Clock(), keep_every=600)
     cache.keep()
     try:
         assert _readings_reach(room, 1), "the keeper did not build the first floor"

@@ -3,6 +3,8 @@ cannot be trusted."""
 
 from __future__ import annotations
 
+import http.server
+import threading
 from pathlib import Path
 
 import pytest
@@ -168,6 +170,38 @@ def test_a_prometheus_that_does_not_answer_is_said_plainly(site_dir: Path) -> No
         ),
         encoding="utf-8",
     )
-    said = _prometheus_problem(load_site(site_dir))
-    assert said.startswith(f"告警评估不可用 / Prometheus at http://127.0.0.1:{port} cannot be")
+    site = load_site(site_dir)
+    said = _prometheus_problem(site)
+    assert said.startswith(
+        f"告警评估不可用 / Prometheus cannot be reached (http://127.0.0.1:{port}: "
+    )
     assert "new alerts will not appear" in said
+    # With the pair running, its second member evaluating the rules is enough.
+    second = http.server.HTTPServer(("127.0.0.1", 0), _Ready)
+    threading.Thread(target=second.serve_forever, daemon=True).start()
+    try:
+        site_file.write_text(
+            site_file.read_text(encoding="utf-8").replace(
+                f"prometheus_port = {port}",
+                f"prometheus_port = {port}\npair_prometheus_port = {second.server_port}",
+            ),
+            encoding="utf-8",
+        )
+        site = load_site(site_dir)
+        paired = site.paths.state / "monitors" / "paired"
+        paired.parent.mkdir(parents=True, exist_ok=True)
+        paired.write_text("pair\n")
+        assert _prometheus_problem(site) == ""
+    finally:
+        second.shutdown()
+        second.server_close()
+
+
+class _Ready(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200 if self.path == "/-/ready" else 404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
