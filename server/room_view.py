@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dcops.core.durations import duration_seconds
-from dcops.core.site import INLET_CRITICAL_MARGIN, device_limits
+from dcops.core.site import INLET_CRITICAL_MARGIN, ROOM_LIMITS, device_limits
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from dcops.server.room_feed import ExporterReading
 
 VIEWS = ("temperature", "power", "humidity")
+# The DewPointOutOfRange rule's band (monitors/rules/environment.yml), °C.
+DEW_POINT_CELSIUS = (5.5, 15.0)
 DEVICE_LISTS = ("problems", "all")  # devices=problems lists what needs a look, all lists every one
 SERIES = {
     "inlet": "dcops_dcim_env_temperature_celsius",
@@ -67,6 +69,11 @@ class RackCell:
     power_kw: float | None = None
     level: str = "none"
     alert: str = ""
+    load_high: float = ROOM_LIMITS.load_high_ratio or 0.8  # its PDU's limit, of design power
+    humidity_band: tuple[float, float] = (
+        ROOM_LIMITS.humidity_low_ratio or 0.2,
+        ROOM_LIMITS.humidity_high_ratio or 0.6,
+    )
 
     @property
     def dew_point(self) -> float | None:
@@ -80,6 +87,32 @@ class RackCell:
     def load(self) -> float | None:
         """Power drawn against the rack's design power (0..1+)."""
         return None if self.power_kw is None else self.power_kw / self.design_kw
+
+    @property
+    def power_level(self) -> str:
+        """ok, warm (above its PDU's load limit of design power), hot (above design power), or
+        none (no PDU reading)."""
+        load = self.load
+        if load is None:
+            return "none"
+        return "hot" if load > 1 else ("warm" if load > self.load_high else "ok")
+
+    @property
+    def humidity_level(self) -> str:
+        """ok, warm (humidity outside its sensor's limits or dew point outside the rule's
+        band), or none (no humidity reading)."""
+        dew = self.dew_point
+        if self.humidity is None or dew is None:
+            return "none"
+        low, high = self.humidity_band
+        inside = low <= self.humidity <= high
+        return "ok" if inside and DEW_POINT_CELSIUS[0] <= dew <= DEW_POINT_CELSIUS[1] else "warm"
+
+    def level_in(self, view: str) -> str:
+        """The colour the rack is drawn in for a view of the page."""
+        if view == "power":
+            return self.power_level
+        return self.humidity_level if view == "humidity" else self.level
 
 
 @dataclass
@@ -161,11 +194,40 @@ class Floor:
     read_at: float = 0.0  # when the room was built from the exporters and Alertmanager (Unix time)
     version: int = 0  # which floor of the server's this is (pages ask for a newer one)
 
+    def legend(self, view: str) -> list[tuple[str, str]]:
+        """What each colour of a view means."""
+        return view_legend(view)
+
     @property
     def worst(self) -> str:
         """The worst active alert's severity, or empty when none fires."""
         order = [a["severity"] for a in self.alerts]
         return "critical" if "critical" in order else ("warning" if order else "")
+
+
+def view_legend(view: str) -> list[tuple[str, str]]:
+    """What each colour of a view means, by the room's limits (a device may set its own)."""
+    if view == "power":
+        share = f"{RackCell.load_high:.0%}"
+        found = [
+            ("ok", f"kW/设计 design kW ≤ {share}"),
+            ("warm", f"> {share} (或 PDU 自设上限 or its PDU's own limit)"),
+            ("hot", "> 100% 超过设计功率 above design"),
+        ]
+    elif view == "humidity":
+        (low, high), (dew_low, dew_high) = RackCell.humidity_band, DEW_POINT_CELSIUS
+        found = [
+            (
+                "ok",
+                f"相对湿度 RH {low * 100:.0f}–{high:.0%}, 露点 dew point {dew_low:g}–{dew_high:g} °C",
+            ),
+            ("warm", "超出 outside"),
+        ]
+    else:
+        cold, warm = ROOM_LIMITS.temperature_low_celsius, ROOM_LIMITS.temperature_high_celsius
+        found = [("cold", f"<{cold:g} °C"), ("ok", f"{cold:g}–{warm:g} °C"),
+                 ("warm", f">{warm:g} °C"), ("hot", "危险 critical")]  # fmt: skip
+    return [*found, ("none", "无读数 no reading")]
 
 
 def inlet_level(device: Device | None, celsius: float | None) -> str:
@@ -362,7 +424,15 @@ def _cell(
             cell.inlet = values["inlet"][device.name]
             cell.humidity = values["humidity"].get(device.name)
             cell.level = inlet_level(device, cell.inlet)
+            limits = device_limits(device)
+            cell.humidity_band = (
+                limits.humidity_low_ratio or 0.0,
+                limits.humidity_high_ratio or 1.0,
+            )
         if device.name in values["power"]:
+            limit = device_limits(device).load_high_ratio or 1.0
+            # a rack fed by two PDUs is coloured by the stricter limit of the two
+            cell.load_high = limit if cell.power_kw is None else min(cell.load_high, limit)
             cell.power_kw = (cell.power_kw or 0) + values["power"][device.name] / 1000
         if device.kind == "pdu":
             cell.pdu = _status(values["up"].get(device.name))

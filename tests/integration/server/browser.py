@@ -37,6 +37,8 @@ SCREENSHOTS = {
     "login.png": DESKTOP,
     "room.png": DESKTOP,
     "room-overheat.png": DESKTOP,
+    "room-power.png": DESKTOP,
+    "room-humidity.png": DESKTOP,
     "wall.png": WALL,
     "request-form.png": DESKTOP,
     "request-approval.png": DESKTOP,

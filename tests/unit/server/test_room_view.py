@@ -11,7 +11,7 @@ import pytest
 
 from dcops.core.loader import load_site
 from dcops.core.site import Site
-from dcops.server.room_view import RackCell, floor, inlet_level
+from dcops.server.room_view import VIEWS, RackCell, floor, inlet_level
 from tests.conftest import REPO
 
 
@@ -71,6 +71,39 @@ def test_dew_point_from_temperature_and_humidity() -> None:
     cell = RackCell("A", "A01", 8, inlet=25.0, humidity=0.5)
     assert cell.dew_point == pytest.approx(13.85, abs=0.1)
     assert RackCell("A", "A02", 8, inlet=25.0).dew_point is None
+
+
+def test_power_is_coloured_by_its_share_of_the_racks_design_power(site: Site) -> None:
+    # The same 7 kW: amber in an 8 kW rack (88 %), green in a 12 kW one (58 %); above design
+    # power red; C01's PDU sets its own limit of 70 %.
+    values = _values(power={"pdu-a01": 7000.0, "pdu-a02": 8500.0, "pdu-b01": 6000.0,
+                            "pdu-c01": 7000.0})  # fmt: skip
+    room = floor(site, values, {"127.0.0.1:9": 1.0}, [], [], [], now=1.0).rooms[0]
+    cells = {c.name: c for _, row in room.rows for c in row}
+    assert cells["C01"].design_kw == 12 and cells["C01"].load_high == 0.7
+    assert [cells[r].level_in("power") for r in ("A01", "A02", "B01", "C01", "A03")] == [
+        "warm", "hot", "ok", "ok", "none"
+    ]  # fmt: skip
+    assert RackCell("C", "C09", 12, power_kw=8.5, load_high=0.7).level_in("power") == "warm"
+
+
+def test_humidity_is_coloured_by_the_sensors_limits_and_the_dew_point_band(site: Site) -> None:
+    cell = RackCell("A", "A01", 8, inlet=23.0, humidity=0.45)
+    assert cell.dew_point == pytest.approx(10.4, abs=0.05) and cell.level_in("humidity") == "ok"
+    assert RackCell("A", "A01", 8, inlet=23.0, humidity=0.65).level_in("humidity") == "warm"
+    # RH within 20-60 % but the dew point (3.2 °C) below the rule's 5.5 °C
+    assert RackCell("A", "A01", 8, inlet=20.0, humidity=0.33).level_in("humidity") == "warm"
+    assert RackCell("A", "A02", 8, inlet=23.0).level_in("humidity") == "none"
+    assert RackCell("A", "A01", 8, inlet=23.0, level="ok").level_in("temperature") == "ok"
+
+
+def test_each_view_has_a_legend_of_its_colours(site: Site) -> None:
+    room = floor(site, _values(), {}, [], [], [], now=1.0)
+    assert room.legend("temperature")[:3] == [("cold", "<18 °C"), ("ok", "18–27 °C"),
+                                              ("warm", ">27 °C")]  # fmt: skip
+    assert "≤ 80%" in room.legend("power")[0][1] and room.legend("power")[2][0] == "hot"
+    assert room.legend("humidity")[0] == ("ok", "相对湿度 RH 20–60%, 露点 dew point 5.5–15 °C")
+    assert all(shown[-1] == ("none", "无读数 no reading") for shown in map(room.legend, VIEWS))
 
 
 def test_the_device_list_keeps_what_needs_a_look_and_counts_the_rest(site: Site) -> None:
