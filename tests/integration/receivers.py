@@ -252,3 +252,34 @@ def serving(server: ThreadingHTTPServer) -> Iterator[None]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def robot_channels(ports: dict[str, int]) -> str:
+    """TOML for the DingTalk, WeCom and SMS channels (ding, wecom, sms) on these loopback ports.
+
+    Their secrets are read from DCOPS_TEST_DING_TOKEN, DCOPS_TEST_DING_SECRET,
+    DCOPS_TEST_WECOM_KEY and DCOPS_TEST_SMS_TOKEN.
+    """
+    return f"""
+[[monitors.channels]]
+name = "ding"
+kind = "dingtalk"
+url = "http://127.0.0.1:{ports["dingtalk"]}/robot/send"
+token = {{env = "DCOPS_TEST_DING_TOKEN"}}
+secret = {{env = "DCOPS_TEST_DING_SECRET"}}
+timeout_s = 5
+
+[[monitors.channels]]
+name = "wecom"
+kind = "wecom"
+url = "http://127.0.0.1:{ports["wecom"]}/cgi-bin/webhook/send"
+key = {{env = "DCOPS_TEST_WECOM_KEY"}}
+timeout_s = 5
+
+[[monitors.channels]]
+name = "sms"
+kind = "sms"
+url = "http://127.0.0.1:{ports["sms"]}/send"
+token = {{env = "DCOPS_TEST_SMS_TOKEN"}}
+timeout_s = 5
+"""

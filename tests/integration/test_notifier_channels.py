@@ -16,7 +16,13 @@ from dcops.core.loader import load_site
 from dcops.monitors.notifier import Notifier
 from dcops.monitors.notifier_server import notifier_server, site_notifier
 from tests.integration.monitors_stack import free_port, wait_for
-from tests.integration.receivers import Received, robot_server, serving, smtp_relay
+from tests.integration.receivers import (
+    Received,
+    robot_channels,
+    robot_server,
+    serving,
+    smtp_relay,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +39,7 @@ SECRETS = {
 def duty_config(ports: dict[str, int], ca: Path, channels: list[str], starttls: bool = True) -> str:
     """TOML for the five channels on loopback and one policy sending to the given channels."""
     steps = ", ".join(f'"{c}"' for c in channels)
-    return f"""
+    mail = f"""
 [[monitors.channels]]
 name = "mail"
 kind = "email"
@@ -44,29 +50,8 @@ password = {{env = "DCOPS_TEST_SMTP_PASSWORD"}}
 starttls = {"true" if starttls else "false"}
 ca_file = "{ca}"
 timeout_s = 5
-
-[[monitors.channels]]
-name = "ding"
-kind = "dingtalk"
-url = "http://127.0.0.1:{ports["dingtalk"]}/robot/send"
-token = {{env = "DCOPS_TEST_DING_TOKEN"}}
-secret = {{env = "DCOPS_TEST_DING_SECRET"}}
-timeout_s = 5
-
-[[monitors.channels]]
-name = "wecom"
-kind = "wecom"
-url = "http://127.0.0.1:{ports["wecom"]}/cgi-bin/webhook/send"
-key = {{env = "DCOPS_TEST_WECOM_KEY"}}
-timeout_s = 5
-
-[[monitors.channels]]
-name = "sms"
-kind = "sms"
-url = "http://127.0.0.1:{ports["sms"]}/send"
-token = {{env = "DCOPS_TEST_SMS_TOKEN"}}
-timeout_s = 5
-
+"""
+    hook = f"""
 [[monitors.channels]]
 name = "hook"
 kind = "webhook"
@@ -80,6 +65,7 @@ role = "facility"
 severities = ["critical"]
 steps = [{{after = "0s", to = "shift", channels = [{steps}]}}]
 """
+    return mail + robot_channels(ports) + hook
 
 
 def alert(status: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from tests.conftest import DCOPS, RunDcops, dcops_env
+from tests.integration.receivers import robot_channels, robot_server, serving
 from tests.integration.tenancy.conftest import SAMPLE, free_port
 
 SECRET = "webhook-signing-key-for-tests"
@@ -241,39 +242,13 @@ ROBOT_SECRETS = {
 
 
 def _robots(ports: dict[str, int]) -> str:
-    return f"""retry_delay_s = 600
-channels = ["ding", "wecom", "sms"]
-
-[[monitors.channels]]
-name = "ding"
-kind = "dingtalk"
-url = "http://127.0.0.1:{ports["dingtalk"]}/robot/send"
-token = {{env = "DCOPS_TEST_DING_TOKEN"}}
-secret = {{env = "DCOPS_TEST_DING_SECRET"}}
-timeout_s = 5
-
-[[monitors.channels]]
-name = "wecom"
-kind = "wecom"
-url = "http://127.0.0.1:{ports["wecom"]}/cgi-bin/webhook/send"
-key = {{env = "DCOPS_TEST_WECOM_KEY"}}
-timeout_s = 5
-
-[[monitors.channels]]
-name = "sms"
-kind = "sms"
-url = "http://127.0.0.1:{ports["sms"]}/send"
-token = {{env = "DCOPS_TEST_SMS_TOKEN"}}
-timeout_s = 5
-"""
+    return 'retry_delay_s = 600\nchannels = ["ding", "wecom", "sms"]\n' + robot_channels(ports)
 
 
 @pytest.mark.integration
 def test_tenancy_events_reach_the_robots_and_sms_and_a_robot_that_was_down_gets_each_once(
     dcops: RunDcops, site_dir: Path
 ) -> None:
-    from tests.integration.receivers import robot_server, serving
-
     ports = {kind: free_port() for kind in ("dingtalk", "wecom", "sms")}
     with (site_dir / "dcops.toml").open("a", encoding="utf-8") as toml:
         toml.write(_robots(ports))
