@@ -5,23 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from dcops.core.errors import InvalidInput, Problem
 from dcops.core.loader import load_site
 from dcops.core.site import PLAN_ITEMS
-
-
-def _problems(site_dir: Path) -> list[Problem]:
-    with pytest.raises(InvalidInput) as caught:
-        load_site(site_dir)
-    return caught.value.problems
-
-
-def _replace(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+from tests.unit.core.site_edits import refusals, replace_once
 
 
 def _line_of(path: Path, needle: str) -> int:
@@ -43,8 +29,8 @@ def test_the_example_room_places_every_kind(site_dir: Path) -> None:
 
 def test_a_row_past_the_wall_names_its_line_and_the_room_size(site_dir: Path) -> None:
     rooms = _rooms(site_dir)
-    _replace(rooms, "      - name: A\n        x: 1\n", "      - name: A\n        x: 5\n")
-    found = {p.field: p for p in _problems(site_dir)}
+    replace_once(rooms, "      - name: A\n        x: 1\n", "      - name: A\n        x: 5\n")
+    found = {p.field: p for p in refusals(site_dir)}
     problem = found["rooms[0].rows[0].x"]
     assert problem.source == "inventory/rooms.yml"
     assert "device crac-1" in found["rooms[0].equipment[0].x"].message  # it stands there too
@@ -55,9 +41,9 @@ def test_a_row_past_the_wall_names_its_line_and_the_room_size(site_dir: Path) ->
 
 def test_equipment_on_a_row_and_overlapping_fire_zones_are_refused(site_dir: Path) -> None:
     rooms = _rooms(site_dir)
-    _replace(rooms, "{device: crac-1, x: 9, y: 1,", "{device: crac-1, x: 4, y: 4,")
-    _replace(rooms, 'zone: "2", x: 6, y: 0,', 'zone: "2", x: 5, y: 0,')
-    found = {p.field: p for p in _problems(site_dir)}
+    replace_once(rooms, "{device: crac-1, x: 9, y: 1,", "{device: crac-1, x: 4, y: 4,")
+    replace_once(rooms, 'zone: "2", x: 6, y: 0,', 'zone: "2", x: 5, y: 0,')
+    found = {p.field: p for p in refusals(site_dir)}
     crac = found["rooms[0].equipment[0].x"]
     assert "device crac-1 (x 4..5, y 4..5) and row B (x 1..8, y 4..4" in crac.message
     assert crac.line == _line_of(rooms, "device: crac-1")
@@ -67,9 +53,9 @@ def test_equipment_on_a_row_and_overlapping_fire_zones_are_refused(site_dir: Pat
 
 def test_doors_must_be_in_a_wall_and_not_blocked(site_dir: Path) -> None:
     rooms = _rooms(site_dir)
-    _replace(rooms, 'door: "1", x: 0, y: 5}', 'door: "1", x: 3, y: 5}')
-    _replace(rooms, 'door: "2", x: 7, y: 10}', 'door: "2", x: 2, y: 10}')
-    found = {p.field: p.message for p in _problems(site_dir)}
+    replace_once(rooms, 'door: "1", x: 0, y: 5}', 'door: "1", x: 3, y: 5}')
+    replace_once(rooms, 'door: "2", x: 7, y: 10}', 'door: "2", x: 2, y: 10}')
+    found = {p.field: p.message for p in refusals(site_dir)}
     assert (
         (found["rooms[0].doors[0].x"])
         == "door door-1/1 at x 3, y 5 is not in a wall; allowed: x 0 or 10, or y 0 or 10"
@@ -79,9 +65,9 @@ def test_doors_must_be_in_a_wall_and_not_blocked(site_dir: Path) -> None:
 
 def test_a_leak_rope_runs_straight_and_inside(site_dir: Path) -> None:
     rooms = _rooms(site_dir)
-    _replace(rooms, "path: [{x: 8, y: 0}, {x: 10, y: 0}", "path: [{x: 8, y: 0}, {x: 9, y: 2}")
-    _replace(rooms, "{x: 10, y: 8}]", "{x: 11, y: 8}]")
-    found = {p.field: p.message for p in _problems(site_dir)}
+    replace_once(rooms, "path: [{x: 8, y: 0}, {x: 10, y: 0}", "path: [{x: 8, y: 0}, {x: 9, y: 2}")
+    replace_once(rooms, "{x: 10, y: 8}]", "{x: 11, y: 8}]")
+    found = {p.field: p.message for p in refusals(site_dir)}
     assert (
         "at a slant; allowed: each stretch along x or along y"
         in found["rooms[0].leak_ropes[0].path[1]"]
@@ -91,10 +77,10 @@ def test_a_leak_rope_runs_straight_and_inside(site_dir: Path) -> None:
 
 def test_placed_devices_must_exist_in_the_room_and_be_of_the_right_kind(site_dir: Path) -> None:
     rooms = _rooms(site_dir)
-    _replace(rooms, "{device: ups-2,", "{device: ups-9,")
-    _replace(rooms, '{device: door-1, door: "1"', '{device: fire-1, door: "1"')
-    _replace(rooms, "{device: crac-2,", "{device: pdu-a01,")
-    found = {p.field: p.message for p in _problems(site_dir)}
+    replace_once(rooms, "{device: ups-2,", "{device: ups-9,")
+    replace_once(rooms, '{device: door-1, door: "1"', '{device: fire-1, door: "1"')
+    replace_once(rooms, "{device: crac-2,", "{device: pdu-a01,")
+    found = {p.field: p.message for p in refusals(site_dir)}
     assert found["rooms[0].equipment[3].device"] == (
         "device 'ups-9' is not in inventory/devices.yml; allowed: crac-1, crac-2, ups-1, ups-2"
     )
@@ -106,13 +92,13 @@ def test_placed_devices_must_exist_in_the_room_and_be_of_the_right_kind(site_dir
 
 def test_places_need_a_room_size_and_the_lists_are_bounded(site_dir: Path) -> None:
     rooms = _rooms(site_dir)
-    _replace(rooms, "    width: 11\n    depth: 11\n", "")
-    [problem] = _problems(site_dir)
+    replace_once(rooms, "    width: 11\n    depth: 11\n", "")
+    [problem] = refusals(site_dir)
     assert problem.field == "rooms[0].rows[0].x" and "has no size" in problem.message
-    _replace(rooms, "    floor: 3\n", "    floor: 3\n    width: 11\n    depth: 11\n")
+    replace_once(rooms, "    floor: 3\n", "    floor: 3\n    width: 11\n    depth: 11\n")
     door = '      - {device: door-1, door: "1", x: 0, y: 5}\n'
-    _replace(rooms, door, door * (PLAN_ITEMS + 1))
-    [problem] = _problems(site_dir)
+    replace_once(rooms, door, door * (PLAN_ITEMS + 1))
+    [problem] = refusals(site_dir)
     assert problem.field == "rooms[0].doors" and f"at most {PLAN_ITEMS} items" in problem.message
 
 
@@ -121,7 +107,7 @@ def test_site_check_exits_2_on_a_bad_plan(site_dir: Path) -> None:
 
     from tests.conftest import DCOPS
 
-    _replace(_rooms(site_dir), "{device: crac-1, x: 9, y: 1,", "{device: crac-1, x: 12, y: 1,")
+    replace_once(_rooms(site_dir), "{device: crac-1, x: 9, y: 1,", "{device: crac-1, x: 12, y: 1,")
     done = subprocess.run([str(DCOPS), "site", "check"], cwd=site_dir, capture_output=True,
                           text=True, timeout=120, stdin=subprocess.DEVNULL)  # fmt: skip
     assert done.returncode == 2

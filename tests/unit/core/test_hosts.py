@@ -6,14 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from dcops.core.errors import InvalidInput, Problem
 from dcops.core.loader import load_site
-
-
-def _problems(site_dir: Path) -> list[Problem]:
-    with pytest.raises(InvalidInput) as caught:
-        load_site(site_dir)
-    return caught.value.problems
+from tests.unit.core.site_edits import refusals
 
 
 def _edit(path: Path, old: str, new: str) -> None:
@@ -107,7 +101,7 @@ def test_bad_inventory_names_file_line_and_field(
     site_dir: Path, file: str, old: str, new: str, field: str, words: str
 ) -> None:
     _edit(site_dir / "inventory" / file, old, new)
-    problems = _problems(site_dir)
+    problems = refusals(site_dir)
     found = [p for p in problems if p.source == f"inventory/{file}" and p.field == field]
     assert found, f"no problem for {field} in {[str(p) for p in problems]}"
     assert words in found[0].message
@@ -116,7 +110,7 @@ def test_bad_inventory_names_file_line_and_field(
 
 def test_vars_file_for_unknown_host_is_reported(site_dir: Path) -> None:
     (site_dir / "inventory" / "host_vars" / "srv-9.yml").write_text("x: 1\n", encoding="utf-8")
-    problems = _problems(site_dir)
+    problems = refusals(site_dir)
     assert any(
         p.source == "inventory/host_vars/srv-9.yml" and "unknown host 'srv-9'" in p.message
         for p in problems
