@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
@@ -12,6 +13,7 @@ from dcops.server.context import actor, context
 
 router = APIRouter(prefix="/api/v1", tags=["site"])
 ALERT_ROLES = ("ops", "facility")
+T = TypeVar("T")
 
 
 class AlertAck(BaseModel):
@@ -37,26 +39,28 @@ def site_show(request: Request) -> dict[str, Any]:
 def alerts(request: Request, all: bool = False) -> list[dict[str, Any]]:
     """Active alerts from the site's Alertmanager, most severe first (ops or facility)."""
     from dcops.monitors.alertmanager_api import active_alerts
-    from dcops.monitors.alertmanager_members import ask_in_turn
 
     require_role(actor(request), *ALERT_ROLES, action="GET /api/v1/alerts")
-    site = context(request).site
-    members = site.config.monitors.alertmanager_members(site.paths.state)
-    found = ask_in_turn(members, lambda url: active_alerts(url, include_suppressed=all)).value
+    found = _ask_alertmanagers(request, lambda url: active_alerts(url, include_suppressed=all))
     return [dict(a.__dict__) for a in found]
 
 
 @router.get("/alerts/silences")
 def silences(request: Request, expired: bool = False) -> list[dict[str, str]]:
     """Alertmanager's silences, acknowledgements among them: who, why, until when (ops or facility)."""
-    from dcops.monitors.alertmanager_members import ask_in_turn
     from dcops.monitors.silences import list_silences
 
     require_role(actor(request), *ALERT_ROLES, action="GET /api/v1/alerts/silences")
-    site = context(request).site
-    members = site.config.monitors.alertmanager_members(site.paths.state)
-    found = ask_in_turn(members, lambda url: list_silences(url, include_expired=expired)).value
+    found = _ask_alertmanagers(request, lambda url: list_silences(url, include_expired=expired))
     return [s.as_data() for s in found]
+
+
+def _ask_alertmanagers(request: Request, ask: Callable[[str], list[T]]) -> list[T]:
+    """What the first Alertmanager of the site's pair that answers says."""
+    from dcops.monitors.alertmanager_members import ask_in_turn
+
+    site = context(request).site
+    return ask_in_turn(site.config.monitors.alertmanager_members(site.paths.state), ask).value
 
 
 @router.get("/alerts/deliveries")
