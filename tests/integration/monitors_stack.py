@@ -54,3 +54,40 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = 60, every: fl
             return result
         time.sleep(every)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def webhook_duty(hook_port: int, backup_after_s: int | None = None) -> str:
+    """TOML: critical alerts go through the notifier to a signed webhook on this loopback port.
+
+    The on-call step is at once; with `backup_after_s`, an unacknowledged alert escalates to the
+    backup after that many seconds. The webhook's key is read from DCOPS_TEST_HOOK_SECRET.
+    """
+    backup = (
+        f'  {{after = "{backup_after_s}s", to = "backup", channels = ["hook"]}},\n'
+        if backup_after_s is not None
+        else ""
+    )
+    return f"""
+[[monitors.receivers]]
+name = "duty"
+kind = "notifier"
+
+[[monitors.routes]]
+receiver = "duty"
+severities = ["critical"]
+
+[[monitors.channels]]
+name = "hook"
+kind = "webhook"
+url = "http://127.0.0.1:{hook_port}/alerts"
+secret = {{env = "DCOPS_TEST_HOOK_SECRET"}}
+timeout_s = 5
+
+[[monitors.escalation]]
+name = "critical-facility"
+role = "facility"
+severities = ["critical"]
+steps = [
+  {{after = "0s", to = "on-call", channels = ["hook"]}},
+{backup}]
+"""

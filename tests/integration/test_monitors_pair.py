@@ -15,37 +15,12 @@ from typing import Any
 import pytest
 
 from tests.conftest import RunDcops
-from tests.integration.monitors_stack import free_port, set_monitors, wait_for
+from tests.integration.monitors_stack import free_port, set_monitors, wait_for, webhook_duty
 from tests.integration.receivers import robot_server, serving
 
 pytestmark = pytest.mark.integration
 
 HOOK_SECRET = "pair-hook"
-
-
-def _duty(hook_port: int) -> str:
-    return f"""
-[[monitors.receivers]]
-name = "duty"
-kind = "notifier"
-
-[[monitors.routes]]
-receiver = "duty"
-severities = ["critical"]
-
-[[monitors.channels]]
-name = "hook"
-kind = "webhook"
-url = "http://127.0.0.1:{hook_port}/alerts"
-secret = {{env = "DCOPS_TEST_HOOK_SECRET"}}
-timeout_s = 5
-
-[[monitors.escalation]]
-name = "critical"
-role = "facility"
-severities = ["critical"]
-steps = [{{after = "0s", to = "on-call", channels = ["hook"]}}]
-"""
 
 
 def _active(port: int) -> list[dict[str, Any]]:
@@ -97,7 +72,7 @@ def test_a_lost_prometheus_and_alertmanager_lose_nothing_and_duplicate_nothing(
         **pair,
     )
     with (site_dir / "dcops.toml").open("a", encoding="utf-8") as out:
-        out.write(_duty(hook_port))
+        out.write(webhook_duty(hook_port))
     env = {"DCOPS_TEST_HOOK_SECRET": HOOK_SECRET}
     server, hook = robot_server("webhook", hook_port, {"secret": HOOK_SECRET})
     log = site_dir / ".dcops" / "monitors" / "alerts.jsonl"

@@ -21,7 +21,7 @@ from dcops.dcim.inventory import Target, targets
 from dcops.dcim.trap_alerts import post_alerts
 from dcops.dcim.traps import TrapReceiver, engine_id_for, serve_traps
 from tests.conftest import DCOPS, copy_site, dcops_env
-from tests.integration.monitors_stack import free_port, set_monitors, wait_for
+from tests.integration.monitors_stack import free_port, set_monitors, wait_for, webhook_duty
 from tests.integration.receivers import Received, robot_server, serving
 
 AUTH, PRIV, HOOK_SECRET = "ups2-auth-pass", "ups2-priv-pass", "trap-path-hook"
@@ -34,31 +34,6 @@ FAST = {
     "group_interval": "1s",
     "exporters": ["127.0.0.1:9"],
 }
-
-
-def _duty(hook_port: int) -> str:
-    return f"""
-[[monitors.receivers]]
-name = "duty"
-kind = "notifier"
-
-[[monitors.routes]]
-receiver = "duty"
-severities = ["critical"]
-
-[[monitors.channels]]
-name = "hook"
-kind = "webhook"
-url = "http://127.0.0.1:{hook_port}/alerts"
-secret = {{env = "DCOPS_TEST_HOOK_SECRET"}}
-timeout_s = 5
-
-[[monitors.escalation]]
-name = "critical-facility"
-role = "facility"
-severities = ["critical"]
-steps = [{{after = "0s", to = "on-call", channels = ["hook"]}}]
-"""
 
 
 @dataclasses.dataclass
@@ -119,7 +94,7 @@ def trap_path(devices: int = 1, base: Path | None = None) -> Iterator[TrapPath]:
         hook_port = free_port()
         ports = set_monitors(site_dir, notifier_port=free_port(), **FAST)
         with (site_dir / "dcops.toml").open("a", encoding="utf-8") as out:
-            out.write(_duty(hook_port))
+            out.write(webhook_duty(hook_port))
         secrets = site_dir / ".dcops" / "secrets"
         secrets.mkdir(parents=True)
         (secrets / "ups-2.auth").write_text(AUTH)
