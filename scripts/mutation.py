@@ -149,6 +149,15 @@ def git(*args: str) -> str:
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
+def changed_since(commit: str, paths: list[str]) -> bool:
+    """Whether any of the paths changed since the commit; True when git cannot tell."""
+    done = subprocess.run(
+        ["git", "diff", "--name-only", commit, "--", *paths],
+        cwd=REPO, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return done.returncode != 0 or bool(done.stdout.strip())
+
+
 def committed_scores(text: str | None = None) -> dict[str, float]:
     """Each module's complete score in the committed report (a module below target keeps it).
 
@@ -356,7 +365,7 @@ def mark_stale(results: list[ModuleResult], settings: dict[str, dict[str, object
         assert isinstance(tests, list)
         paths = [r.path, *(str(t) for t in tests), "tests/conftest.py"]
         # a result from uncommitted code, or from code changed since, says nothing of the head
-        r.stale = not r.commit or bool(git("diff", "--name-only", r.commit, "--", *paths))
+        r.stale = not r.commit or changed_since(r.commit, paths)
 
 
 def _changed_lines(diff: str) -> tuple[str, str]:
@@ -511,7 +520,7 @@ def main() -> int:
             if names:
                 deadline = time.monotonic() + args.budget
                 finished = run_mutmut(stage_of(r.path), names, args.budget, deadline) and finished
-            if r.commit and not git("diff", "--name-only", r.commit, "--", r.path):
+            if r.commit and not changed_since(r.commit, [r.path]):
                 # the module is as it was run; tests added since can only catch more mutants
                 (stage_of(r.path) / "commit").write_text(git("rev-parse", "HEAD") + "\n")
     elif not args.report_only:

@@ -71,6 +71,18 @@ def test_a_result_from_code_changed_since_is_marked_stale(mutation: ModuleType) 
     assert "`0123456` (stale: changed since)" in mutation.table_row(r)
 
 
+def test_a_result_whose_commit_git_does_not_know_is_stale(mutation: ModuleType) -> None:
+    """A shallow clone or a rewritten history cannot show the code is unchanged: stale."""
+    head = mutation.git("rev-parse", "HEAD")
+    assert head, "this test needs the git repository of the checkout"
+    assert mutation.changed_since(head, ["no/such/module.py"]) is False
+    assert mutation.changed_since("f" * 40, ["no/such/module.py"]) is True
+    r = result(mutation, killed=10)
+    r.commit = "f" * 40
+    mutation.mark_stale([r], {"audit/merkle.py": {"tests": ["tests/unit/audit/test_merkle.py"]}})
+    assert r.stale and "(stale: changed since)" in mutation.table_row(r)
+
+
 def test_only_complete_scores_of_the_committed_report_are_kept(mutation: ModuleType) -> None:
     report = "\n".join(
         [
