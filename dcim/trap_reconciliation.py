@@ -1,10 +1,12 @@
-"""Traps reconciled with the polls: an alert a trap raised stays while the polled state confirms
-it and ends as soon as a poll made after the trap says otherwise.
+"""Traps reconciled with the polls: an alert a trap raised ends as soon as a poll made after the
+trap says otherwise, and is left to the rule's alert once the polls confirm it.
 
 A trap is fast but can be wrong or be the only one of a pair that arrived: a "back on line" trap
 lost on the way would leave "on battery" standing for its whole hold time. Prometheus holds the
 truth of the polls; the receiver asks it, for each alert it raised, whether a poll finished after
-the trap and what that poll read.
+the trap and what that poll read. A confirmed alert is never posted again: the rule raises the
+same alert from the polls and ends it when they no longer read it, so the receiver lets go of it
+as soon as the rule's alert fires, and otherwise at the trap's own end.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ CONDITIONS = {
     "UpsAlarm": 'dcops_dcim_ups_alarm{{device="{device}",alarm="{alarm}"}} == 1',
 }
 POLLED = 'max(dcops_dcim_device_last_success_timestamp_seconds{{device="{device}"}})'
+# The rule's own alert for the same condition, as Prometheus holds it while it fires.
+RULE_FIRING = 'ALERTS{{alertstate="firing",alertname="{alertname}",device="{device}"{alarm}}}'
 
 
 def _quoted(value: str) -> str:
@@ -41,11 +45,13 @@ def _quoted(value: str) -> str:
 
 @dataclass
 class HeldTrap:
-    """An alert a trap raised: when the trap came and until when the alert lasts unconfirmed."""
+    """An alert a trap raised: when the trap came, when the alert ends by itself, and whether a
+    poll has confirmed it."""
 
     alert: dict[str, Any]
     trapped_at: float
     until: float
+    confirmed: bool = False
 
 
 class TrapReconciler:
@@ -66,7 +72,7 @@ class TrapReconciler:
         self.clock = clock
         self.held: dict[tuple[tuple[str, str], ...], HeldTrap] = {}
         self.lock = threading.Lock()
-        self.counts = {"confirmed": 0, "cleared": 0}
+        self.counts = {"confirmed": 0, "cleared": 0, "handed_over": 0}
 
     def took(self, alerts: Sequence[dict[str, Any]]) -> None:
         """Remember alerts a trap raised; forget those a trap ended."""
@@ -82,37 +88,61 @@ class TrapReconciler:
                     self.held[key] = HeldTrap(alert, now, now + self.hold.total_seconds())
 
     def reconcile(self) -> None:
-        """One round: ask the polls about each held alert; keep, refresh or end it."""
+        """One round: ask the polls about each held alert; end it, confirm it or let it go."""
         with self.lock:
             held = list(self.held.items())
         for key, trap in held:
             now = self.clock()
             if now >= trap.until:
-                self._forget(key, trap)
+                self._forget(key, trap)  # its own endsAt ends it in Alertmanager
                 continue
-            labels = trap.alert["labels"]
-            device = _quoted(labels.get("device", ""))
             try:
-                polled = self.query(POLLED.format(device=device))
-                if not polled or polled[0] < trap.trapped_at + self.settle_s:
-                    continue  # no poll since the trap yet: the trap stands
-                condition = CONDITIONS[labels["alertname"]]
-                firing = bool(
-                    self.query(
-                        condition.format(device=device, alarm=_quoted(labels.get("alarm", "")))
-                    )
-                )
+                firing = self._polled(trap)
+                handed_over = firing is True and self._rule_fires(trap)
             except DcopsError as exc:
                 log.warning("cannot reconcile a trap with the polls: %s", exc)
                 continue
-            self._settle(key, trap, firing, now)
+            if firing is None:
+                continue  # no poll since the trap yet: the trap stands
+            if not firing:
+                self._end(key, trap, now)
+                continue
+            self._confirm(key, trap)
+            if handed_over:
+                self._forget(key, trap, "handed_over")
 
-    def _settle(
-        self, key: tuple[tuple[str, str], ...], trap: HeldTrap, firing: bool, now: float
-    ) -> None:
-        moment = datetime.fromtimestamp(now, UTC)
-        ends = moment + self.hold if firing else moment
-        alert = {**trap.alert, "endsAt": ends.isoformat()}
+    def _polled(self, trap: HeldTrap) -> bool | None:
+        """Whether the polls read the trap's condition; None without a poll since the trap."""
+        labels = trap.alert["labels"]
+        device = _quoted(labels.get("device", ""))
+        polled = self.query(POLLED.format(device=device))
+        if not polled or polled[0] < trap.trapped_at + self.settle_s:
+            return None
+        condition = CONDITIONS[labels["alertname"]]
+        alarm = _quoted(labels.get("alarm", ""))
+        return bool(self.query(condition.format(device=device, alarm=alarm)))
+
+    def _rule_fires(self, trap: HeldTrap) -> bool:
+        """Whether the rule's alert with the trap's labels fires in Prometheus."""
+        labels = trap.alert["labels"]
+        alarm = f',alarm="{_quoted(labels["alarm"])}"' if "alarm" in labels else ""
+        expr = RULE_FIRING.format(
+            alertname=_quoted(labels["alertname"]),
+            device=_quoted(labels.get("device", "")),
+            alarm=alarm,
+        )
+        return bool(self.query(expr))
+
+    def _confirm(self, key: tuple[tuple[str, str], ...], trap: HeldTrap) -> None:
+        # Nothing is posted: the alert stands until its own endsAt, and the rule's alert, raised
+        # from the same polls, carries it on from there.
+        with self.lock:
+            if self.held.get(key) is trap and not trap.confirmed:
+                trap.confirmed = True
+                self.counts["confirmed"] += 1
+
+    def _end(self, key: tuple[tuple[str, str], ...], trap: HeldTrap, now: float) -> None:
+        alert = {**trap.alert, "endsAt": datetime.fromtimestamp(now, UTC).isoformat()}
         with self.lock:
             if self.held.get(key) is not trap:
                 return  # a newer trap replaced it while the polls were asked
@@ -125,19 +155,11 @@ class TrapReconciler:
             newer = self.held.get(key)
             if newer is not trap:
                 # A newer trap raised it while this post was on its way: raise it again.
-                if newer is not None and not firing:
+                if newer is not None:
                     self._post_quietly(newer.alert)
                 return
-            if firing:
-                self.counts["confirmed"] += 1
-                trap.alert, trap.trapped_at, trap.until = (
-                    alert,
-                    now,
-                    now + self.hold.total_seconds(),
-                )
-            else:
-                self.counts["cleared"] += 1
-                del self.held[key]
+            self.counts["cleared"] += 1
+            del self.held[key]
 
     def _post_quietly(self, alert: dict[str, Any]) -> None:
         try:
@@ -145,10 +167,14 @@ class TrapReconciler:
         except DcopsError as exc:
             log.warning("%s", exc)
 
-    def _forget(self, key: tuple[tuple[str, str], ...], trap: HeldTrap) -> None:
+    def _forget(
+        self, key: tuple[tuple[str, str], ...], trap: HeldTrap, count: str | None = None
+    ) -> None:
         with self.lock:
             if self.held.get(key) is trap:
                 del self.held[key]
+                if count is not None:
+                    self.counts[count] += 1
 
     def run(self, stop: threading.Event, every: float = 1.0) -> None:
         """Reconcile every `every` seconds until stopped."""

@@ -1,5 +1,6 @@
-"""A trap's alert against the polled state: kept while no poll followed, refreshed when one
-confirms it, ended when one contradicts it, forgotten after its hold; with a fake Prometheus."""
+"""A trap's alert against the polled state: kept while no poll followed, never posted again once
+one confirms it and let go when the rule's alert fires, ended when one contradicts it, forgotten
+after its hold; with a fake Prometheus."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ LABELS = {"alertname": "UpsOnBattery", "device": "ups-1", "severity": "critical"
 
 
 class Room:
-    """What Prometheus answers: the last poll's time and whether ups-1 is on battery."""
+    """What Prometheus answers: the last poll's time, whether ups-1 is on battery and whether the
+    rule's UpsOnBattery fires."""
 
     def __init__(self) -> None:
         self.polled_at: float | None = None
         self.on_battery = False
+        self.rule_fires = False
         self.down = False
         self.asked: list[str] = []
 
@@ -27,6 +30,8 @@ class Room:
             raise OperationFailed("Prometheus at http://127.0.0.1:9090 did not answer")
         if expr.startswith("max(dcops_dcim_device_last_success"):
             return [] if self.polled_at is None else [self.polled_at]
+        if expr.startswith("ALERTS{"):
+            return [1.0] if self.rule_fires else []
         return [5.0] if self.on_battery else []
 
 
@@ -57,13 +62,59 @@ def test_a_poll_that_says_on_line_ends_the_alert_now() -> None:
     assert 'device="ups-1"' in room.asked[-1] and "== 5" in room.asked[-1]
 
 
-def test_a_poll_that_confirms_it_keeps_it_for_another_hold() -> None:
+def test_a_poll_that_confirms_it_keeps_it_without_posting_it_again() -> None:
     room, posted, now, reconciler = _setup()
     now[0], room.polled_at, room.on_battery = 1003.0, 1002.0, True
     reconciler.reconcile()
-    [[alert]] = posted
-    assert alert["endsAt"].startswith("1970-01-01T00:21:43")  # now + 300 s
+    assert posted == []  # the trap's alert already stands until its own endsAt
     assert reconciler.counts["confirmed"] == 1 and len(reconciler.held) == 1
+
+
+def test_polls_that_keep_confirming_it_never_refresh_it_and_its_own_end_lets_it_go() -> None:
+    room, posted, now, reconciler = _setup()
+    room.on_battery = True
+    for moment in (1003.0, 1010.0, 1100.0, 1200.0, 1299.0):
+        now[0], room.polled_at = moment, moment - 1
+        reconciler.reconcile()
+    assert posted == [] and reconciler.counts["confirmed"] == 1
+    now[0], room.polled_at = 1301.0, 1300.0  # the trap's hold (300 s) is over
+    reconciler.reconcile()
+    assert posted == [] and reconciler.held == {}
+
+
+def test_once_the_rules_alert_fires_the_rule_owns_it_and_nothing_more_is_asked() -> None:
+    room, posted, now, reconciler = _setup()
+    now[0], room.polled_at, room.on_battery, room.rule_fires = 1003.0, 1002.0, True, True
+    reconciler.reconcile()
+    assert posted == [] and reconciler.held == {}
+    assert reconciler.counts == {"confirmed": 1, "cleared": 0, "handed_over": 1}
+    assert 'alertstate="firing"' in room.asked[-1] and 'device="ups-1"' in room.asked[-1]
+    asked = len(room.asked)
+    now[0], room.polled_at = 1010.0, 1009.0
+    reconciler.reconcile()
+    assert posted == [] and len(room.asked) == asked
+
+
+def test_a_later_poll_that_contradicts_a_confirmed_trap_ends_it_at_once() -> None:
+    room, posted, now, reconciler = _setup()
+    now[0], room.polled_at, room.on_battery = 1003.0, 1002.0, True
+    reconciler.reconcile()
+    now[0], room.polled_at, room.on_battery = 1010.0, 1009.0, False  # mains back, no trap
+    reconciler.reconcile()
+    [[alert]] = posted
+    assert alert["endsAt"].startswith("1970-01-01T00:16:50")  # now: resolved
+    assert reconciler.held == {} and reconciler.counts["cleared"] == 1
+
+
+def test_the_rules_alert_of_an_alarm_is_asked_for_with_its_alarm() -> None:
+    room, posted, now, reconciler = _setup()
+    alarm = {**LABELS, "alertname": "UpsAlarm", "alarm": "output_overload"}
+    reconciler.took([{"labels": alarm, "startsAt": "2026-12-02T00:00:00+00:00", "endsAt": "x"}])
+    now[0], room.polled_at, room.on_battery, room.rule_fires = 1003.0, 1002.0, True, True
+    reconciler.reconcile()
+    asked = [e for e in room.asked if e.startswith("ALERTS{")]
+    assert any('alertname="UpsAlarm"' in e and 'alarm="output_overload"' in e for e in asked)
+    assert posted == [] and reconciler.held == {}
 
 
 def test_prometheus_down_changes_nothing_and_the_hold_still_ends_it() -> None:
