@@ -8,14 +8,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from dcops.core.durations import DURATION_RULE, duration_seconds
-from dcops.core.errors import InputError
+from dcops.core.errors import InputError, OperationFailed
 from dcops.monitors.alertmanager_api import ActiveAlert, active_alerts
-from dcops.monitors.alertmanager_members import Answer, ask_in_turn
+from dcops.monitors.alertmanager_members import (
+    AlertmanagerUnreachable,
+    Answer,
+    ask_in_turn,
+    none_answered,
+)
 from dcops.monitors.silences import Matcher, Silence, create_silence, list_silences
 
 ACK_PREFIX = "ack: "
 MAX_ACK = timedelta(days=7)
 MAX_REASON = 500
+
+
+class AlertNotFound(InputError):
+    """No active alert matches a reference at the Alertmanager(s) that answered."""
 
 
 @dataclass(frozen=True)
@@ -59,26 +68,49 @@ def find_alert(alerts: list[ActiveAlert], ref: str) -> ActiveAlert:
         or ref == a.name
         or ref == f"{a.name}@{a.device}"
     ]
-    listed = ", ".join(f"{a.name}@{a.device} ({a.fingerprint})" for a in alerts[:10])
     if not found:
-        raise InputError(
-            f"no active alert matches {ref!r}; give a fingerprint, NAME or NAME@DEVICE of: "
-            f"{listed or '(no active alerts)'}"
-        )
+        raise AlertNotFound(f"no active alert matches {ref!r}; {_choices(alerts)}")
     if len(found) > 1:
         several = ", ".join(f"{a.name}@{a.device} ({a.fingerprint})" for a in found)
         raise InputError(f"{ref!r} matches {len(found)} alerts: {several}; give one fingerprint")
     return found[0]
 
 
-def alert_named(base_url: str, ref: str) -> ActiveAlert:
-    """The active alert (silenced or not) a reference names; InputError if none or several."""
-    return find_alert(active_alerts(base_url, include_suppressed=True), ref)
+def _choices(alerts: list[ActiveAlert]) -> str:
+    listed = ", ".join(f"{a.name}@{a.device} ({a.fingerprint})" for a in alerts[:10])
+    return f"give a fingerprint, NAME or NAME@DEVICE of: {listed or '(no active alerts)'}"
 
 
 def alert_in_turn(members: Sequence[str], ref: str) -> Answer[ActiveAlert]:
-    """The alert a reference names, from the first Alertmanager that answers, and which one."""
-    return ask_in_turn(members, lambda url: alert_named(url, ref))
+    """The alert a reference names, from the first Alertmanager that holds it, and which one.
+
+    A member that answers without the alert is not the last word: it may have been down when
+    the alert fired and gossip has not caught up, so the next member is asked. A reference
+    that matches several alerts, or a refusal (4xx), is raised at once.
+    """
+    if not members:
+        raise OperationFailed("no Alertmanager to ask; [monitors] names none")
+    unreachable: list[AlertmanagerUnreachable] = []
+    without: list[str] = []
+    held: dict[str, ActiveAlert] = {}
+    for member in members:
+        try:
+            alerts = active_alerts(member, include_suppressed=True)
+        except AlertmanagerUnreachable as exc:
+            unreachable.append(exc)
+            continue
+        try:
+            return Answer(find_alert(alerts, ref), member)
+        except AlertNotFound:
+            without.append(member)
+            held.update((a.fingerprint, a) for a in alerts)
+    if not without:
+        raise none_answered(unreachable)
+    others = "".join(f"; {exc}" for exc in unreachable)
+    raise AlertNotFound(
+        f"no active alert matches {ref!r} at Alertmanager {' nor '.join(without)}{others}; "
+        + _choices(sorted(held.values(), key=ActiveAlert.sort_key))
+    )
 
 
 def acknowledge_in_turn(

@@ -8,6 +8,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+from dcops.core.errors import OperationFailed
 from dcops.monitors.alertmanager_members import AlertmanagerUnreachable
 
 SEVERITY_ORDER = {"critical": 0, "warning": 1}
@@ -66,6 +67,11 @@ def active_alerts(
     try:
         with urllib.request.urlopen(url, timeout=timeout) as reply:
             data = json.loads(reply.read())
+    except urllib.error.HTTPError as exc:
+        failure = AlertmanagerUnreachable if exc.code >= 500 else OperationFailed
+        raise failure(
+            f"Alertmanager at {base_url} refused GET /api/v2/alerts: HTTP {exc.code}"
+        ) from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise AlertmanagerUnreachable(

@@ -36,8 +36,13 @@ def ask_in_turn(members: Sequence[str], call: Callable[[str], T]) -> Answer[T]:
             return Answer(call(member), member)
         except AlertmanagerUnreachable as exc:
             failures.append(exc)
+    raise none_answered(failures)
+
+
+def none_answered(failures: Sequence[AlertmanagerUnreachable]) -> AlertmanagerUnreachable:
+    """The error when no member answered: the one member's own, or one naming every member."""
     if len(failures) == 1:
-        raise failures[0]
-    raise AlertmanagerUnreachable(
+        return failures[0]
+    return AlertmanagerUnreachable(
         f"no Alertmanager of the {len(failures)} answered: " + "; ".join(map(str, failures))
     )
