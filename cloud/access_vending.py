@@ -7,12 +7,12 @@ department at a time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from dcops.cloud.people_access import DepartmentAccess
+from dcops.cloud.people_access import GROUP_PREFIX, DepartmentAccess
 from dcops.core.errors import InputError, OperationFailed
 
 if TYPE_CHECKING:
@@ -78,8 +78,14 @@ class AccessPlan:
         return found
 
 
-def plan(identity: Any, declared: Iterable[DepartmentAccess], domain: str) -> AccessPlan:
-    """Compare each department's declared access with Keystone's records."""
+def plan(
+    identity: Any,
+    declared: Iterable[DepartmentAccess],
+    domain: str,
+    site_departments: Collection[str] | None = None,
+) -> AccessPlan:
+    """Compare each department's declared access with Keystone's records; given the site's
+    departments (a run over all of them), also remove the groups of departments gone from it."""
     with _keystone("read the departments' access"):
         found = identity.find_domain(domain)
         if found is None:
@@ -91,6 +97,8 @@ def plan(identity: Any, declared: Iterable[DepartmentAccess], domain: str) -> Ac
         roles: dict[str, str] = {}
         for access in declared:
             _plan_department(identity, access, result, roles)
+        if site_departments is not None:
+            _plan_removed_departments(identity, set(site_departments), result)
     result.changes.sort(key=lambda c: (c.department, ACTIONS.index(c.action), c.subject, c.role))
     return result
 
@@ -122,6 +130,32 @@ def _plan_department(
     for (project_id, role_id), project in sorted(wanted.items()):
         if (project_id, role_id) not in held:
             result.changes.append(change("grant", project, project_id, names[role_id], role_id))
+
+
+def _plan_removed_departments(identity: Any, codes: set[str], result: AccessPlan) -> None:
+    """Take away the groups dcops made (its prefix, the people's domain) for departments that
+    dcops.toml no longer has: their members, their roles, then the group."""
+    for group in identity.groups(domain_id=result.domain_id):
+        name = str(group.name)
+        code = name.removeprefix(GROUP_PREFIX)
+        if name == code or code in codes or str(group.domain_id) != result.domain_id:
+            continue
+        result.groups[name] = str(group.id)
+        result.notes.append(
+            f"部门 {code} 已不在 dcops.toml 中，删除其用户组 {name} 及其成员和角色 / department "
+            f"{code!r} is no longer in dcops.toml: its group {name} goes, with its members and roles"
+        )
+        removed = [
+            AccessChange("remove-member", code, name, str(user.name), str(user.id))
+            for user in identity.group_users(group)
+        ]
+        removed += [
+            AccessChange("revoke", code, name, project, project_id, role, role_id)
+            for (project_id, role_id), (project, role) in sorted(
+                _assignments(identity, group).items()
+            )
+        ]
+        result.changes += [*removed, AccessChange("delete-group", code, name)]
 
 
 def _plan_members(identity: Any, access: DepartmentAccess, group: Any, result: AccessPlan) -> None:
@@ -281,4 +315,6 @@ def read_site_access(
     target = openstack_target(site)
     identity = connect(target).identity
     declared = declared_access(site, tenancies(site), target.department_roles, set(leaving), named)
-    return SiteAccess(declared, plan(identity, declared, target.people_domain), identity)
+    whole_site = None if named else codes
+    planned = plan(identity, declared, target.people_domain, whole_site)
+    return SiteAccess(declared, planned, identity)

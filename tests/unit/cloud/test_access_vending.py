@@ -30,7 +30,8 @@ class Keystone:
     users: dict[str, str] = field(default_factory=dict)  # name → id
     projects: dict[str, str] = field(default_factory=dict)
     roles: dict[str, str] = field(default_factory=lambda: {"member": "r-m", "admin": "r-a"})
-    groups: dict[str, str] = field(default_factory=dict)
+    named_groups: dict[str, str] = field(default_factory=dict)  # name → id, people's domain
+    foreign_groups: dict[str, str] = field(default_factory=dict)  # name → id, another domain
     members: set[tuple[str, str]] = field(default_factory=set)  # (group id, user id)
     grants: set[tuple[str, str, str]] = field(default_factory=set)  # (group, project, role)
     calls: list[str] = field(default_factory=list)
@@ -51,8 +52,12 @@ class Keystone:
         return SimpleNamespace(id=found, name=name) if found else None
 
     def find_group(self, name: str, domain_id: str) -> Any:
-        found = self.groups.get(name)
+        found = self.named_groups.get(name)
         return SimpleNamespace(id=found, name=name) if found else None
+
+    def groups(self, domain_id: str) -> list[Any]:
+        listed = {"default": self.named_groups, "gov": self.foreign_groups}.get(domain_id, {})
+        return [SimpleNamespace(id=i, name=n, domain_id=domain_id) for n, i in listed.items()]
 
     def group_users(self, group: Any) -> list[Any]:
         names = {v: k for k, v in self.users.items()}
@@ -72,8 +77,8 @@ class Keystone:
 
     def create_group(self, name: str, domain_id: str, description: str) -> Any:
         self.calls.append(f"create {name}")
-        self.groups[name] = f"g{next(self.ids)}"
-        return SimpleNamespace(id=self.groups[name])
+        self.named_groups[name] = f"g{next(self.ids)}"
+        return SimpleNamespace(id=self.named_groups[name])
 
     def add_user_to_group(self, user: str, group: str) -> None:
         self.members.add((group, user))
@@ -88,7 +93,8 @@ class Keystone:
         self.grants.discard((group, project, role))
 
     def delete_group(self, group: str) -> None:
-        self.groups = {k: v for k, v in self.groups.items() if v != group}
+        self.calls.append(f"delete {group}")
+        self.named_groups = {k: v for k, v in self.named_groups.items() if v != group}
         self.members = {m for m in self.members if m[0] != group}
         self.grants = {g for g in self.grants if g[0] != group}
 
@@ -145,7 +151,7 @@ def test_a_department_is_vended_then_settles(site: Site) -> None:
         "add user wanglei to group dcops-dept-fgw",
         "grant role member on project fgw-staging to group dcops-dept-fgw",
     ]
-    group = keystone.groups["dcops-dept-fgw"]
+    group = keystone.named_groups["dcops-dept-fgw"]
     assert keystone.members == {(group, "u1")}
     assert keystone.grants == {(group, "p1", "r-m")}
 
@@ -154,7 +160,7 @@ def test_hand_made_members_and_roles_of_the_group_are_taken_back(site: Site) -> 
     keystone = Keystone(
         users={"wanglei": "u1", "lina": "u2"},
         projects={"fgw-staging": "p1", "other": "p9"},
-        groups={"dcops-dept-fgw": "g1"},
+        named_groups={"dcops-dept-fgw": "g1"},
         members={("g1", "u1"), ("g1", "u2")},
         grants={("g1", "p1", "r-m"), ("g1", "p1", "r-a"), ("g1", "p9", "r-m")},
     )
@@ -173,7 +179,7 @@ def test_a_department_left_without_projects_loses_its_group(site: Site) -> None:
     keystone = Keystone(
         users={"wanglei": "u1"},
         projects={"fgw-staging": "p1"},
-        groups={"dcops-dept-fgw": "g1"},
+        named_groups={"dcops-dept-fgw": "g1"},
         members={("g1", "u1")},
         grants={("g1", "p1", "r-m")},
     )
@@ -183,10 +189,59 @@ def test_a_department_left_without_projects_loses_its_group(site: Site) -> None:
         "revoke role member on project fgw-staging from group dcops-dept-fgw",
         "delete group dcops-dept-fgw",
     ]
-    assert keystone.groups == {} and keystone.grants == set()
+    assert keystone.named_groups == {} and keystone.grants == set()
     # A department that never had a project has no group to make or remove.
     gaj = declared_access(site, held, ["member"], departments={"gaj"})
     assert plan(keystone, gaj, "Default").changes == []
+
+
+def test_the_group_of_a_department_removed_from_the_site_is_taken_away(site: Site) -> None:
+    keystone = Keystone(
+        users={"wanglei": "u1", "lina": "u2"},
+        projects={"fgw-staging": "p1", "jxw-prod": "p7"},
+        named_groups={"dcops-dept-fgw": "g1", "dcops-dept-jxw": "g7", "ops-admins": "g8"},
+        foreign_groups={"dcops-dept-old": "g9"},
+        members={("g1", "u1"), ("g7", "u1"), ("g7", "u2"), ("g8", "u2"), ("g9", "u2")},
+        grants={("g1", "p1", "r-m"), ("g7", "p7", "r-m"), ("g7", "p1", "r-a"), ("g9", "p7", "r-m")},
+    )
+    declared = declared_access(site, [tenancy("fgw-staging", "fgw")], ["member"])
+    codes = [d.code for d in site.config.departments]
+    planned = plan(keystone, declared, "Default", site_departments=codes)
+    assert [c.text().split(" / ")[1] for c in planned.changes if c.department == "jxw"] == [
+        "remove user lina from group dcops-dept-jxw",
+        "remove user wanglei from group dcops-dept-jxw",
+        "revoke role admin on project fgw-staging from group dcops-dept-jxw",
+        "revoke role member on project jxw-prod from group dcops-dept-jxw",
+        "delete group dcops-dept-jxw",
+    ]
+    assert any("jxw" in note and "no longer in dcops.toml" in note for note in planned.notes)
+    apply(site, OPS, keystone, planned)
+    # Only dcops' groups of the people's domain are touched: fgw's stays, the others are not dcops'.
+    assert keystone.named_groups == {"dcops-dept-fgw": "g1", "ops-admins": "g8"}
+    assert keystone.foreign_groups == {"dcops-dept-old": "g9"}
+    assert keystone.members == {("g1", "u1"), ("g8", "u2"), ("g9", "u2")}
+    assert keystone.grants == {("g1", "p1", "r-m"), ("g9", "p7", "r-m")}
+    assert plan(keystone, declared, "Default", site_departments=codes).changes == []
+    journal = site.paths.state / "audit" / "journal.jsonl"
+    events = [json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines()]
+    [result] = [
+        e
+        for e in events
+        if e["phase"] == "result" and e["object"] == {"type": "department", "id": "jxw"}
+    ]
+    assert result["action"] == "access.sync" and result["result"]["status"] == "success"
+    assert "delete group dcops-dept-jxw" in result["diff"]
+
+
+def test_a_run_for_named_departments_leaves_other_groups_alone(site: Site) -> None:
+    keystone = Keystone(
+        users={"wanglei": "u1"},
+        named_groups={"dcops-dept-jxw": "g7"},
+        members={("g7", "u1")},
+    )
+    declared = declared_access(site, [], ["member"], departments={"fgw"})
+    assert plan(keystone, declared, "Default").changes == []
+    assert keystone.named_groups == {"dcops-dept-jxw": "g7"}
 
 
 def test_people_without_users_and_projects_not_made_are_notes_not_changes(site: Site) -> None:
