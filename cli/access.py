@@ -53,20 +53,14 @@ def sync(
     vend(state, actor, [department] if department else [], ask=not yes)
 
 
-def vend(
-    state: Session,
-    actor: Actor,
-    departments: Iterable[str],
-    leaving: Iterable[str] = (),
-    ask: bool = False,
-) -> None:
+def vend(state: Session, actor: Actor, departments: Iterable[str], ask: bool = False) -> None:
     """Bring Keystone to the declared access of the departments, showing each change (audited)."""
     from dcops.cli.views import output
     from dcops.cli.views.confirm import confirm_change
     from dcops.cloud.access_vending import apply, read_site_access
 
     with output.error_console().status("access: 读取 Keystone reading Keystone"):
-        found = read_site_access(state.site, departments, leaving)
+        found = read_site_access(state.site, departments)
     planned = found.planned
     for note in planned.notes:
         output.show(f"note: {output.inline(note)}")

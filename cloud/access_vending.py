@@ -295,10 +295,8 @@ class SiteAccess:
     identity: Any
 
 
-def read_site_access(
-    site: Site, departments: Iterable[str] = (), leaving: Iterable[str] = ()
-) -> SiteAccess:
-    """Read Keystone for the site's departments (or those named), leaving some tenancies out."""
+def read_site_access(site: Site, departments: Iterable[str] = ()) -> SiteAccess:
+    """Read Keystone for the site's departments (or those named) and plan their access."""
     from dcops.cloud.openstack_reading import connect
     from dcops.cloud.ownership import tenancies
     from dcops.cloud.people_access import declared_access
@@ -314,7 +312,7 @@ def read_site_access(
         )
     target = openstack_target(site)
     identity = connect(target).identity
-    declared = declared_access(site, tenancies(site), target.department_roles, set(leaving), named)
+    declared = declared_access(site, tenancies(site), target.department_roles, named)
     whole_site = None if named else codes
     planned = plan(identity, declared, target.people_domain, whole_site)
     return SiteAccess(declared, planned, identity)

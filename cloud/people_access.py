@@ -45,11 +45,10 @@ def declared_access(
     site: Site,
     tenancies: Iterable[Tenancy],
     roles: Iterable[str],
-    leaving: Collection[str] = (),
     departments: Collection[str] = (),
 ) -> list[DepartmentAccess]:
-    """Every department's access (or those named), without the tenancies that are leaving."""
-    held = [t for t in tenancies if t.state in VENDING_STATES and t.name not in leaving]
+    """Every department's access (or those named), from its tenancies that give access."""
+    held = [t for t in tenancies if t.state in VENDING_STATES]
     granted = tuple(dict.fromkeys(roles))
     found = []
     for department in site.config.departments:
