@@ -218,25 +218,30 @@ def silences(
 def deliveries(
     ctx: typer.Context,
     pending: bool = typer.Option(False, "--pending", help="Only notices not yet delivered."),
+    limit: int = typer.Option(
+        200, "--limit", help="List at most this many, newest first (1 to 1000)."
+    ),
 ) -> None:
     """List the notifier's notices: alert, step, channel, who, attempts, delivered or why not yet."""
     from dcops.cli.views import output
     from dcops.monitors.layout import layout_of
-    from dcops.monitors.notices import notices
+    from dcops.monitors.notices import MAX_LIMIT, notice_limit, notices
 
+    notice_limit(limit)
     state = session(ctx)
     if state.remote is not None:
-        params = {"pending": str(pending).lower()}
-        rows = state.remote.call("GET", "/api/v1/alerts/deliveries", params=params)["notices"]
+        params = {"pending": str(pending).lower(), "limit": str(limit)}
+        listed = state.remote.call("GET", "/api/v1/alerts/deliveries", params=params)
         where = f"on {state.remote.server}"
     else:
-        rows = notices(state.site, pending=pending)
+        listed = notices(state.site, pending=pending, limit=limit)
         where = state.site.paths.relative(layout_of(state.site).notifier_db)
+    rows = listed["notices"]
     if rows is None:
         output.show(f"no notifier record yet ({where}); the notifier writes it once it runs")
         return
     if state.json:
-        output.print_json(rows)
+        output.print_json(listed)
         return
     table = [
         (
@@ -262,7 +267,14 @@ def deliveries(
         "last error",
     ]
     output.show(output.table(None, columns, table))
-    output.show(f"{len(rows)} notices")
+    more = listed["total"] - len(rows)
+    if more > 0:
+        output.show(
+            f"{len(rows)} of {listed['total']} notices, newest first; {more} older not shown"
+            + (f" (--limit up to {MAX_LIMIT})" if limit < MAX_LIMIT else "")
+        )
+    else:
+        output.show(f"{len(rows)} notices")
 
 
 def _server_asks_alertmanager(given: str | None) -> None:

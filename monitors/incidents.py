@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -247,6 +247,25 @@ class IncidentStore:
         with self._lock:
             rows = self._db.execute(query + " ORDER BY id", args).fetchall()
         return [_delivery(r) for r in rows]
+
+    def latest_deliveries(self, limit: int, pending: bool = False) -> tuple[list[Delivery], int]:
+        """The newest `limit` deliveries (only undelivered ones if pending), and how many in all."""
+        where = " WHERE delivered_at IS NULL" if pending else ""
+        with self._lock:
+            total = self._db.execute("SELECT count(*) FROM deliveries" + where).fetchone()[0]
+            rows = self._db.execute(
+                f"SELECT * FROM deliveries{where} ORDER BY id DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [_delivery(r) for r in rows], int(total)
+
+    def incidents_by_id(self, ids: Iterable[int]) -> dict[int, Incident]:
+        """The incidents with these ids, by id."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM incidents WHERE id IN (SELECT value FROM json_each(?))",
+                (json.dumps(sorted(set(ids))),),
+            ).fetchall()
+        return {i.id: i for i in map(_incident, rows)}
 
     def due(self, now: float) -> list[Delivery]:
         """Undelivered deliveries whose time has come, oldest first."""

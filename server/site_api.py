@@ -64,12 +64,13 @@ def _ask_alertmanagers(request: Request, ask: Callable[[str], list[T]]) -> list[
 
 
 @router.get("/alerts/deliveries")
-def deliveries(request: Request, pending: bool = False) -> dict[str, Any]:
-    """The notifier's notices on the server's host; `notices` is null before it first ran."""
+def deliveries(request: Request, pending: bool = False, limit: int = 200) -> dict[str, Any]:
+    """The newest `limit` (1 to 1000) of the notifier's notices on the server's host, and
+    how many there are; `notices` is null before it first ran."""
     from dcops.monitors.notices import notices
 
     require_role(actor(request), *ALERT_ROLES, action="GET /api/v1/alerts/deliveries")
-    return {"notices": notices(context(request).site, pending=pending)}
+    return notices(context(request).site, pending=pending, limit=limit)
 
 
 @router.post("/alerts/{ref}/acknowledge")

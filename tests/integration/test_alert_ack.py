@@ -127,11 +127,8 @@ def test_ack_stops_escalation_of_that_alert_only_and_is_audited(
             assert _incidents(db)["ups-1"]["steps"] == [0]
             # Nothing answers at the exporter's address, so ExporterDown (dcim-exporter) fires a
             # minute in and is delivered too: only the UPS alerts this test posted are counted.
-            notices = [
-                n
-                for n in json.loads(dcops("alerts", "deliveries", "--output", "json").stdout)
-                if n["device"].startswith("ups-")
-            ]
+            listed = json.loads(dcops("alerts", "deliveries", "--output", "json").stdout)
+            notices = [n for n in listed["notices"] if n["device"].startswith("ups-")]
             assert sorted((n["device"], n["step"]) for n in notices) == [
                 ("ups-1", 1),
                 ("ups-2", 1),
@@ -139,7 +136,7 @@ def test_ack_stops_escalation_of_that_alert_only_and_is_audited(
             ]
             assert all(n["delivered_at"] and n["attempts"] == 1 for n in notices)
             pending = json.loads(dcops("alerts", "deliveries", "--pending", "-o", "json").stdout)
-            assert [n for n in pending if n["device"].startswith("ups-")] == []
+            assert [n for n in pending["notices"] if n["device"].startswith("ups-")] == []
             devices = [a["body"]["labels"]["device"] for a in hook.accepted]
             assert sorted(d for d in devices if d.startswith("ups-")) == ["ups-1", "ups-2", "ups-2"]
             assert hook.refused == []
