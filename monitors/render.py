@@ -66,13 +66,26 @@ def render_monitors(site: Site) -> tuple[MonitorLayout, list[CheckStep]]:
         trial = MonitorLayout(source=layout.source, state=Path(scratch))
         write_configs(site, trial, layout.paired)
         steps = check_rendered(trial, shown)
-        _replace(trial.rules, layout.rules)
+        _replace_rules(trial.rules, layout.rules)
         trial.prometheus_config.replace(layout.prometheus_config)
         trial.alertmanager_config.replace(layout.alertmanager_config)
     return layout, steps
 
 
-def _replace(new: Path, old: Path) -> None:
-    if old.exists():
-        shutil.rmtree(old)
-    new.replace(old)
+def _replace_rules(new: Path, old: Path) -> None:
+    """Put the new rule files in place, each by rename(2) over the old one, then remove those no
+    longer rendered: Prometheus, starting or reloading meanwhile, always finds the folder and
+    whole files (removing the folder first left it with none for a moment)."""
+    if not old.exists():
+        new.replace(old)
+        return
+    rendered = {path.name for path in new.iterdir()}
+    for name in sorted(rendered):
+        (new / name).replace(old / name)
+    for stale in old.iterdir():
+        if stale.name in rendered:
+            continue
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale)
+        else:
+            stale.unlink()
