@@ -5,10 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from dcops.core.errors import InvalidInput
 from dcops.core.loader import load_site
-from dcops.core.site import NAME_RULE, ROLES, ROOM_LIMITS, Thresholds, device_limits
+from dcops.core.site import (
+    NAME_RULE,
+    ROLES,
+    ROOM_LIMITS,
+    OpenStackCloud,
+    Rack,
+    Room,
+    Row,
+    Thresholds,
+    device_limits,
+)
 
 
 def _refusals(site_dir: Path, old: str, new: str) -> list[str]:
@@ -82,3 +93,50 @@ def test_a_device_overrides_only_the_room_limits_it_sets(site_dir: Path) -> None
     assert limits.temperature_high_celsius == 30.0
     assert limits.temperature_low_celsius == ROOM_LIMITS.temperature_low_celsius == 18.0
     assert limits.humidity_high_ratio == 0.6
+
+
+KEYSTONE_RULE = (
+    "is not a Keystone role or domain name; allowed: letters, digits, '_', '.', '-', "
+    "starting with a letter or digit, at most 64 characters"
+)
+
+
+def test_keystone_roles_and_domains_are_names_keystone_could_hold() -> None:
+    cloud = OpenStackCloud(
+        clouds_yaml="clouds.yaml",
+        cloud="lab",
+        department_roles=["member", "load-balancer_member.v2"],
+        people_domain="Default",
+    )
+    assert cloud.department_roles == ["member", "load-balancer_member.v2"]
+    assert cloud.people_domain == "Default"
+    assert OpenStackCloud(clouds_yaml="c", cloud="c", people_domain="d" * 64).people_domain
+    for bad in ("-lead", "d" * 65, "two words", "部门"):
+        with pytest.raises(ValidationError) as refused:
+            OpenStackCloud(clouds_yaml="c", cloud="c", people_domain=bad)
+        assert f"{bad!r} {KEYSTONE_RULE}" in str(refused.value)
+
+
+def _racks(row: str, count: int) -> list[Rack]:
+    return [Rack(name=f"{row}{n:02d}", power_kw=8) for n in range(1, count + 1)]
+
+
+def _room(rows: list[Row], width: int | None = None, depth: int | None = None) -> Room:
+    return Room(name="r1", title="机房 Room", width=width, depth=depth, rows=rows)
+
+
+def test_a_room_without_a_size_is_drawn_just_big_enough_for_its_rows() -> None:
+    rows = [Row(name="A", racks=_racks("A", 3)), Row(name="B", racks=_racks("B", 5))]
+    room = _room(rows)
+    assert room.size() == (5, 3)  # the widest row; the rows on every other line
+    assert [room.row_origin(j) for j in range(2)] == [(0, 0), (0, 2)]
+    assert _room([]).size() == (1, 1)
+    assert _room([Row(name="A", racks=[])]).size() == (1, 1)
+    assert _room(rows, width=30, depth=20).size() == (30, 20)
+    assert _room(rows, width=30).size() == (5, 3)  # half a size is no size
+
+
+def test_a_row_is_where_it_is_placed_only_when_placed_on_both_axes() -> None:
+    room = _room([Row(name="A", x=4, y=6, racks=_racks("A", 2)), Row(name="B", x=4, racks=[])])
+    assert room.row_origin(0) == (4, 6)
+    assert room.row_origin(1) == (0, 2)
