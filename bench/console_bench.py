@@ -1,8 +1,8 @@
 """The console's room page: server render time and first paint in Debian's Chromium, at the
-example room and at a generated room of 1,000 devices; and 50 wall screens polling at once.
+example room and at a generated room of 1,000 devices; and 50 wall screens watching at once.
 
-A real `dcops serve` (HTTPS, uvicorn) runs in a copy of the site; Prometheus and Alertmanager
-are stand-ins on loopback that answer at once from memory (one sample per device for each
+A real `dcops serve` (HTTPS, uvicorn) runs in a copy of the site; Prometheus, Alertmanager and
+the exporter are stand-ins on loopback that answer at once from memory (one sample per device for each
 series, 20 active alerts), so the numbers are the console's own cost: reading both, building
 the floor plan, rendering it, and the browser drawing it. First paint is measured twice: a
 second after someone else looked (the page opens with the reading viewers share) and as the
@@ -396,11 +396,15 @@ def main() -> None:
             results["1,000 devices" if big else "example room"] = _measure(_site(Path(folder), big))
     load = os.getloadavg()[0]
     lines = [
-        f"A real `dcops serve` (HTTPS, one uvicorn worker) with Prometheus and Alertmanager "
-        f"stand-ins answering from memory; Debian's Chromium {_chromium_version()} headless at "
-        f"1280×800; medians of {RENDERS} renders and {PAINTS} page loads; {VIEWERS} wall screens "
-        f"polling every {POLL_SECONDS} s for {VIEW_SECONDS} s. {os.cpu_count()} cores shared "
-        f"with the clients and the browser; load average at the end {load:.1f}.",
+        f"A real `dcops serve` (HTTPS, one uvicorn worker) with Prometheus, Alertmanager and "
+        f"exporter stand-ins answering from memory; Debian's Chromium {_chromium_version()} "
+        f"headless at 1280×800; medians of {RENDERS} renders and {PAINTS} page loads; "
+        f"{VIEWERS} wall screens for {VIEW_SECONDS} s, each asking for the next room as the page "
+        f"does (the server holds the request until it has built a newer one). The stand-in "
+        f"exporter's readings are new at every read, so the room changes about once a second: "
+        f"a worst case (a real exporter's change at most once a poll, 10 s at the example site). "
+        f"{os.cpu_count()} cores shared with the clients and the browser; load average at the "
+        f"end {load:.1f}.",
         "",
         "| room | devices | racks | page KB | /healthz ms (floor) | live part ms, fresh reading "
         "| page ms, shared reading | login page first paint ms (floor) | first paint ms "
