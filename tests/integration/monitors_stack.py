@@ -67,7 +67,8 @@ def webhook_duty(hook_port: int, backup_after_s: int | None = None) -> str:
         if backup_after_s is not None
         else ""
     )
-    return f"""
+    return (
+        """
 [[monitors.receivers]]
 name = "duty"
 kind = "notifier"
@@ -76,13 +77,9 @@ kind = "notifier"
 receiver = "duty"
 severities = ["critical"]
 
-[[monitors.channels]]
-name = "hook"
-kind = "webhook"
-url = "http://127.0.0.1:{hook_port}/alerts"
-secret = {{env = "DCOPS_TEST_HOOK_SECRET"}}
-timeout_s = 5
-
+"""
+        + webhook_channel(hook_port)
+        + f"""
 [[monitors.escalation]]
 name = "critical-facility"
 role = "facility"
@@ -90,4 +87,20 @@ severities = ["critical"]
 steps = [
   {{after = "0s", to = "on-call", channels = ["hook"]}},
 {backup}]
+"""
+    )
+
+
+def webhook_channel(port: int) -> str:
+    """TOML: the signed webhook channel `hook` on this loopback port (path /alerts).
+
+    Its key is read from DCOPS_TEST_HOOK_SECRET.
+    """
+    return f"""
+[[monitors.channels]]
+name = "hook"
+kind = "webhook"
+url = "http://127.0.0.1:{port}/alerts"
+secret = {{env = "DCOPS_TEST_HOOK_SECRET"}}
+timeout_s = 5
 """

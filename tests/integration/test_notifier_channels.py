@@ -15,7 +15,7 @@ import pytest
 from dcops.core.loader import load_site
 from dcops.monitors.notifier import Notifier
 from dcops.monitors.notifier_server import notifier_server, site_notifier
-from tests.integration.monitors_stack import free_port, wait_for
+from tests.integration.monitors_stack import free_port, wait_for, webhook_channel
 from tests.integration.receivers import (
     Received,
     robot_channels,
@@ -51,21 +51,14 @@ starttls = {"true" if starttls else "false"}
 ca_file = "{ca}"
 timeout_s = 5
 """
-    hook = f"""
-[[monitors.channels]]
-name = "hook"
-kind = "webhook"
-url = "http://127.0.0.1:{ports["webhook"]}/alerts"
-secret = {{env = "DCOPS_TEST_HOOK_SECRET"}}
-timeout_s = 5
-
+    escalation = f"""
 [[monitors.escalation]]
 name = "critical-facility"
 role = "facility"
 severities = ["critical"]
 steps = [{{after = "0s", to = "shift", channels = [{steps}]}}]
 """
-    return mail + robot_channels(ports) + hook
+    return mail + robot_channels(ports) + webhook_channel(ports["webhook"]) + escalation
 
 
 def alert(status: str) -> dict[str, Any]:
