@@ -67,6 +67,33 @@ def test_security_groups_drop_default_rules_and_allow_only_declared_ingress(
     assert db_rule["remoteGroupId"] == web_group_id
 
 
+def test_security_groups_and_rules_are_made_one_at_a_time(
+    sample_resources: list[PlannedResource],
+) -> None:
+    # Neutron counts a group or rule just made twice while another create of its kind runs:
+    # concurrent creates under the exact quota were refused with OverQuota (seen in CI).
+    made = of_type(sample_resources, SG) + of_type(sample_resources, RULE)
+    before = {r.name: {urn.rsplit("::", 1)[-1] for urn in r.dependencies} for r in made}
+
+    def ancestors(name: str) -> set[str]:
+        found: set[str] = set()
+        todo = [name]
+        while todo:
+            for dep in before.get(todo.pop(), set()) - found:
+                found.add(dep)
+                todo.append(dep)
+        return found
+
+    side_by_side = [
+        (a.name, b.name)
+        for i, a in enumerate(made)
+        for b in made[i + 1 :]
+        if a.name not in ancestors(b.name) and b.name not in ancestors(a.name)
+    ]
+    assert side_by_side == []
+    assert len(made) == 7
+
+
 def test_servers_are_spread_with_volumes_and_user_data(
     sample_resources: list[PlannedResource], sample_spec: TenancySpec
 ) -> None:
