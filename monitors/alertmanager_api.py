@@ -32,9 +32,9 @@ class ActiveAlert:
     fingerprint: str = ""
     silenced_by: tuple[str, ...] = ()
 
-    def sort_key(self) -> tuple[str, int, str, str, str]:
-        """By room, most severe first, then rack, device and name."""
-        return (self.room, SEVERITY_ORDER.get(self.severity, 9), self.rack, self.device, self.name)
+    def sort_key(self) -> tuple[int, str, str, str, str]:
+        """Worst first: most severe, then room, rack, device and name."""
+        return (SEVERITY_ORDER.get(self.severity, 9), self.room, self.rack, self.device, self.name)
 
 
 def parse_alert(raw: dict[str, Any]) -> ActiveAlert:
