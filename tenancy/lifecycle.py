@@ -13,7 +13,6 @@ import dataclasses
 import datetime
 import functools
 import inspect
-import ipaddress
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ParamSpec, Protocol, TypeVar
@@ -24,7 +23,8 @@ from sqlalchemy.orm import Session
 from dcops.core.errors import AccessDenied, InputError, InvalidInput, Problem
 from dcops.core.identity import Actor, require_role
 from dcops.core.site import Site
-from dcops.tenancy import ipam, states
+from dcops.tenancy import states
+from dcops.tenancy.allocation_plan import blocks_to_allocate
 from dcops.tenancy.department_caps import check_department_caps
 from dcops.tenancy.model import TenancyRequest
 from dcops.tenancy.notifications import channel_names, enqueue
@@ -417,29 +417,22 @@ def _check_approver(session: Session, record: RequestRecord, actor: Actor) -> No
 
 def _allocate(session: Session, site: Site, record: RequestRecord) -> list[tuple[str, str]]:
     """Allocate a block for each network the tenancy does not hold yet."""
-    request = TenancyRequest.model_validate(record.spec)
-    taken = active_allocations(session)
-    held = {a.network for a in taken if a.tenancy == record.name}
-    wanted = [n for n in request.networks if n.name not in held]
-    pools = ipam.tenant_pools(site, record.environment)
-    blocks = ipam.allocate(
-        pools, [n.size for n in wanted], [ipaddress.ip_network(a.cidr) for a in taken]
-    )
+    blocks = blocks_to_allocate(session, site, record)
     now = _now()
-    for network, block in zip(wanted, blocks, strict=True):
+    for block in blocks:
         session.add(
             AllocationRecord(
                 tenancy=record.name,
                 request_id=record.id,
                 department=record.department,
-                network=network.name,
+                network=block.network,
                 pool=block.pool,
-                cidr=str(block.network),
+                cidr=block.cidr,
                 allocated_at=now,
             )
         )
     session.flush()
-    return [(n.name, str(b.network)) for n, b in zip(wanted, blocks, strict=True)]
+    return [(b.network, b.cidr) for b in blocks]
 
 
 @_audited("tenancy.reject")
