@@ -126,10 +126,12 @@ def show(request: Request, ref: str) -> Response:
     detail = tenancy_api.detail_of(ref, request)
     person = actor(request)
     deciding = any(person.has(r) for r in DECIDERS) and detail["state"] == "submitted"
-    verdicts = usage = None
+    verdicts = usage = to_allocate = None
     if any(person.has(r) for r in DECIDERS):
         verdicts = _stored_verdicts(context(request).site, detail["id"])
         usage = _usage(context(request).site, detail["id"])
+        if detail["state"] == "submitted":
+            to_allocate = _to_allocate(context(request).site, detail["id"])
     return render(
         request,
         "request.html",
@@ -139,6 +141,7 @@ def show(request: Request, ref: str) -> Response:
         deciding=deciding,
         tier=_tier(context(request).site, detail["department"]),
         usage=usage,
+        to_allocate=to_allocate,
     )
 
 
@@ -243,6 +246,15 @@ def _usage(site: Site, ident: int) -> Any:
         return quota_usage(db, site, find_request(db, str(ident)))
 
 
+def _to_allocate(site: Site, ident: int) -> dict[str, object]:
+    """The blocks approving the request would allocate now, read without changing the store."""
+    from dcops.tenancy.allocation_plan import address_preview
+    from dcops.tenancy.store import find_request, open_store
+
+    with open_store(site).reading() as db:
+        return address_preview(db, site, find_request(db, str(ident)))
+
+
 def _refuse_violations(ready: Any, verdicts: list[Any] | None) -> None:
     _refuse_violations_named(ready.name, verdicts)
 
@@ -300,6 +312,8 @@ def _form(
         notice=notice,
         preview=preview,
         departments=departments,
+        tiers=request_form.tiers_of(site, [d.code for d in departments]),
+        network_sizes=request_form.network_sizes(site),
         flavors=catalogue.flavors,
         images=catalogue.images,
         rows=request_form.ROWS,

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from starlette.datastructures import FormData
 
     from dcops.core.errors import Problem
+    from dcops.core.site import Site
 
 COMPUTE_ROWS = 4
 NETWORK_ROWS = 2
@@ -101,6 +102,32 @@ def document(values: dict[str, str], department_name: str) -> dict[str, Any]:
     if kubernetes:
         doc["kubernetes"] = kubernetes
     return doc
+
+
+def network_sizes(site: Site) -> list[tuple[str, str]]:
+    """The prefix lengths a network may ask for: the request model's range, narrowed to what
+    fits in the site's widest tenant pool, each with how many addresses it holds."""
+    from dcops.tenancy.model import NetworkRequest
+
+    size = NetworkRequest.model_json_schema()["properties"]["size"]
+    low, high = int(size["minimum"]), int(size["maximum"])
+    pools = [p.network for p in site.config.pools if p.use == "tenant"]
+    widest = min(pools, key=lambda n: n.prefixlen, default=None)
+    if widest is not None:
+        low = max(low, widest.prefixlen)
+    bits = widest.max_prefixlen if widest is not None else 32
+    return [(str(n), f"/{n} ({2 ** (bits - n)} 个地址 addresses)") for n in range(low, high + 1)]
+
+
+def tiers_of(site: Site, codes: list[str]) -> list[dict[str, Any]]:
+    """Each offered department's tier: its caps and when a request needs two approvers."""
+    found = []
+    for department in site.config.departments:
+        tier = site.tier_of(department.code)
+        if department.code in codes and tier is not None:
+            found.append({"code": department.code, "department": department.name,
+                          "key": department.tier, **tier.model_dump()})  # fmt: skip
+    return found
 
 
 def _kubernetes(values: dict[str, str]) -> dict[str, Any]:

@@ -54,7 +54,7 @@ def _fill(page: Page, environment: str, flavor: str, count: str, days: int = 300
     page.select_option('[id="f-compute[0].image"]', "kylin-v10-sp3")
     page.fill('[id="f-compute[0].count"]', count)
     page.fill('[id="f-networks[0].name"]', "app")
-    page.fill('[id="f-networks[0].size"]', "24")
+    page.select_option('[id="f-networks[0].size"]', "24")
 
 
 def _quota(page: Page, resource: str) -> list[str]:
@@ -66,6 +66,20 @@ def _quota(page: Page, resource: str) -> list[str]:
 
 def _state(page: Page) -> str:
     return page.inner_text("#state").strip()
+
+
+def _addresses(server: LiveServer) -> dict[str, object]:
+    """The store's IPAM as the API reports it: every pool's use and every allocation."""
+    with server.client() as client:
+        got = client.get(
+            "/api/v1/ipam", headers={"Authorization": f"Bearer {server.token('liuyang')}"}
+        )
+    assert got.status_code == 200, got.text
+    return dict(got.json())
+
+
+def _cidr(page: Page, section: str, network: str) -> str:
+    return page.inner_text(f'#{section} tr[data-network="{network}"] .cidr').strip()
 
 
 def test_a_department_fills_the_form_sees_the_field_error_fixes_it_and_submits(
@@ -111,6 +125,28 @@ def test_a_department_fills_the_form_sees_the_field_error_fixes_it_and_submits(
     assert submits and submits[-1]["actor"]["user"] == "wanglei"
 
 
+def test_the_form_offers_the_sites_network_sizes_and_shows_the_tier(server: LiveServer) -> None:
+    with chromium() as browser:
+        page = new_page(browser, server)
+        log_in(page, server, "wanglei")
+        page.goto("/console/requests/new")
+        size = page.locator('[id="f-networks[0].size"]')
+        offered = size.locator("option").evaluate_all("os => os.map(o => o.value)")
+        # the request model allows /16 to /28, and the site's tenant pools are /16s
+        assert offered == [""] + [str(n) for n in range(16, 29)]
+        assert "/24 (256 个地址 addresses)" in size.inner_text()
+        tier = page.inner_text('#tiers li[data-department="fgw"]')
+        assert "标准 standard" in tier and "4 个网络 networks" in tier
+        assert "超过 32 vCPU 需两位审批人 / above 32 vCPU two approvers" in tier
+
+        # a size the select does not offer, posted anyway, is refused by the same validators
+        size.evaluate("s => { s.add(new Option('/12', '12')); s.value = '12'; }")
+        size.dispatch_event("change")
+        error = page.locator('[id="e-networks[0].size"]')
+        error.filter(has_text="网络网段大小有误").wait_for(timeout=30_000)
+        assert "greater than or equal to 16" in error.inner_text()
+
+
 def test_an_approver_with_totp_sees_the_verdicts_and_approves(
     server: LiveServer, tmp_path: Path
 ) -> None:
@@ -128,6 +164,45 @@ def test_an_approver_with_totp_sees_the_verdicts_and_approves(
         page.wait_for_selector("#state")
         assert _state(page) == "approved"
         assert "chenjing" in page.inner_text("#approvals")
+
+
+def test_an_approver_sees_the_addresses_to_be_allocated_and_the_view_allocates_none(
+    server: LiveServer,
+) -> None:
+    with chromium() as browser:
+        page = new_page(browser, server)
+        log_in(page, server, "lina")
+        _fill(page, "staging", "c2.m4", "1")
+        page.fill('[id="f-networks[1].name"]', "db")
+        page.select_option('[id="f-networks[1].size"]', "26")
+        page.click("button[value=submit]")
+        page.wait_for_selector("#state")
+        ident = page.url.rsplit("/", 1)[1]
+        assert "wjw-staging" in page.inner_text("h1")
+        assert page.locator("#to-allocate").count() == 0  # the approver's section only
+
+        before = _addresses(server)
+        approver = new_page(browser, server)
+        log_in(approver, server, "chenjing")
+        approver.goto(f"/console/requests/{ident}")
+        section = approver.inner_text("#to-allocate")
+        assert "将分配的地址 / Addresses to be allocated" in section
+        # the lowest free aligned blocks of the staging pool, the /24 picked before the /26
+        assert _cidr(approver, "to-allocate", "app") == "10.21.0.0/24"
+        assert _cidr(approver, "to-allocate", "db") == "10.21.1.0/26"
+        assert "tenant-staging" in section
+        approver.reload()
+        assert _addresses(server) == before, "viewing the request changed the IPAM"
+        assert _state(approver) == "submitted"
+
+        approver.click("#approve-form button")
+        approver.wait_for_selector("#state")
+        assert _state(approver) == "approved"
+        assert approver.locator("#to-allocate").count() == 0
+        assert _cidr(approver, "allocated", "app") == "10.21.0.0/24"
+        assert _cidr(approver, "allocated", "db") == "10.21.1.0/26"
+        held = {(a["tenancy"], a["cidr"]) for a in _addresses(server)["allocations"]}
+        assert {("wjw-staging", "10.21.0.0/24"), ("wjw-staging", "10.21.1.0/26")} <= held
 
 
 def test_a_large_request_needs_two_different_approvers(server: LiveServer) -> None:
