@@ -193,12 +193,15 @@ def _build(site: Site, feed: RoomFeed) -> Floor:
         problems = [p for p in [ready.result()] if p]
         alerts: list[dict[str, Any]] = []
         acknowledged: list[dict[str, Any]] = []
+        unknown = False
         try:
             alerts = [dict(a.__dict__) for a in active.result().value]
             acknowledged = acks.result()
         except OperationFailed as exc:
+            unknown = True
             problems.append(f"告警服务不可用 / the active alerts are unavailable: {exc}")
     built = floor(site, values, targets, alerts, acknowledged, problems, reasons=tuple(reasons))
+    built.alerts_unknown = unknown
     built.shift_log = shift_log(layout_of(site).alert_log)
     built.read_at = read_at
     return built

@@ -193,6 +193,8 @@ class Floor:
     shift_log: list[dict[str, str]] = field(default_factory=list)
     read_at: float = 0.0  # when the room was built from the exporters and Alertmanager (Unix time)
     version: int = 0  # which floor of the server's this is (pages ask for a newer one)
+    # No Alertmanager answered: the alerts are not known, which is not the same as none firing.
+    alerts_unknown: bool = False
 
     def legend(self, view: str) -> list[tuple[str, str]]:
         """What each colour of a view means."""
