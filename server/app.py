@@ -29,8 +29,12 @@ if TYPE_CHECKING:
     from dcops.server.clock import Clock
 
 API_VERSION = "v1"
-# Pages load only the console's own files: no inline script, no other origin, no framing.
-CSP = b"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
+# Pages load only the console's own files: no inline script, no other origin, no framing, and
+# no <base> element that would send the pages' relative addresses to another host.
+CSP = (
+    b"default-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'; "
+    b"form-action 'self'"
+)
 
 
 class Guard:
